@@ -1,0 +1,71 @@
+"""One registry for every network of the lecture: `register` a builder with its config, `build` by name."""
+
+import dataclasses
+import difflib
+import inspect
+from typing import Callable
+
+import keras
+
+from cnnlab.blocks.shapes import InputTooSmallError
+
+
+@dataclasses.dataclass(frozen=True)
+class Network:
+    """A registered network: its builder, its config (data) and how the slides tabulate it."""
+
+    name: str
+    builder: Callable[..., keras.Model]
+    config: dict
+    table_options: dict  # profiler options that print this network's table as the slides do
+    summary: str
+
+    def options(self):
+        """The options a user may pass to `build` (the builder's keyword arguments)."""
+        fixed = set(self.config) | {"name"}
+        return [p for p in inspect.signature(self.builder).parameters if p not in fixed]
+
+    def build(self, **options):
+        unknown = sorted(set(options) - set(self.options()))
+        if unknown:
+            raise TypeError(f"{self.name}: unknown option(s) {', '.join(unknown)}. "
+                            f"Options of {self.name}: {', '.join(self.options())}.")
+        try:
+            return self.builder(name=self.name, **self.config, **options)
+        except InputTooSmallError as error:
+            shape = options.get("input_shape") or inspect.signature(self.builder).parameters["input_shape"].default
+            error.args = (error.describe(self.name, shape),)
+            raise
+
+
+NETWORKS: dict[str, Network] = {}
+
+
+def register(name, builder, *, table_options=None, **config):
+    """Register `builder` under `name` with its fixed `config`; registering a name twice is an error."""
+    if name in NETWORKS:
+        raise ValueError(f"network {name!r} is registered twice")
+    doc = inspect.getdoc(builder) or ""
+    NETWORKS[name] = Network(name, builder, config, dict(table_options or {}), doc.split("\n")[0])
+
+
+def names():
+    """Registered network names, in registration order (the lecture's order)."""
+    return list(NETWORKS)
+
+
+def get(name):
+    """The registered `Network`; an unknown name lists the known ones and the nearest."""
+    if name not in NETWORKS:
+        near = difflib.get_close_matches(name, NETWORKS, n=1)
+        hint = f" Did you mean {near[0]!r}?" if near else ""
+        raise ValueError(f"unknown network {name!r}.{hint} Known networks: {', '.join(NETWORKS)}")
+    return NETWORKS[name]
+
+
+def build(name, **options) -> keras.Model:
+    """Build a registered network, e.g. `build("resnet34")` or `build("vgg16", num_classes=10,
+    input_shape=(32, 32, 3))`. Options: input_shape, num_classes, batch_norm, dropout... (see
+    `get(name).options()`)."""
+    return get(name).build(**options)
+
