@@ -14,8 +14,8 @@ from cnnlab.models.unet import unet
 from cnnlab.models.vgg import vgg
 
 # The first table of the deck gives softmax 0 operations; every later table gives it one per output.
-register("convnet-mnist", convnet, input_shape=(28, 28, 1), table_options={"softmax_ops": False})
-register("convnet-cifar10", convnet, input_shape=(32, 32, 3), table_options={"softmax_ops": False})
+register("convnet-mnist", convnet, defaults={"input_shape": (28, 28, 1)}, table_options={"softmax_ops": False})
+register("convnet-cifar10", convnet, defaults={"input_shape": (32, 32, 3)}, table_options={"softmax_ops": False})
 register("lenet5", lenet5)
 register("alexnet", alexnet)
 register("vgg11", vgg, config="A")

@@ -17,6 +17,7 @@ class Network:
     name: str
     builder: Callable[..., keras.Model]
     config: dict
+    defaults: dict  # options with a network-specific default (e.g. the input shape of convnet-mnist)
     table_options: dict  # profiler options that print this network's table as the slides do
     summary: str
 
@@ -31,22 +32,42 @@ class Network:
             raise TypeError(f"{self.name}: unknown option(s) {', '.join(unknown)}. "
                             f"Options of {self.name}: {', '.join(self.options())}.")
         try:
-            return self.builder(name=self.name, **self.config, **options)
+            return self.builder(name=self.name, **self.config, **{**self.defaults, **options})
         except InputTooSmallError as error:
-            shape = options.get("input_shape") or inspect.signature(self.builder).parameters["input_shape"].default
+            shape = {**self.defaults, **options}.get("input_shape", self._default("input_shape"))
+            error.min_input = self._smallest_input(shape, error.min_input, options)
             error.args = (error.describe(self.name, shape),)
             raise
+
+    def _default(self, option):
+        return inspect.signature(self.builder).parameters[option].default
+
+    def _smallest_input(self, shape, candidate, options, tries=12):
+        """Grow the input from the first failing layer's need until every layer fits (a few cheap builds)."""
+        for _ in range(tries):
+            if candidate is None:
+                return None
+            try:
+                self.builder(name=self.name, **self.config,
+                             **{**self.defaults, **options, "input_shape": (*candidate, shape[-1])})
+                return candidate
+            except InputTooSmallError as error:
+                candidate = error.min_input
+        return None
 
 
 NETWORKS: dict[str, Network] = {}
 
 
-def register(name, builder, *, table_options=None, **config):
-    """Register `builder` under `name` with its fixed `config`; registering a name twice is an error."""
+def register(name, builder, *, defaults=None, table_options=None, **config):
+    """Register `builder` under `name` with its fixed `config` and overridable `defaults`.
+
+    Registering a name twice is an error."""
     if name in NETWORKS:
         raise ValueError(f"network {name!r} is registered twice")
     doc = inspect.getdoc(builder) or ""
-    NETWORKS[name] = Network(name, builder, config, dict(table_options or {}), doc.split("\n")[0])
+    NETWORKS[name] = Network(name, builder, config, dict(defaults or {}), dict(table_options or {}),
+                             doc.split("\n")[0])
 
 
 def names():

@@ -1,0 +1,131 @@
+import numpy as np
+import pytest
+import keras
+
+from cnnlab import models
+from cnnlab.blocks import InputTooSmallError
+from cnnlab.profile import profile
+
+# Small inputs so that every network runs a forward pass in seconds on a CPU.
+SMALL_INPUT = {"convnet-mnist": (28, 28, 1), "lenet5": (32, 32, 1), "alexnet": (67, 67, 3),
+               "inception-5b": None, "inception-5b-naive": None}
+TEN_CLASSES = [n for n in models.names() if not n.startswith(("inception-5b", "unet"))]
+
+
+def small_build(name):
+    shape = SMALL_INPUT.get(name, (32, 32, 3))
+    options = {} if shape is None else {"input_shape": shape, "num_classes": 10}
+    return models.build(name, **options)
+
+
+@pytest.mark.backends
+@pytest.mark.parametrize("name", TEN_CLASSES + ["inception-5b", "inception-5b-naive"])
+def test_every_network_builds_and_runs_a_forward_pass(name):
+    model = small_build(name)
+    x = np.random.default_rng(0).uniform(size=(2, *model.input_shape[1:])).astype("float32")
+    y = keras.ops.convert_to_numpy(model(x, training=False))
+    assert np.all(np.isfinite(y))
+    if name in TEN_CLASSES:
+        assert y.shape == (2, 10)
+        np.testing.assert_allclose(y.sum(axis=1), 1.0, rtol=1e-4)  # softmax output
+
+
+@pytest.mark.backends
+def test_unet_valid_and_same_padding():
+    assert models.build("unet").output_shape == (None, 388, 388, 2)  # the paper's 572 -> 388
+    model = models.build("unet", input_shape=(64, 64, 1), padding="same", base_filters=4, num_classes=1)
+    y = keras.ops.convert_to_numpy(model(np.zeros((1, 64, 64, 1), "float32")))
+    assert y.shape == (1, 64, 64, 1) and np.all((y >= 0) & (y <= 1))
+
+
+def test_unet_explains_bad_sizes():
+    with pytest.raises(ValueError, match="even-sized map.*572"):
+        models.build("unet", input_shape=(570, 570, 1))
+
+
+@pytest.mark.backends
+def test_googlenet_auxiliary_classifiers():
+    model = models.build("googlenet", input_shape=(96, 96, 3), num_classes=10, auxiliary_classifiers=True)
+    assert [o.name for o in model.outputs] and len(model.outputs) == 3
+    assert {"aux1_softmax", "aux2_softmax"} <= {l.name for l in model.layers}
+    outs = model(np.zeros((1, 96, 96, 3), "float32"))
+    assert [tuple(o.shape) for o in outs] == [(1, 10)] * 3
+
+
+def test_every_network_has_telling_layer_names():
+    names = {l.name for l in small_build("resnet50").layers}
+    assert {"conv1", "pool1", "conv2_1_a", "conv2_1_proj", "conv3_1_subsample", "conv5_3_c_bn", "fc", "softmax"} <= names
+    assert "inception_4a_3x3_reduce" in {l.name for l in small_build("googlenet").layers}
+    assert "dense3_unit12_conv2" in {l.name for l in small_build("densenet121").layers}
+    assert all(not l.name.startswith(("conv2d", "dense_", "max_pooling")) for l in small_build("vgg16").layers)
+
+
+def test_unknown_network_lists_the_known_ones():
+    with pytest.raises(ValueError, match=r"unknown network 'resnt34'\. Did you mean 'resnet34'\?.*vgg16"):
+        models.build("resnt34")
+
+
+def test_unknown_option_lists_the_options():
+    with pytest.raises(TypeError, match=r"vgg16: unknown option\(s\) clases.*num_classes"):
+        models.build("vgg16", clases=10)
+
+
+def test_registering_twice_is_an_error():
+    with pytest.raises(ValueError, match="registered twice"):
+        models.register("vgg16", models.get("vgg16").builder)
+
+
+def test_too_small_input_names_network_layer_shapes_and_the_fix():
+    with pytest.raises(InputTooSmallError) as error:
+        models.build("alexnet", input_shape=(16, 16, 3))
+    assert str(error.value) == ("alexnet: 'pool1' (max pool 3x3, stride 2, valid padding) gets a 2x2x96 feature map, "
+                                "needs at least 3x3, from a 16x16x3 input; use an input of 67x67 or more.")
+    models.build("alexnet", input_shape=(67, 67, 3))  # the suggested size works
+
+
+def test_two_tower_alexnet_halves_the_grouped_convs():
+    one, two = models.build("alexnet"), models.build("alexnet", groups=2)
+    saved = {name: one.get_layer(name).count_params() - two.get_layer(name).count_params()
+             for name in ("conv2", "conv3", "conv4", "conv5")}
+    # CaffeNet's group=2 counts: conv2 307,456, conv4 663,936, conv5 442,624 (conv3 is not grouped)
+    assert saved == {"conv2": 614_656 - 307_456, "conv3": 0, "conv4": 1_327_488 - 663_936, "conv5": 884_992 - 442_624}
+    assert two.count_params() == 60_965_224
+
+
+def test_cifar_resnets_and_plain_twins_have_the_same_parameters():
+    for depth in (20, 56):
+        assert models.build(f"resnet{depth}").count_params() == models.build(f"plain{depth}").count_params()
+    # He et al. Table 6: ResNet-20 0.27M, ResNet-56 0.85M
+    assert round(models.build("resnet20").count_params() / 1e6, 2) == 0.27
+
+
+# Independent references: torchvision's num_params (trainable parameters: BN scale/shift, no conv bias).
+TORCHVISION = {"resnet18": 11_689_512, "resnet50": 25_557_032, "resnet152": 60_192_808,
+               "densenet121": 7_978_856, "vgg16": 138_357_544}
+
+
+@pytest.mark.parametrize("name, expected", TORCHVISION.items())
+def test_parameters_equal_torchvision(name, expected):
+    model = models.build(name)
+    assert profile(model, convention="macs").total_params == expected
+    assert sum(int(np.prod(w.shape)) for w in model.trainable_weights) == expected
+
+
+KERAS_APPLICATIONS = {
+    "vgg16": ("VGG16", {}), "vgg19": ("VGG19", {}),
+    "resnet50": ("ResNet50", {"use_bias": True}), "resnet101": ("ResNet101", {"use_bias": True}),
+    "resnet152": ("ResNet152", {"use_bias": True}),
+    "densenet121": ("DenseNet121", {}), "densenet169": ("DenseNet169", {}), "densenet201": ("DenseNet201", {}),
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", KERAS_APPLICATIONS)
+def test_parameters_and_shapes_equal_keras_applications(name):
+    application, options = KERAS_APPLICATIONS[name]
+    theirs = getattr(keras.applications, application)(weights=None)
+    ours = models.build(name, **options)
+    assert ours.count_params() == theirs.count_params()
+    assert ours.output_shape == theirs.output_shape
+    conv = lambda m: sorted(tuple(l.kernel.shape) for l in m.layers if isinstance(l, keras.layers.Conv2D))
+    assert conv(ours) == conv(theirs)
