@@ -5,6 +5,7 @@ The numbers come from walking the model's layers and shapes (never from per-netw
 
 import dataclasses
 import math
+import re
 
 import keras
 
@@ -82,9 +83,25 @@ def _shape(tensors):
     return tuple(first.shape[1:])
 
 
+def _creation_order(layers):
+    """Keras lists a functional model's layers by depth; the order they were called in reads better
+    (an inception module's branches one after the other). Symbolic tensors are numbered as they are
+    made (`keras_tensor`, `keras_tensor_1`...); keep Keras' order when a name does not say."""
+    order = []
+    for layer in layers:
+        if isinstance(layer, keras.layers.InputLayer):
+            order.append(-1)
+            continue
+        match = re.fullmatch(r"keras_tensor(?:_(\d+))?", getattr(layer.output, "name", "") or "")
+        if match is None:
+            return list(layers)
+        order.append(int(match[1] or 0))
+    return [layer for _, layer in sorted(zip(order, layers), key=lambda pair: pair[0])]
+
+
 def _flat_layers(model):
-    """The model's layers in order, with the layers of nested models in place of those models."""
-    for layer in model.layers:
+    """The model's layers in the order they were called, with the layers of nested models in place of those models."""
+    for layer in _creation_order(model.layers):
         if isinstance(layer, keras.Model):
             yield from (inner for inner in _flat_layers(layer) if not isinstance(inner, keras.layers.InputLayer))
         else:
