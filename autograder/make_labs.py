@@ -75,7 +75,7 @@ def main(argv=None):
         if name not in known:
             parser.error(f"no lab {name!r} in solutions/. Known: {', '.join(known)}")
     for name in args.assignments or known:
-        if args.out == RELEASE:
+        if args.out.resolve() == RELEASE:
             for notebook in sorted((SOURCE / name).glob("*.ipynb")):
                 if sync_setup_cell(notebook):
                     print(f"updated the set-up cell of {notebook.relative_to(ROOT)}")

@@ -107,6 +107,16 @@ def test_graded_cells_are_well_formed(path):
 
 
 @pytest.mark.parametrize("path", SOLUTION_NOTEBOOKS, ids=ids)
+def test_stated_points_add_up(path):
+    """The introduction's "Total: N points" and each "**Task k (n points).**" match the graded cells."""
+    cells = read(path).cells
+    text = "\n".join(cell.source for cell in cells if cell.cell_type == "markdown")
+    points = sum(nbgrader(cell)["points"] for cell in cells if nbgrader(cell).get("grade"))
+    assert re.findall(r"Total: (\d+) points", text) == [str(points)]
+    assert sum(int(n) for n in re.findall(r"\*\*Task \d+ \((\d+) points?\)\.\*\*", text)) == points
+
+
+@pytest.mark.parametrize("path", SOLUTION_NOTEBOOKS, ids=ids)
 def test_released_notebooks_hold_no_solution_and_no_hidden_test(path):
     source = {nbgrader(cell).get("grade_id"): cell for cell in read(path).cells if nbgrader(cell)}
     release = read(released(path))
@@ -130,7 +140,6 @@ def execute(path, tmp_path, monkeypatch):
     """Run a notebook top to bottom in quick mode, in a scratch copy of its folder, on this interpreter."""
     monkeypatch.setenv("CNNLAB_QUICK", "1")
     monkeypatch.delenv("CNNLAB_GRADING", raising=False)
-    monkeypatch.setenv("MPLBACKEND", "agg")
     nb = read(path)
     probe = nbformat.v4.new_code_cell("import sys\nprint(sys.executable)")
     nb.cells.append(probe)
