@@ -136,14 +136,14 @@ def test_released_notebooks_hold_no_solution_and_no_hidden_test(path):
             assert "raise NotImplementedError()" in cell.source, grade_id
 
 
-def execute(path, tmp_path, monkeypatch):
-    """Run a notebook top to bottom in quick mode, in a scratch copy of its folder, on this interpreter."""
+def execute(nb, tmp_path, monkeypatch):
+    """Run a notebook top to bottom in quick mode, in a scratch folder, on this interpreter; errors stay in outputs."""
     monkeypatch.setenv("CNNLAB_QUICK", "1")
     monkeypatch.delenv("CNNLAB_GRADING", raising=False)
-    nb = read(path)
+    nb = copy.deepcopy(nb)
     probe = nbformat.v4.new_code_cell("import sys\nprint(sys.executable)")
     nb.cells.append(probe)
-    client = NotebookClient(copy.deepcopy(nb), timeout=600, kernel_name="python3", allow_errors=True,
+    client = NotebookClient(nb, timeout=600, kernel_name="python3", allow_errors=True,
                             resources={"metadata": {"path": str(tmp_path)}})
     executed = client.execute()
     assert executed.cells[-1].outputs[0]["text"].strip() == sys.executable, "the kernel is not this interpreter"
@@ -156,7 +156,7 @@ def errors(cell):
 
 @pytest.mark.parametrize("path", SOLUTION_NOTEBOOKS, ids=ids)
 def test_solution_runs_in_quick_mode_and_earns_every_point(path, tmp_path, monkeypatch):
-    executed = execute(path, tmp_path, monkeypatch)
+    executed = execute(read(path), tmp_path, monkeypatch)
     failures = {index: errors(cell) for index, cell in enumerate(executed.cells) if errors(cell)}
     assert not failures, f"{path.name}: cells failed: {failures}"
     graded = [cell for cell in executed.cells if nbgrader(cell).get("grade")]
@@ -167,8 +167,22 @@ def test_solution_runs_in_quick_mode_and_earns_every_point(path, tmp_path, monke
 @pytest.mark.parametrize("path", RELEASED_NOTEBOOKS, ids=[p.parent.name for p in RELEASED_NOTEBOOKS])
 def test_released_tests_fail_until_the_student_answers(path, tmp_path, monkeypatch):
     """Every graded test cell of the students' version fails before it is filled in: no test passes for free."""
-    executed = execute(path, tmp_path, monkeypatch)
+    executed = execute(read(path), tmp_path, monkeypatch)
     passing = [nbgrader(cell)["grade_id"] for cell in executed.cells if nbgrader(cell).get("grade") and not errors(cell)]
     assert not passing, f"{path.name}: these tests pass with no answer: {passing}"
     setup = executed.cells[0]
     assert not errors(setup) and "Quick mode (CNNLAB_QUICK): on" in "".join(o.get("text", "") for o in setup.outputs)
+
+
+@pytest.mark.parametrize("path", SOLUTION_NOTEBOOKS, ids=ids)
+def test_released_notebook_passes_once_answered(path, tmp_path, monkeypatch):
+    """The students' version with the solution cells filled in: its visible tests stand on their own."""
+    answers = {nbgrader(cell)["grade_id"]: cell.source for cell in read(path).cells if nbgrader(cell).get("solution")}
+    nb = read(released(path))
+    for cell in nb.cells:
+        if nbgrader(cell).get("solution"):
+            cell.source = answers.pop(nbgrader(cell)["grade_id"])
+    assert not answers, f"solution cells missing from the release: {sorted(answers)}"
+    executed = execute(nb, tmp_path, monkeypatch)
+    failures = {index: errors(cell) for index, cell in enumerate(executed.cells) if errors(cell)}
+    assert not failures, f"{path.name} (released, answered): cells failed: {failures}"
