@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: demo test test-training bench clean
+.PHONY: demo test test-training bench labs clean
 
 $(VENV)/installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,6 +18,10 @@ demo: $(VENV)/installed
 test: $(VENV)/installed
 	KERAS_BACKEND=tensorflow $(PY) -m pytest
 	KERAS_BACKEND=jax $(PY) -m pytest -m backends tests/test_models.py tests/test_blocks.py
+
+# Students' notebooks: labs/ is what `nbgrader generate_assignment` makes from solutions/ (never edit labs/).
+labs: $(VENV)/installed
+	$(PY) autograder/make_labs.py
 
 bench: $(VENV)/installed
 	$(PY) bench/build_and_profile.py

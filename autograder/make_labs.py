@@ -1,0 +1,87 @@
+"""Make labs/ (the students' notebooks) from solutions/ (nbgrader's source) with `nbgrader generate_assignment`.
+
+    python autograder/make_labs.py                  # every lab: sync set-up cells, regenerate labs/
+    python autograder/make_labs.py lab1_convolution # one lab
+    python autograder/make_labs.py --out DIR        # write DIR/<lab>/ instead of labs/<lab>/ (the drift test)
+
+First, each solution notebook's first cell is made equal to `cnnlab.lab.setup_cell_source()`, so the
+repository URL stays in cnnlab/lab.py only (skipped with --out, which must not touch solutions/).
+Then nbgrader runs with autograder/nbgrader_config.py in a scratch course directory whose solutions/
+links to ours: its log and the copies it makes stay out of the repository. `--no-db`: the gradebook is
+the autograder's business (it runs generate_assignment against its own database before autograding).
+"""
+
+import argparse
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import nbformat
+
+ROOT = Path(__file__).resolve().parent.parent
+CONFIG = ROOT / "autograder" / "nbgrader_config.py"
+SOURCE, RELEASE = ROOT / "solutions", ROOT / "labs"
+
+
+def assignments():
+    """Names of the labs: the folders of solutions/ that hold a notebook."""
+    return sorted(p.name for p in SOURCE.iterdir() if p.is_dir() and any(p.glob("*.ipynb")))
+
+
+def sync_setup_cell(notebook_path):
+    """Make the notebook's first cell the shared set-up cell; returns True when the file changed."""
+    from cnnlab.lab import setup_cell_source
+
+    nb = nbformat.read(notebook_path, as_version=4)
+    first = nb.cells[0]
+    if first.cell_type == "code" and first.source == setup_cell_source():
+        return False
+    if first.cell_type != "code" or "lab.setup()" not in first.source:
+        raise SystemExit(f"{notebook_path}: the first cell should be the set-up cell ending in lab.setup(). "
+                         f"Received: a {first.cell_type} cell starting {first.source[:60]!r}")
+    first.source = setup_cell_source()
+    nbformat.write(nb, notebook_path)
+    return True
+
+
+def generate(assignment, out_dir):
+    """Run `nbgrader generate_assignment` for one lab and put the result in out_dir/<assignment>."""
+    with tempfile.TemporaryDirectory(prefix="cnnlab-nbgrader-") as scratch:
+        scratch = Path(scratch)
+        (scratch / "solutions").symlink_to(SOURCE, target_is_directory=True)
+        command = [sys.executable, "-m", "nbgrader", "generate_assignment", assignment, "--no-db", "--force",
+                   f"--GenerateAssignmentApp.config_file={CONFIG}", f"--CourseDirectory.root={scratch}", "--log-level=WARN"]
+        result = subprocess.run(command, cwd=scratch, capture_output=True, text=True)
+        released = scratch / "labs" / assignment
+        if result.returncode != 0 or not released.is_dir():
+            raise SystemExit(f"nbgrader generate_assignment {assignment} failed (exit {result.returncode}):\n"
+                             f"{result.stdout}{result.stderr}")
+        target = Path(out_dir) / assignment
+        if target.exists():
+            shutil.rmtree(target)
+        shutil.copytree(released, target)
+    return target
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("assignments", nargs="*", help="labs to make (default: every folder of solutions/)")
+    parser.add_argument("--out", type=Path, default=RELEASE, help="where the released labs go (default: labs/)")
+    args = parser.parse_args(argv)
+    known = assignments()
+    for name in args.assignments:
+        if name not in known:
+            parser.error(f"no lab {name!r} in solutions/. Known: {', '.join(known)}")
+    for name in args.assignments or known:
+        if args.out.resolve() == RELEASE:
+            for notebook in sorted((SOURCE / name).glob("*.ipynb")):
+                if sync_setup_cell(notebook):
+                    print(f"updated the set-up cell of {notebook.relative_to(ROOT)}")
+        target = generate(name, args.out)
+        print(f"{name}: {target}")
+
+
+if __name__ == "__main__":
+    main()

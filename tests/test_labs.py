@@ -1,0 +1,188 @@
+"""The notebook labs: labs/ is nbgrader's release of solutions/, clean, and every solution runs and passes.
+
+The two execution tests start a Jupyter kernel on this interpreter (lab 1 is NumPy: seconds).
+"""
+
+import copy
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+from cnnlab.lab import setup_cell_source
+
+ROOT = Path(__file__).resolve().parent.parent
+SOLUTIONS, LABS = ROOT / "solutions", ROOT / "labs"
+SOLUTION_NOTEBOOKS = sorted(SOLUTIONS.glob("*/*.ipynb"))
+RELEASED_NOTEBOOKS = sorted(LABS.glob("*/*.ipynb"))
+ids = [p.parent.name for p in SOLUTION_NOTEBOOKS]
+
+
+def read(path):
+    return nbformat.read(path, as_version=4)
+
+
+def released(solution_path):
+    return LABS / solution_path.relative_to(SOLUTIONS)
+
+
+def nbgrader(cell):
+    return cell.metadata.get("nbgrader", {})
+
+
+def region(source, begin, end, inside=True):
+    """Lines strictly between the `### BEGIN ...` and `### END ...` markers (or, inside=False, all other lines)."""
+    within, lines = False, []
+    for line in source.splitlines():
+        if line.strip() in (begin, end):
+            within = line.strip() == begin
+        elif within == inside:
+            lines.append(line)
+    return lines
+
+
+def hidden_lines(cell, begin, end):
+    """Non-blank, non-comment lines of a cell's regions that do not also occur outside them (those may stay)."""
+    inside = {line.strip() for line in region(cell.source, begin, end)}
+    outside = {line.strip() for line in region(cell.source, begin, end, inside=False)}
+    return {line for line in inside - outside if line and not line.startswith("#")}
+
+
+def test_every_lab_is_released_and_nothing_else():
+    assert SOLUTION_NOTEBOOKS, "no solution notebooks found under solutions/"
+    assert [p.relative_to(SOLUTIONS) for p in SOLUTION_NOTEBOOKS] == [p.relative_to(LABS) for p in RELEASED_NOTEBOOKS]
+
+
+def test_labs_are_exactly_what_nbgrader_generates(tmp_path):
+    """No drift: regenerate every lab into a scratch folder and compare byte for byte with labs/."""
+    result = subprocess.run([sys.executable, str(ROOT / "autograder" / "make_labs.py"), "--out", str(tmp_path)],
+                            cwd=ROOT, capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+    generated = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*") if p.is_file())
+    committed = sorted(p.relative_to(LABS) for p in LABS.rglob("*") if p.is_file())
+    assert generated == committed
+    for name in generated:
+        assert (tmp_path / name).read_bytes() == (LABS / name).read_bytes(), \
+            f"labs/{name} differs from nbgrader's release of solutions/: run `make labs` and commit labs/"
+
+
+@pytest.mark.parametrize("path", SOLUTION_NOTEBOOKS + RELEASED_NOTEBOOKS,
+                         ids=[str(p.relative_to(ROOT)) for p in SOLUTION_NOTEBOOKS + RELEASED_NOTEBOOKS])
+def test_committed_notebooks_have_no_outputs(path):
+    for index, cell in enumerate(read(path).cells):
+        if cell.cell_type == "code":
+            assert cell.outputs == [] and cell.execution_count is None, f"{path.name} cell {index} has outputs"
+
+
+@pytest.mark.parametrize("path", SOLUTION_NOTEBOOKS + RELEASED_NOTEBOOKS,
+                         ids=[str(p.relative_to(ROOT)) for p in SOLUTION_NOTEBOOKS + RELEASED_NOTEBOOKS])
+def test_first_cell_is_the_shared_setup_cell(path):
+    assert read(path).cells[0].source == setup_cell_source(), \
+        f"{path.name}: the set-up cell differs from cnnlab.lab.setup_cell_source(); run `make labs`"
+
+
+@pytest.mark.parametrize("path", SOLUTION_NOTEBOOKS, ids=ids)
+def test_graded_cells_are_well_formed(path):
+    cells = [cell for cell in read(path).cells if nbgrader(cell)]
+    grade_ids = [nbgrader(cell)["grade_id"] for cell in cells]
+    assert len(grade_ids) == len(set(grade_ids)), f"duplicate grade_ids in {path.name}: {grade_ids}"
+    assert all(re.fullmatch(r"[a-z0-9_]+", grade_id) for grade_id in grade_ids), grade_ids
+    assert all(nbgrader(cell)["schema_version"] == 3 for cell in cells)
+    solutions = [cell for cell in cells if nbgrader(cell)["solution"]]
+    graded = [cell for cell in cells if nbgrader(cell)["grade"]]
+    assert solutions and graded
+    for cell in solutions:
+        assert region(cell.source, "### BEGIN SOLUTION", "### END SOLUTION"), nbgrader(cell)["grade_id"]
+    for cell in graded:
+        assert nbgrader(cell)["points"] > 0 and nbgrader(cell)["locked"], nbgrader(cell)["grade_id"]
+        visible = cell.source.split("### BEGIN HIDDEN TESTS")[0]
+        assert "assert" in visible, f"{nbgrader(cell)['grade_id']}: no visible test to help the student"
+    assert any(region(cell.source, "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS") for cell in graded), \
+        f"{path.name} has no hidden tests"
+
+
+@pytest.mark.parametrize("path", SOLUTION_NOTEBOOKS, ids=ids)
+def test_stated_points_add_up(path):
+    """The introduction's "Total: N points" and each "**Task k (n points).**" match the graded cells."""
+    cells = read(path).cells
+    text = "\n".join(cell.source for cell in cells if cell.cell_type == "markdown")
+    points = sum(nbgrader(cell)["points"] for cell in cells if nbgrader(cell).get("grade"))
+    assert re.findall(r"Total: (\d+) points", text) == [str(points)]
+    assert sum(int(n) for n in re.findall(r"\*\*Task \d+ \((\d+) points?\)\.\*\*", text)) == points
+
+
+@pytest.mark.parametrize("path", SOLUTION_NOTEBOOKS, ids=ids)
+def test_released_notebooks_hold_no_solution_and_no_hidden_test(path):
+    source = {nbgrader(cell).get("grade_id"): cell for cell in read(path).cells if nbgrader(cell)}
+    release = read(released(path))
+    text = "\n".join(cell.source for cell in release.cells)
+    for marker in ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS"):
+        assert marker not in text
+    for cell in release.cells:
+        grade_id = nbgrader(cell).get("grade_id")
+        if grade_id is None:
+            continue
+        original = source[grade_id]
+        secret = (hidden_lines(original, "### BEGIN SOLUTION", "### END SOLUTION")
+                  | hidden_lines(original, "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"))
+        leaked = secret & {line.strip() for line in cell.source.splitlines()}
+        assert not leaked, f"{grade_id}: released with {sorted(leaked)}"
+        if nbgrader(original)["solution"]:
+            assert "raise NotImplementedError()" in cell.source, grade_id
+
+
+def execute(nb, tmp_path, monkeypatch):
+    """Run a notebook top to bottom in quick mode, in a scratch folder, on this interpreter; errors stay in outputs."""
+    monkeypatch.setenv("CNNLAB_QUICK", "1")
+    monkeypatch.delenv("CNNLAB_GRADING", raising=False)
+    nb = copy.deepcopy(nb)
+    probe = nbformat.v4.new_code_cell("import sys\nprint(sys.executable)")
+    nb.cells.append(probe)
+    client = NotebookClient(nb, timeout=600, kernel_name="python3", allow_errors=True,
+                            resources={"metadata": {"path": str(tmp_path)}})
+    executed = client.execute()
+    assert executed.cells[-1].outputs[0]["text"].strip() == sys.executable, "the kernel is not this interpreter"
+    return executed
+
+
+def errors(cell):
+    return [f"{o.ename}: {o.evalue}" for o in cell.get("outputs", []) if o.output_type == "error"]
+
+
+@pytest.mark.parametrize("path", SOLUTION_NOTEBOOKS, ids=ids)
+def test_solution_runs_in_quick_mode_and_earns_every_point(path, tmp_path, monkeypatch):
+    executed = execute(read(path), tmp_path, monkeypatch)
+    failures = {index: errors(cell) for index, cell in enumerate(executed.cells) if errors(cell)}
+    assert not failures, f"{path.name}: cells failed: {failures}"
+    graded = [cell for cell in executed.cells if nbgrader(cell).get("grade")]
+    points = sum(nbgrader(cell)["points"] for cell in graded)
+    print(f"{path.name}: {len(graded)} graded cells, {points} points, all passed")
+
+
+@pytest.mark.parametrize("path", RELEASED_NOTEBOOKS, ids=[p.parent.name for p in RELEASED_NOTEBOOKS])
+def test_released_tests_fail_until_the_student_answers(path, tmp_path, monkeypatch):
+    """Every graded test cell of the students' version fails before it is filled in: no test passes for free."""
+    executed = execute(read(path), tmp_path, monkeypatch)
+    passing = [nbgrader(cell)["grade_id"] for cell in executed.cells if nbgrader(cell).get("grade") and not errors(cell)]
+    assert not passing, f"{path.name}: these tests pass with no answer: {passing}"
+    setup = executed.cells[0]
+    assert not errors(setup) and "Quick mode (CNNLAB_QUICK): on" in "".join(o.get("text", "") for o in setup.outputs)
+
+
+@pytest.mark.parametrize("path", SOLUTION_NOTEBOOKS, ids=ids)
+def test_released_notebook_passes_once_answered(path, tmp_path, monkeypatch):
+    """The students' version with the solution cells filled in: its visible tests stand on their own."""
+    answers = {nbgrader(cell)["grade_id"]: cell.source for cell in read(path).cells if nbgrader(cell).get("solution")}
+    nb = read(released(path))
+    for cell in nb.cells:
+        if nbgrader(cell).get("solution"):
+            cell.source = answers.pop(nbgrader(cell)["grade_id"])
+    assert not answers, f"solution cells missing from the release: {sorted(answers)}"
+    executed = execute(nb, tmp_path, monkeypatch)
+    failures = {index: errors(cell) for index, cell in enumerate(executed.cells) if errors(cell)}
+    assert not failures, f"{path.name} (released, answered): cells failed: {failures}"
