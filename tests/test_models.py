@@ -92,6 +92,13 @@ def test_two_tower_alexnet_halves_the_grouped_convs():
     assert two.count_params() == 60_965_224
 
 
+def test_students_options_reach_the_layers():
+    model = models.build("resnet20", dropout=0.3, batch_norm=False, num_classes=5)
+    assert model.get_layer("dropout").rate == 0.3 and model.output_shape == (None, 5)
+    assert not any(isinstance(layer, keras.layers.BatchNormalization) for layer in model.layers)
+    assert models.build("vgg11", input_shape=(32, 32, 3), batch_norm=True).get_layer("block1_conv1_bn")
+
+
 def test_cifar_resnets_and_plain_twins_have_the_same_parameters():
     for depth in (20, 56):
         assert models.build(f"resnet{depth}").count_params() == models.build(f"plain{depth}").count_params()
