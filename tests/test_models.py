@@ -106,9 +106,13 @@ def test_cifar_resnets_and_plain_twins_have_the_same_parameters():
     assert round(models.build("resnet20").count_params() / 1e6, 2) == 0.27
 
 
-# Independent references: torchvision's num_params (trainable parameters: BN scale/shift, no conv bias).
-TORCHVISION = {"resnet18": 11_689_512, "resnet50": 25_557_032, "resnet152": 60_192_808,
-               "densenet121": 7_978_856, "vgg16": 138_357_544}
+# Independent references: torchvision's parameter counts (trainable parameters: BN scale and shift, no
+# conv bias), as torchvision 0.26 reported them (sum of p.numel() over parameters()).
+TORCHVISION = {"resnet18": 11_689_512, "resnet34": 21_797_672, "resnet50": 25_557_032,
+               "resnet101": 44_549_160, "resnet152": 60_192_808,
+               "densenet121": 7_978_856, "densenet169": 14_149_480, "densenet201": 20_013_928,
+               "densenet161": 28_681_000, "vgg11": 132_863_336, "vgg13": 133_047_848,
+               "vgg16": 138_357_544, "vgg19": 143_667_240}
 
 
 @pytest.mark.parametrize("name, expected", TORCHVISION.items())

@@ -123,6 +123,8 @@ def test_renderings_carry_the_same_numbers(convention):
     for rendering in (text, markdown, html):
         assert f"{table.total_ops:,}" in rendering and "28 x 28 x 32" in rendering
     assert table._repr_html_() == html and html.startswith("<table>")
+    assert repr(table) == (f"<Table convnet-cifar10 ({convention}): 8 rows, {table.total_params:,} parameters, "
+                           f"{table.total_ops:,} operations>")
     with pytest.raises(ValueError, match="format must be one of"):
         table.render("pdf")
 
@@ -138,7 +140,8 @@ def test_receptive_field_of_three_3x3_is_one_7x7():
         receptive_field(models.build("resnet18", input_shape=(32, 32, 3)))
 
 
-def test_weight_layers_skip_projections_and_auxiliary_classifiers():
-    assert weight_layers(models.build("googlenet", auxiliary_classifiers=True)) == \
-        weight_layers(models.build("googlenet"))
+def test_weight_layers_follow_the_longest_path():
+    assert weight_layers(models.build("googlenet", auxiliary_classifiers=True)) == 22  # "22 layers" (paper)
     assert weight_layers(models.build("resnet50", input_shape=(32, 32, 3))) == 50
+    assert weight_layers(models.build("inception-5b")) == 2  # a reduction then a 3x3 or 5x5
+    assert weight_layers(models.build("convnet-mnist")) == 4

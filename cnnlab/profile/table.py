@@ -74,6 +74,10 @@ class Table:
     def __str__(self):
         return self.render("text")
 
+    def __repr__(self):
+        return (f"<Table {self.network} ({self.convention}): {len(self.rows)} rows, {self.total_params:,} parameters, "
+                f"{self.total_ops:,} operations>")
+
     def _repr_html_(self):
         return self.render("html")
 
