@@ -1,0 +1,8 @@
+"""Lab datasets (`load`), their checksums, and tf.data input pipelines."""
+
+from cnnlab.data.checksums import DatasetError, sha256, verify
+from cnnlab.data.datasets import (MEMBRANE_TRAIN_SLICES, MEMBRANE_VALIDATION_SLICES, NAMES, Dataset,
+                                  keras_cache_dir, load)
+
+__all__ = ["DatasetError", "sha256", "verify", "MEMBRANE_TRAIN_SLICES", "MEMBRANE_VALIDATION_SLICES",
+           "NAMES", "Dataset", "keras_cache_dir", "load"]
