@@ -18,6 +18,7 @@ import numpy as np
 from cnnlab.data.checksums import COURSE_SUMS, KERAS_SUMS, DatasetError, read_sums, verify
 
 NAMES = ("mnist", "fashion_mnist", "cifar10", "isbi2012_membrane")
+NUM_CLASSES = {"mnist": 10, "fashion_mnist": 10, "cifar10": 10, "isbi2012_membrane": 2}  # membrane: 0/1 masks
 
 # Keras' loaders (source 3) and the files they leave in the Keras cache (checked when listed in data/).
 KERAS_LOADERS = {
@@ -50,6 +51,11 @@ class Dataset:
     source: str
     x_val: np.ndarray | None = None
     y_val: np.ndarray | None = None
+
+    @property
+    def num_classes(self):
+        """10 for the digit/object sets, 2 for the membrane masks; else the largest training label + 1."""
+        return NUM_CLASSES.get(self.name, int(self.y_train.max()) + 1)
 
     def __repr__(self):
         sizes = f"train {len(self.x_train)}, val {0 if self.x_val is None else len(self.x_val)}, test {len(self.x_test)}"

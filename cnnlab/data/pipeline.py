@@ -8,7 +8,6 @@ Images stay uint8 until the model: normalization and augmentation are Keras laye
 
 import dataclasses
 
-import numpy as np
 import tensorflow as tf
 
 from cnnlab.data.datasets import Dataset, load
@@ -65,7 +64,7 @@ def make(dataset, batch_size=128, validation=0, seed=0, one_hot=False) -> Splits
                              f"Received: validation={validation}")
         x_train, x_val = x_train[:-validation], x_train[-validation:]
         y_train, y_val = y_train[:-validation], y_train[-validation:]
-    num_classes = int(max(np.max(y_train), 1)) + 1
+    num_classes = data.num_classes
     common = dict(batch_size=batch_size, num_classes=num_classes, one_hot=one_hot)
     input_shape = x_train.shape[1:] if x_train.ndim == 4 else (*x_train.shape[1:], 1)
     return Splits(

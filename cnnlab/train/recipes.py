@@ -33,11 +33,15 @@ class Recipe:
     augment: str = "none"  # see cnnlab.data.preprocessing.AUGMENTATIONS
     validation: int = 0  # training images held out for validation (the last ones)
 
-    def kernel_options(self, seed):
-        """`kernel_initializer` and `kernel_regularizer` for the builder."""
+    def kernel_options(self):
+        """`kernel_initializer` and `kernel_regularizer` for the builder.
+
+        The initializer is unseeded on purpose: `keras.utils.set_random_seed` makes it reproducible,
+        while a fixed seed would give every layer of the same shape prefix the same start values.
+        """
         options = {}
         if self.init_stddev is not None:
-            options["kernel_initializer"] = keras.initializers.RandomNormal(stddev=self.init_stddev, seed=seed)
+            options["kernel_initializer"] = keras.initializers.RandomNormal(stddev=self.init_stddev)
         if self.weight_decay:
             options["kernel_regularizer"] = keras.regularizers.L2(self.weight_decay / 2)
         return options
