@@ -58,7 +58,8 @@ class Dataset:
         return NUM_CLASSES.get(self.name, int(self.y_train.max()) + 1)
 
     def __repr__(self):
-        sizes = f"train {len(self.x_train)}, val {0 if self.x_val is None else len(self.x_val)}, test {len(self.x_test)}"
+        val = 0 if self.x_val is None else len(self.x_val)
+        sizes = f"train {len(self.x_train)}, val {val}, test {len(self.x_test)}"
         return f"Dataset({self.name!r}: {sizes}, image {self.x_train.shape[1:]}, from {self.source})"
 
 
