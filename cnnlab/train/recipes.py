@@ -73,11 +73,11 @@ class Recipe:
 LECTURE = dict(batch_size=128, optimizer="sgd", learning_rate=1e-2, weight_decay=1e-2, init_stddev=0.1)
 
 RECIPES = {
-    ("convnet-mnist", "lecture"): Recipe("convnet-mnist", "mnist", 0.012, epochs=20, **LECTURE),
+    ("convnet-mnist", "lecture"): Recipe("convnet-mnist", "mnist", 0.012, epochs=30, **LECTURE),
     ("convnet-mnist", "fast"): Recipe("convnet-mnist", "mnist", 0.012, epochs=2, batch_size=256,
                                       optimizer="nesterov", learning_rate=0.1, schedule="one-cycle",
                                       label_smoothing=0.1),
-    ("convnet-cifar10", "lecture"): Recipe("convnet-cifar10", "cifar10", 0.28, epochs=40, **LECTURE),
+    ("convnet-cifar10", "lecture"): Recipe("convnet-cifar10", "cifar10", 0.28, epochs=50, **LECTURE),
     ("convnet-cifar10", "fast"): Recipe("convnet-cifar10", "cifar10", 0.28, epochs=10, batch_size=256,
                                         optimizer="nesterov", learning_rate=0.05, schedule="one-cycle",
                                         weight_decay=5e-4, label_smoothing=0.1, augment="flip-translate"),
