@@ -15,7 +15,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from cnnlab.data.checksums import COURSE_SUMS, KERAS_SUMS, DatasetError, read_sums, verify
+from cnnlab.data.checksums import COURSE_SUMS, KERAS_SUMS, DatasetError, verify
 
 NAMES = ("mnist", "fashion_mnist", "cifar10", "isbi2012_membrane")
 NUM_CLASSES = {"mnist": 10, "fashion_mnist": 10, "cifar10": 10, "isbi2012_membrane": 2}  # membrane: 0/1 masks
@@ -95,24 +95,25 @@ def load(name) -> Dataset:
 
     if name not in KERAS_LOADERS:
         raise DatasetError(_missing(name, looked, "Keras has no download for it"))
-    for file_name in KERAS_FILES.get(name, ()):
-        cached = keras_cache_dir() / file_name
-        if cached.is_file() and file_name in read_sums(KERAS_SUMS):
-            verify(cached, name, lists=(KERAS_SUMS,))
+    for file_name in KERAS_FILES.get(name, ()):  # a corrupt cached file: say so before Keras tries again
+        if (keras_cache_dir() / file_name).is_file():
+            verify(keras_cache_dir() / file_name, name, lists=(KERAS_SUMS,))
     try:
         (x_train, y_train), (x_test, y_test) = KERAS_LOADERS[name]()
     except Exception as error:  # any failure inside Keras' download becomes one message
         raise DatasetError(_missing(name, looked, f"the Keras download failed: {error}")) from None
-    for file_name in KERAS_FILES.get(name, ()):
-        verify(keras_cache_dir() / file_name, name, lists=(KERAS_SUMS,))
+    for file_name in KERAS_FILES.get(name, ()):  # what Keras just downloaded (it may keep only the extracted folder)
+        if (keras_cache_dir() / file_name).is_file():
+            verify(keras_cache_dir() / file_name, name, lists=(KERAS_SUMS,))
     return Dataset(name, x_train, y_train.reshape(-1), x_test, y_test.reshape(-1),
                    source=f"keras.datasets.{name}")
 
 
 def _missing(name, looked, last):
+    online = ", or go online once so that Keras can download it" if name in KERAS_LOADERS else ""
     return (f"{name}: no copy found. Looked for: {'; '.join(looked)}; {last}. Fix: set CNNLAB_DATA_DIR to a "
             f"folder holding {name}.npz (the course's shared/data), or copy {name}.npz into "
-            f"{keras_cache_dir()}, or go online once so that Keras can download it.")
+            f"{keras_cache_dir()}{online}.")
 
 
 def _from_npz(name, path):
