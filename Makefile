@@ -4,7 +4,14 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: demo test test-training bench labs clean
+# The course's offline datasets, when this clone sits next to them (as in CI). Elsewhere cnnlab reads
+# $CNNLAB_DATA_DIR if set, then Keras' cache, then downloads (see docs/data-and-training.md).
+SHARED_DATA := $(abspath ../shared/data)
+ifneq ($(wildcard $(SHARED_DATA)/mnist.npz),)
+export CNNLAB_DATA_DIR ?= $(SHARED_DATA)
+endif
+
+.PHONY: demo test test-training bench bench-train labs clean
 
 $(VENV)/installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -14,6 +21,7 @@ $(VENV)/installed: pyproject.toml
 
 demo: $(VENV)/installed
 	$(VENV)/bin/cnnlab table --all --check
+	$(VENV)/bin/cnnlab reproduce convnet-mnist --epochs 1
 
 test: $(VENV)/installed
 	KERAS_BACKEND=tensorflow $(PY) -m pytest

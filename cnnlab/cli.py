@@ -1,4 +1,4 @@
-"""Command line: `cnnlab table NAME`, `cnnlab table --all --check`, `cnnlab networks`."""
+"""Command line: `cnnlab table NAME`, `cnnlab table --all --check`, `cnnlab networks`, `cnnlab reproduce NAME`."""
 
 import argparse
 import functools
@@ -70,6 +70,9 @@ def parser():
 
     networks = commands.add_parser("networks", help="list the networks and their options")
     networks.set_defaults(run=_networks)
+
+    from cnnlab.train import add_reproduce_parser
+    add_reproduce_parser(commands)
     return top
 
 

@@ -52,13 +52,20 @@ def in_colab():
 
 
 def setup_cell_source():
-    """The text of every lab's first cell: in Colab install cnnlab from the repository, then report."""
+    """The text of every lab's first cell: in Colab clone the repository and install cnnlab from it, then report.
+
+    A clone (not a bare `pip install git+...`) keeps the repository's `data/` checksum registry
+    next to the package; putting it on `sys.path` makes it importable without restarting the kernel.
+    """
     return (
         "# Set-up. In Colab this installs cnnlab from the course repository (pick a GPU first:\n"
         "# Runtime > Change runtime type). In a local Jupyter with cnnlab installed, nothing is installed.\n"
-        "import subprocess, sys\n"
+        "import os, subprocess, sys\n"
         "if \"google.colab\" in sys.modules:\n"
-        f"    subprocess.run([sys.executable, \"-m\", \"pip\", \"install\", \"-q\", \"cnnlab @ git+{REPO_URL}\"], check=True)\n"
+        "    if not os.path.isdir(\"/content/cnnlab\"):\n"
+        f"        subprocess.run([\"git\", \"clone\", \"-q\", \"--depth\", \"1\", \"{REPO_URL}\", \"/content/cnnlab\"], check=True)\n"
+        "    subprocess.run([sys.executable, \"-m\", \"pip\", \"install\", \"-q\", \"-e\", \"/content/cnnlab\"], check=True)\n"
+        "    sys.path.insert(0, \"/content/cnnlab\")\n"
         "from cnnlab import lab\n"
         "lab.setup()"
     )

@@ -59,3 +59,8 @@ def test_check_fails_on_a_mismatch(capsys, monkeypatch):
     captured = capsys.readouterr()
     assert "MISMATCH convnet-mnist" in captured.out and "total operations: cnnlab 3886166, lecture 3886167" in captured.out
     assert "1 lecture table(s) do not match: convnet-mnist" in captured.err
+
+
+def test_reproduce_is_a_cnnlab_command(capsys):
+    assert main(["reproduce", "convnet-mnist", "--save", "model.h5"]) == 1
+    assert "--save needs a path ending in .keras" in capsys.readouterr().err

@@ -35,7 +35,7 @@ def test_pick_follows_quick_mode(monkeypatch):
 
 def test_setup_cell_installs_from_the_one_repo_url_only_in_colab():
     source = lab.setup_cell_source()
-    assert f"git+{lab.REPO_URL}" in source
+    assert f'"git", "clone", "-q", "--depth", "1", "{lab.REPO_URL}"' in source
     assert source.count("https://") == 1
     compile(source, "setup_cell", "exec")  # plain Python: no IPython magics
     assert 'if "google.colab" in sys.modules:' in source
