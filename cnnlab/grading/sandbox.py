@@ -52,14 +52,18 @@ def _set_limits(memory_mb, cpu_s, file_mb):
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
 
 
-def _hide(paths):
-    """Mount an empty read-only tmpfs over each path (inside our private mount namespace); returns those hidden."""
+def _hide(paths, writable):
+    """Mount an empty read-only tmpfs over each path (inside our private mount namespace); returns those hidden.
+
+    A path that holds one of the writable folders (the kernel's own) is left to the audit hook."""
     hidden = []
     mount = shutil.which("mount")
     if mount is None:
         return hidden
     subprocess.run([mount, "--make-rprivate", "/"], capture_output=True)
     for path in paths:
+        if any(w == path or w.startswith(path.rstrip(os.sep) + os.sep) for w in writable):
+            continue
         if os.path.isdir(path):
             result = subprocess.run([mount, "-t", "tmpfs", "-o", "ro,size=1k", "cnnlab-hidden", path],
                                     capture_output=True)
@@ -126,7 +130,7 @@ def main(argv=None):
     if os.getppid() == 1:  # the worker died before we got here
         sys.exit(1)
     if limits.get("hide"):
-        _hide(limits.get("protected", []))
+        _hide(limits.get("protected", []), limits.get("writable", []))
     _set_limits(limits.get("memory_mb"), limits.get("cpu_s"), limits.get("file_mb"))
     _audit_hook(limits.get("protected", []), limits.get("writable", []))
     module = command[2]

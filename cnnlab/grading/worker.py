@@ -184,11 +184,13 @@ class Worker:
         from traitlets.config import Config
 
         config = Config()
-        config.KernelManager.transport = "ipc"
+        config.KernelManager.transport = "ipc"  # Unix sockets: they reach a kernel in its own network namespace
+        config.KernelManager.ip = os.path.join(os.environ["JUPYTER_RUNTIME_DIR"], "kernel")  # absolute: cwds differ
         cell_timeout = self.job["cell_timeout"]
-        client = Execute(nb=nb, config=config, kernel_name=KERNEL_NAME, timeout=cell_timeout,
+        client = Execute(config=config, kernel_name=KERNEL_NAME, timeout=cell_timeout,
                          kernel_manager_class=AsyncKernelManager, startup_timeout=60,
                          resources={"metadata": {"path": str(scratch)}})
+        client.nb = nb
         client.extra_arguments = ["--HistoryManager.hist_file=:memory:"]
         executed, timed_out, died_at = set(), [], None
         timings = self.result["timings"]
@@ -340,6 +342,7 @@ class Worker:
             self.result["notes"].append(f"the grader failed on this submission ({type(error).__name__}: "
                                         f"{str(error)[:300]}); an instructor should look at it")
             self.result["traceback"] = traceback.format_exc()[-4000:]
+            self.result["grader_failure"] = True  # graded again on the next run
         if not self.result["reason"]:
             self.result["reason"] = summary(self.result)
         if not Path(self.job["feedback_html"]).exists():
