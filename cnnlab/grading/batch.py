@@ -14,6 +14,7 @@ import csv
 import hashlib
 import json
 import os
+import queue
 import shutil
 import signal
 import subprocess
@@ -123,6 +124,56 @@ def _mpl_cache(out):
 
 # -- one submission --
 
+class WorkerProcess:
+    """One `python -m cnnlab.grading.worker --serve` process: it grades the jobs it is given, one at a time."""
+
+    def __init__(self, log_path, cwd):
+        self.log_path, self.cwd, self.process = Path(log_path), cwd, None
+
+    def start(self):
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH", "")])))
+        self.process = subprocess.Popen([sys.executable, "-m", "cnnlab.grading.worker", "--serve"],
+                                        stdin=subprocess.PIPE, stdout=open(self.log_path, "ab"),
+                                        stderr=subprocess.STDOUT, start_new_session=True, env=env, cwd=self.cwd)
+
+    def run(self, job, result, timeout):
+        """("done" | "timeout" | "died", exit code): waits for `result` to appear, at most `timeout` seconds."""
+        if self.process is None or self.process.poll() is not None:
+            self.start()
+        deadline = time.monotonic() + timeout
+        try:
+            self.process.stdin.write(f"{job}\n".encode())
+            self.process.stdin.flush()
+        except BrokenPipeError:
+            pass
+        while True:
+            if Path(result).exists():
+                return "done", 0
+            code = self.process.poll()
+            if code is not None:
+                return "died", code
+            if time.monotonic() > deadline:
+                self.kill()
+                return "timeout", None
+            time.sleep(0.05)
+
+    def kill(self):
+        if self.process is not None:
+            try:
+                os.killpg(self.process.pid, signal.SIGKILL)  # the worker and everything in its session
+            except ProcessLookupError:
+                pass
+            self.process.wait()
+            self.process = None
+
+    def close(self):
+        if self.process is not None and self.process.poll() is None:
+            self.process.stdin.close()
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
 def _hash_inputs(submission, extra):
     h = hashlib.sha256(json.dumps(extra, sort_keys=True, default=str).encode())
     for path in ([submission.notebook] if submission.notebook else []) + [submission.files[k] for k in sorted(submission.files)]:
@@ -178,16 +229,12 @@ def grade_one(submission, options, setup):
         shutil.copy(path, work / "models" / name)
     (work / "job.json").write_text(json.dumps(job, indent=1))
     started = time.monotonic()
-    process = subprocess.Popen([sys.executable, "-m", "cnnlab.grading.worker", str(work / "job.json")],
-                               cwd=private, env=env, start_new_session=True,
-                               stdout=open(work / "worker.log", "wb"), stderr=subprocess.STDOUT)
+    slot = setup["slots"].get()
     try:
-        process.wait(timeout=options.timeout)
-        killed = False
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
-        killed = True
+        outcome, returncode = slot.run(work / "job.json", work / "result.json", options.timeout)
+    finally:
+        setup["slots"].put(slot)
+    killed = outcome == "timeout"
     elapsed = time.monotonic() - started
     shutil.rmtree(private, ignore_errors=True)
     result_path = work / "result.json"
@@ -200,10 +247,8 @@ def grade_one(submission, options, setup):
         result = json.loads(result_path.read_text())
     else:
         base["grader_failure"] = True
-        log_tail = (work / "worker.log").read_text(errors="replace")[-300:]
         result = dict(base, status="error", reason=f"0 of {setup['max_score']:g} points; the grader's worker stopped "
-                      f"(exit {process.returncode}) before writing a result; an instructor should look at "
-                      f"{work / 'worker.log'}: {log_tail.strip().splitlines()[-1] if log_tail.strip() else 'no output'}.")
+                      f"(exit {returncode}) before writing a result; an instructor should look at {slot.log_path}.")
     if not (work / "feedback.html").exists():
         from cnnlab.grading.feedback import write_missing_feedback
 
@@ -316,6 +361,18 @@ def grade(options):
     if len(results):
         log(options, f"{len(results)} already graded with the same files (kept); {len(todo)} to grade")
     started = time.monotonic()
+    setup["slots"] = queue.Queue()
+    workers = [WorkerProcess(options.out / ".work" / f"worker-{k}.log", private_root) for k in range(max(1, options.workers))]
+    for worker in workers:
+        setup["slots"].put(worker)
+    try:
+        _run_pool(options, setup, todo, results)
+    finally:
+        for worker in workers:
+            worker.close()
+
+
+def _run_pool(options, setup, todo, results):
     with ThreadPoolExecutor(max_workers=max(1, options.workers)) as pool:
         futures = {pool.submit(grade_one, s, options, setup): (s, d) for s, d in todo}
         for done, future in enumerate(as_completed(futures), 1):
@@ -326,13 +383,6 @@ def grade(options):
             results.append(result)
             log(options, f"[{done}/{len(todo)}] {submission.student}: {result['status']} {result['score']:g}/"
                          f"{result['max_score']:g} ({result['timings'].get('total', 0):.1f} s) {result['reason']}")
-    elapsed = time.monotonic() - started
-    shutil.rmtree(private_root, ignore_errors=True)
-    write_outputs(options.out, load_results(options.out))
-    if todo:
-        log(options, f"graded {len(todo)} submissions in {elapsed:.1f} s ({60 * len(todo) / elapsed:.1f} per minute); "
-                     f"{options.out / 'grades.csv'}")
-    return results
 
 
 def merge(out, shards):

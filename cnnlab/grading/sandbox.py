@@ -104,6 +104,11 @@ def _audit_hook(protected, writable):
             if writing and not under(path, writable):
                 raise PermissionError(f"the notebook may only write in its working directory: writing "
                                       f"{os.fsdecode(args[0])} is refused")
+        elif event == "sqlite3.connect" and args and isinstance(args[0], (str, bytes, os.PathLike)):
+            path = real(args[0])
+            if path is not None and not under(path, writable) and os.fsdecode(args[0]) != ":memory:":
+                raise PermissionError(f"the notebook may only open databases in its working directory: "
+                                      f"{os.fsdecode(args[0])} is refused")
         elif event in ("os.listdir", "os.scandir") and args and args[0] is not None:
             path = real(args[0] if not isinstance(args[0], int) else ".")
             if under(path, protected) and not under(path, writable):

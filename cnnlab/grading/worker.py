@@ -1,7 +1,7 @@
-"""Grade one submission, in a process of its own: `python -m cnnlab.grading.worker JOB.json`.
+"""Grade one submission, outside the batch's process: `python -m cnnlab.grading.worker JOB.json`, or `--serve`.
 
-The batch (`cnnlab.grading.batch`) starts one worker per submission, kills it at the wall-clock limit, and
-reads back `result.json`. Steps, with nbgrader's preprocessors where nbgrader has one:
+The batch (`cnnlab.grading.batch`) keeps one worker process per `--workers` slot (`--serve`: job paths on
+stdin), kills it at the wall-clock limit (a fresh one takes its place), and reads back `result.json`. Steps, with nbgrader's preprocessors where nbgrader has one:
 
 1. read the notebook (invalid JSON, too large, another lab's notebook: status error);
 2. compare its graded and locked cells with the release (edited, deleted, duplicated: status tampered);
@@ -139,7 +139,10 @@ class Worker:
             mine.metadata.nbgrader = copy.deepcopy(cell.metadata.nbgrader)  # compare the text, not the metadata
             if mine.cell_type != cell.cell_type or compute_checksum(mine) != nbg(cell)["checksum"]:
                 edited.append(grade_id)
-        missing = [g for g in expected if g not in seen]
+        missing = [g for g in expected if g not in seen and nbg(expected[g]).get("locked")]
+        unanswered = [g for g in expected if g not in seen and not nbg(expected[g]).get("locked")]
+        if unanswered:
+            self.result["notes"].append(f"answer cells are missing ({', '.join(unanswered)}), so their tests fail")
         duplicated = [g for g, cells in seen.items() if len(cells) > 1 and g in expected]
         if edited:
             self.note("tampered", f"read-only cells were edited ({', '.join(edited)}); the grader put the "
@@ -300,6 +303,13 @@ class Worker:
         if timed_out:
             self.note("timeout", f"cell {code_cells.index(timed_out[0]) + 1} ran longer than {job['cell_timeout']} s "
                                  f"and was interrupted (an endless loop?); the cells after it ran on")
+        refused = [(i, o) for i in sorted(executed) if id(nb.cells[i]) not in nonces
+                   for o in nb.cells[i].get("outputs", []) if o.get("output_type") == "error" and
+                   o.get("ename") == "PermissionError" and " is refused" in str(o.get("evalue", ""))]
+        if refused:
+            index, output = refused[0]
+            self.note("tampered", f"cell {code_cells.index(index) + 1} tried what the grader forbids ({output.evalue}); "
+                                  f"the attempt was refused")
         if canary_failed:
             self.note("tampered", "the notebook changed how tests run (numpy.testing, IPython's error handling or "
                                   "input transformers were replaced), so no test result from its kernel can be "
@@ -368,11 +378,34 @@ class Rejected(Exception):
     """The submission cannot be graded; the message tells the student why and what to do."""
 
 
-def main(argv=None):
-    argv = sys.argv[1:] if argv is None else argv
-    job = json.loads(Path(argv[0]).read_text())
+def run_job(path):
+    job = json.loads(Path(path).read_text())
+    os.environ.clear()
     os.environ.update(job["env"])
     Worker(job).run()
+
+
+def serve():
+    """Grade the jobs whose paths arrive on stdin, one a line, until stdin closes: imports are paid once.
+
+    The batch waits for each job's result.json and kills this process (and with it the kernel) at the limit.
+    """
+    import cnnlab.grading.checks  # noqa: F401  (the imports every job needs, before the first job)
+    import nbgrader.preprocessors  # noqa: F401
+    from nbconvert import HTMLExporter  # noqa: F401
+
+    for line in sys.stdin:
+        if line.strip():
+            run_job(line.strip())
+            print(f"done {line.strip()}", flush=True)
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    if argv == ["--serve"]:
+        serve()
+    else:
+        run_job(argv[0])
 
 
 if __name__ == "__main__":
