@@ -275,7 +275,12 @@ def record(options, result, setup):
 
 def write_gradebook(db, results):
     """Scores into nbgrader's gradebook: one submission per student and lab, auto_score per graded cell."""
+    import warnings
+
     from nbgrader.api import Gradebook
+    from sqlalchemy.exc import SAWarning
+
+    warnings.filterwarnings("ignore", category=SAWarning)  # nbgrader's own autoflush warnings on a new submission
 
     with Gradebook(f"sqlite:///{db}") as gb:
         for result in results:
@@ -370,6 +375,13 @@ def grade(options):
     finally:
         for worker in workers:
             worker.close()
+        shutil.rmtree(private_root, ignore_errors=True)
+    elapsed = time.monotonic() - started
+    write_outputs(options.out, load_results(options.out))
+    if todo:
+        log(options, f"graded {len(todo)} submissions in {elapsed:.1f} s ({60 * len(todo) / elapsed:.1f} per minute); "
+                     f"{options.out / 'grades.csv'}")
+    return results
 
 
 def _run_pool(options, setup, todo, results):

@@ -1,0 +1,236 @@
+"""The autograder (cnnlab.grading, `python -m autograder`): model checks, lab configs, submission layouts,
+shards and merge, and one small batch: the solution earns every point, the blank release earns 0.
+
+The hostile corpus (more than 20 broken or hostile submissions, several minutes) is tests/test_grader_corpus.py,
+behind the `grader_corpus` marker.
+"""
+
+import csv
+import json
+import zipfile
+
+import pytest
+
+from cnnlab.grading import batch, labconfig, submissions
+from cnnlab.grading.checks import check_model
+from cnnlab.grading.cli import main
+from cnnlab.grading.worker import canary_source, read_canary
+from grading_helpers import (LAB, ROOT, TINY, answered, released, set_tiny_weights, tiny_config, tiny_model,
+                             tiny_test_set, write)
+import nbformat
+
+
+# -- model checks, in this process, on a tiny model built here --
+
+@pytest.fixture
+def tiny_dir(tmp_path):
+    tiny_test_set(tmp_path / "tiny_test.npz")
+    return tmp_path
+
+
+def spec(**options):
+    return labconfig.parse(TINY, tiny_config(**options)).models[0]
+
+
+def by_check(results):
+    return {r.check: r for r in results}
+
+
+def test_model_checks_pass_on_the_right_model(tiny_dir):
+    set_tiny_weights(tiny_model()).save(tiny_dir / f"{TINY}.keras")
+    results = by_check(check_model(spec(), tiny_dir, tiny_dir))
+    assert all(r.passed and r.score == r.points for r in results.values()), results
+    assert results["ops"].message == "10 operations, expected 10"
+    assert "accuracy 1.0000" in results["accuracy"].message
+
+
+def test_model_checks_fail_a_wrong_architecture_with_the_numbers(tiny_dir):
+    model = tiny_model(hidden=3)
+    model.save(tiny_dir / f"{TINY}.keras")
+    results = by_check(check_model(spec(), tiny_dir, tiny_dir))
+    assert not results["params"].passed and results["params"].message == "23 parameters, expected 10"
+    assert results["output_shape"].passed
+    assert not results["ops"].passed
+
+
+def test_untrained_model_fails_only_the_accuracy_check(tiny_dir):
+    model = tiny_model()
+    model.get_layer("fc_out").set_weights([-set_tiny_weights(tiny_model()).get_layer("fc_out").get_weights()[0],
+                                           model.get_layer("fc_out").get_weights()[1]])
+    model.save(tiny_dir / f"{TINY}.keras")
+    results = by_check(check_model(spec(), tiny_dir, tiny_dir))
+    assert [r.check for r in results.values() if not r.passed] == ["accuracy"]
+    assert "accuracy 0.0000 on the grader's test set, needs at least 0.99" == results["accuracy"].message
+
+
+def test_missing_and_corrupt_model_files_fail_every_check_with_the_reason(tiny_dir):
+    results = check_model(spec(), tiny_dir, tiny_dir)
+    assert all(not r.passed and "lab0_tiny.keras is missing" in r.message for r in results)
+    (tiny_dir / f"{TINY}.keras").write_bytes(b"not a zip")
+    results = check_model(spec(), tiny_dir, tiny_dir)
+    assert all(not r.passed and "is not a Keras model file" in r.message for r in results)
+
+
+def test_the_grader_own_test_set_missing_is_the_instructors_error(tmp_path):
+    set_tiny_weights(tiny_model()).save(tmp_path / f"{TINY}.keras")
+    with pytest.raises(FileNotFoundError, match="pass --data DIR"):
+        check_model(spec(), tmp_path, None)
+
+
+# -- lab configs --
+
+def test_lab_config_points_must_match_the_test_cell():
+    config = labconfig.parse(TINY, tiny_config())
+    labconfig.check_points(config, {"test_model": 4})
+    with pytest.raises(ValueError, match="give 4 points, but test cell 'test_model' is worth 5"):
+        labconfig.check_points(config, {"test_model": 5})
+    with pytest.raises(ValueError, match="does not have"):
+        labconfig.check_points(config, {"test_other": 4})
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda c: c["models"][0]["checks"][0].update(check="flops"), "unknown check 'flops'"),
+    (lambda c: c["models"][0]["checks"][3].pop("test_set"), "needs 'test_set'"),
+    (lambda c: c["models"][0]["checks"][0].update(points=0), "needs positive 'points'"),
+    (lambda c: c.update(model=[]), "unknown keys"),
+])
+def test_lab_config_errors_say_what_to_fix(change, message):
+    config = tiny_config()
+    change(config)
+    with pytest.raises(ValueError, match=message):
+        labconfig.parse(TINY, config, "labs/lab0_tiny.json")
+
+
+def test_every_lab_has_a_valid_config():
+    for source in sorted((ROOT / "solutions").glob("*/*.ipynb")):
+        lab = source.parent.name
+        config = labconfig.load(lab, ROOT / "autograder" / "labs")
+        graded = {c.metadata["nbgrader"]["grade_id"]: c.metadata["nbgrader"]["points"]
+                  for c in nbformat.read(source, as_version=4).cells if c.metadata.get("nbgrader", {}).get("grade")}
+        labconfig.check_points(config, graded)
+        assert (source.parent / config.notebook).exists()
+
+
+# -- submissions: layouts, zip, shards --
+
+def test_discover_reads_folders_flat_files_and_reports_the_missing(tmp_path):
+    write(tmp_path / "ann" / LAB / f"{LAB}.ipynb", released())
+    write(tmp_path / "ann" / LAB / f"{TINY}.keras", b"model")
+    write(tmp_path / "ben" / "notes.txt", b"no notebook")
+    write(tmp_path / "cy_lab1_convolution.ipynb", released())
+    write(tmp_path / "cy_lab0_tiny.keras", b"model")
+    write(tmp_path / "dee" / "a.ipynb", released())
+    write(tmp_path / "dee" / "b.ipynb", released())
+    write(tmp_path / "readme.txt", b"no student id")
+    found, warnings = submissions.discover(tmp_path, LAB, f"{LAB}.ipynb", [TINY])
+    by = {s.student: s for s in found}
+    assert sorted(by) == ["ann", "ben", "cy", "dee"]
+    assert by["ann"].notebook.name == f"{LAB}.ipynb" and list(by["ann"].files) == [f"{TINY}.keras"]
+    assert by["cy"].notebook.name == "cy_lab1_convolution.ipynb" and by["cy"].files[f"{TINY}.keras"].name == "cy_lab0_tiny.keras"
+    assert by["ben"].notebook is None and "no notebook" in by["ben"].missing_reason
+    assert by["dee"].notebook is None and "several notebooks" in by["dee"].missing_reason
+    assert any("readme.txt" in w for w in warnings)
+
+
+def test_zip_is_unpacked_safely(tmp_path):
+    archive = tmp_path / "class.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr(f"ann/{LAB}/{LAB}.ipynb", nbformat.writes(released()))
+        zf.writestr("../evil.txt", "outside")
+        zf.writestr("/abs.txt", "absolute")
+    root = submissions.unpack(archive, tmp_path / "imported")
+    assert (root / "ann" / LAB / f"{LAB}.ipynb").exists()
+    assert not (tmp_path / "evil.txt").exists() and not list(root.rglob("abs.txt"))
+    assert submissions.unpack(archive, tmp_path / "imported") == root  # unpacked once
+
+
+def test_shards_are_a_deterministic_partition():
+    found = [submissions.Submission(f"s{i:03d}", LAB) for i in range(50)]
+    slices = [submissions.shard(found, i, 3) for i in range(3)]
+    assert sorted(s.student for part in slices for s in part) == [s.student for s in found]
+    assert [s.student for s in submissions.shard(found[10:], 1, 3)] == [s.student for s in slices[1] if s.student >= "s010"]
+    with pytest.raises(ValueError, match="0 <= i < N"):
+        submissions.shard(found, 3, 3)
+
+
+def test_canary_reports_are_read_exactly():
+    nonce = "canary0123"
+    cell = nbformat.v4.new_code_cell(canary_source(nonce))
+    cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text=f"{nonce} 3 0 2 1 0\n"),
+                    nbformat.v4.new_output("error", ename="AssertionError", evalue=nonce, traceback=[])]
+    assert read_canary(cell, nonce) == (3, (0, 2, 1, 0))
+    cell.outputs = cell.outputs[:1]  # the error was swallowed
+    assert read_canary(cell, nonce) is None
+
+
+# -- one batch: the solution earns every point, the blank release 0; rerun is idempotent --
+
+@pytest.fixture(scope="module")
+def small_batch(tmp_path_factory):
+    subs = tmp_path_factory.mktemp("submissions")
+    write(subs / "good" / LAB / f"{LAB}.ipynb", answered())
+    write(subs / "blank" / LAB / f"{LAB}.ipynb", released())
+    out = tmp_path_factory.mktemp("out")
+    code = main(["grade", "--lab", LAB, "--submissions", str(subs), "--out", str(out), "--workers", "2",
+                 "--timeout", "180", "--quick"])
+    assert code == 0
+    return subs, out
+
+
+def rows(out):
+    with open(out / "grades.csv", newline="") as file:
+        return {row["student"]: row for row in csv.DictReader(file)}
+
+
+def test_solution_scores_full_marks_and_blank_scores_zero(small_batch):
+    _, out = small_batch
+    graded = rows(out)
+    assert graded["good"]["status"] == "graded" and graded["good"]["score"] == graded["good"]["max_score"] == "14"
+    assert graded["good"]["reason"] == "14 of 14 points; all tests passed."
+    assert graded["blank"]["status"] == "graded" and graded["blank"]["score"] == "0"
+    assert graded["blank"]["reason"].startswith("0 of 14 points; failed: test_conv2d")
+
+
+def test_outputs_feedback_report_and_gradebook(small_batch):
+    from nbgrader.api import Gradebook
+
+    _, out = small_batch
+    for student in ("good", "blank"):
+        html = (out / "feedback" / student / f"{LAB}.html").read_text()
+        assert f"Feedback: {LAB}, {student}" in html
+        assert "HIDDEN TESTS" not in html and "default_rng(1)" not in html  # a line of test_conv2d's hidden part
+    assert (out / "report" / f"{LAB}.png").stat().st_size > 1000
+    assert "| test_conv2d | 1 of 2 |" in (out / "report" / "report.md").read_text()
+    with Gradebook(f"sqlite:///{out / 'gradebook.db'}") as gb:
+        assert gb.find_submission(LAB, "good").score == 14
+        assert gb.find_submission(LAB, "blank").score == 0
+
+
+def test_rerun_is_idempotent_and_keeps_results(small_batch, capsys):
+    subs, out = small_batch
+    before = (out / "grades.csv").read_text()
+    assert main(["grade", "--lab", LAB, "--submissions", str(subs), "--out", str(out), "--timeout", "180", "--quick"]) == 0
+    assert "2 already graded with the same files (kept); 0 to grade" in capsys.readouterr().out
+    assert (out / "grades.csv").read_text() == before
+
+
+def test_merge_combines_shards(small_batch, tmp_path):
+    _, out = small_batch
+    shard_a, shard_b = tmp_path / "a", tmp_path / "b"
+    for shard, student in ((shard_a, "good"), (shard_b, "blank")):
+        (shard / "results" / LAB).mkdir(parents=True)
+        (shard / "results" / LAB / f"{student}.json").write_bytes((out / "results" / LAB / f"{student}.json").read_bytes())
+        (shard / "feedback" / student).mkdir(parents=True)
+        (shard / "feedback" / student / f"{LAB}.html").write_text("feedback")
+    (tmp_path / "a" / "gradebook.db").write_bytes((out / "gradebook.db").read_bytes())
+    assert main(["merge", "--out", str(tmp_path / "merged"), str(shard_a), str(shard_b)]) == 0
+    assert rows(tmp_path / "merged") == rows(out)
+    assert (tmp_path / "merged" / "feedback" / "blank" / f"{LAB}.html").exists()
+
+
+def test_grade_says_what_is_wrong_with_its_arguments(tmp_path):
+    with pytest.raises(SystemExit, match="no lab 'lab9'"):
+        main(["grade", "--lab", "lab9", "--submissions", str(tmp_path), "--out", str(tmp_path / "out")])
+    with pytest.raises(SystemExit, match="no such file or folder"):
+        main(["grade", "--lab", LAB, "--submissions", str(tmp_path / "nope"), "--out", str(tmp_path / "out")])
+    assert batch.STATUSES == ("graded", "error", "timeout", "tampered", "missing")
