@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: demo test test-training bench labs clean
+.PHONY: demo test test-training test-grader bench bench-grader labs clean
 
 $(VENV)/installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,6 +18,10 @@ demo: $(VENV)/installed
 test: $(VENV)/installed
 	KERAS_BACKEND=tensorflow $(PY) -m pytest
 	KERAS_BACKEND=jax $(PY) -m pytest -m backends tests/test_models.py tests/test_blocks.py
+
+# The autograder's hostile corpus: 30 broken or hostile submissions graded in two batches (several minutes).
+test-grader: $(VENV)/installed
+	PATH=$(CURDIR)/$(VENV)/bin:$$PATH $(PY) -m pytest -m grader_corpus tests/test_grader_corpus.py
 
 # Students' notebooks: labs/ is what `nbgrader generate_assignment` makes from solutions/ (never edit labs/).
 labs: $(VENV)/installed

@@ -1,4 +1,4 @@
-"""Command line: `cnnlab table NAME`, `cnnlab table --all --check`, `cnnlab networks`."""
+"""Command line: `cnnlab table NAME`, `cnnlab table --all --check`, `cnnlab networks`, `cnnlab grade`."""
 
 import argparse
 import functools
@@ -70,6 +70,12 @@ def parser():
 
     networks = commands.add_parser("networks", help="list the networks and their options")
     networks.set_defaults(run=_networks)
+
+    from cnnlab.grading.cli import add_grade_arguments, run_grade
+
+    grade = commands.add_parser("grade", help="autograde a class's submissions of one lab (autograder/README.md)")
+    add_grade_arguments(grade)
+    grade.set_defaults(run=run_grade)
     return top
 
 

@@ -5,7 +5,9 @@ import os
 import sys
 from pathlib import Path
 
-from cnnlab.grading import batch, submissions
+from cnnlab.grading import submissions
+
+ROOT = Path(__file__).resolve().parents[2]  # the repository (batch.py imports nbgrader: only when grading)
 
 
 def _shard(text):
@@ -35,8 +37,8 @@ def add_grade_arguments(grade):
     grade.add_argument("--id-pattern", default=submissions.DEFAULT_ID_PATTERN,
                        help=f"regex whose group 1 is the student id in flat file names (default {submissions.DEFAULT_ID_PATTERN!r})")
     grade.add_argument("--regrade", action="store_true", help="grade again even submissions already graded with the same files")
-    grade.add_argument("--source", type=Path, default=batch.ROOT / "solutions", help=argparse.SUPPRESS)
-    grade.add_argument("--config-dir", type=Path, default=batch.ROOT / "autograder" / "labs", help=argparse.SUPPRESS)
+    grade.add_argument("--source", type=Path, default=ROOT / "solutions", help=argparse.SUPPRESS)
+    grade.add_argument("--config-dir", type=Path, default=ROOT / "autograder" / "labs", help=argparse.SUPPRESS)
 
 
 def parser(prog="python -m autograder"):
@@ -50,6 +52,8 @@ def parser(prog="python -m autograder"):
 
 
 def run_grade(args):
+    from cnnlab.grading import batch
+
     if args.workers < 1:
         return f"--workers needs 1 or more. Received: {args.workers}"
     cell_timeout = args.cell_timeout if args.cell_timeout is not None else min(120.0, args.timeout)
@@ -65,6 +69,8 @@ def main(argv=None, prog="python -m autograder"):
     args = parser(prog).parse_args(argv)
     if args.command == "grade":
         return run_grade(args)
+    from cnnlab.grading import batch
+
     batch.merge(args.out, args.shards)
     print(f"merged {len(args.shards)} shards into {args.out}")
     return 0

@@ -19,10 +19,15 @@ def _nbg(cell):
 
 
 def _shorten(outputs):
-    kept, size = [], 0
+    """At most MAX_TEXT characters of printed text and MAX_DATA of other outputs per cell."""
+    kept, size, text = [], 0, 0
     for output in outputs:
-        if output.output_type == "stream" and len(output.text) > MAX_TEXT:
-            output.text = output.text[:MAX_TEXT] + f"\n... output cut by the grader ({len(output.text):,} characters)\n"
+        if output.output_type == "stream":
+            if text >= MAX_TEXT:
+                continue
+            if text + len(output.text) > MAX_TEXT:
+                output.text = output.text[:MAX_TEXT - text] + "\n... output cut by the grader\n"
+            text += len(output.text)
         if output.output_type in ("display_data", "execute_result"):
             size += sum(len(str(v)) for v in output.get("data", {}).values())
             if size > MAX_DATA:

@@ -70,7 +70,8 @@ def read_canary(cell, nonce):
 
 
 def nbg(cell):
-    return cell.metadata.get("nbgrader", {}) if "metadata" in cell else {}
+    meta = cell.get("metadata", {}).get("nbgrader", {}) if isinstance(cell.get("metadata"), dict) else {}
+    return meta if isinstance(meta, dict) else {}
 
 
 class Worker:
@@ -164,6 +165,9 @@ class Worker:
                                             "assignment": self.lab, "db_url": f"sqlite:///{self.job['gradebook']}"})
         for preprocessor in (ClearOutput, DeduplicateIds, OverwriteCells, CheckCellMetadata):
             nb, resources = preprocessor(config=config).preprocess(nb, resources)
+            for cell in nb.cells:  # DeduplicateIds leaves `nbgrader: {}` on the copies, which later steps reject
+                if cell.get("metadata", {}).get("nbgrader") == {}:
+                    del cell.metadata["nbgrader"]
         return nb
 
     def scratch(self):
@@ -182,7 +186,7 @@ class Worker:
     def execute(self, nb, scratch):
         """Run the notebook cell by cell with canaries; returns (executed indices, canary map, died_at, timed out)."""
         from jupyter_client.manager import AsyncKernelManager
-        from nbclient.exceptions import DeadKernelError
+        from nbclient.exceptions import CellTimeoutError, DeadKernelError
         from nbgrader.preprocessors import Execute
         from traitlets.config import Config
 
@@ -195,7 +199,7 @@ class Worker:
                          resources={"metadata": {"path": str(scratch)}})
         client.nb = nb
         client.extra_arguments = ["--HistoryManager.hist_file=:memory:"]
-        executed, timed_out, died_at = set(), [], None
+        executed, timed_out, died_at, stuck_at = set(), [], None, None
         timings = self.result["timings"]
         start = time.monotonic()
         first_answer = next((i for i, c in enumerate(nb.cells) if nbg(c).get("solution")), len(nb.cells))
@@ -211,6 +215,9 @@ class Worker:
                 except DeadKernelError:
                     died_at = index
                     break
+                except CellTimeoutError:  # the kernel did not stop when interrupted: it is lost
+                    stuck_at = index
+                    break
                 elapsed = time.monotonic() - began
                 executed.add(index)
                 if elapsed >= cell_timeout - 0.5:
@@ -221,7 +228,7 @@ class Worker:
                     evaluation += elapsed
         timings["imports"] = round(imports, 3)
         timings["evaluation"] = round(evaluation, 3)
-        return executed, died_at, timed_out
+        return executed, died_at, timed_out, stuck_at
 
     def grade(self):
         job = self.job
@@ -233,7 +240,7 @@ class Worker:
         # canaries: one before the first cell (a baseline) and one before each test cell
         nonces, cells = {}, []
         for cell in nb.cells:
-            if nbg(cell).get("grade") or not cells:
+            if (nbg(cell).get("grade") and nbg(cell).get("grade_id")) or not cells:
                 nonce = "canary" + secrets.token_hex(8)
                 canary = nbformat.v4.new_code_cell(canary_source(nonce))
                 nonces[id(canary)] = nonce
@@ -242,7 +249,7 @@ class Worker:
         nb.cells = cells
         scratch = self.scratch()
         self.result["timings"]["prepare"] = round(time.monotonic() - t, 3)
-        executed, died_at, timed_out = self.execute(nb, scratch)
+        executed, died_at, timed_out, stuck_at = self.execute(nb, scratch)
 
         from nbgrader.utils import determine_grade
 
@@ -258,8 +265,8 @@ class Worker:
                 elif report is None or report != baseline or report[0] != 3:
                     canary_failed.append(index)
                 continue
-            if not nbg(cell).get("grade"):
-                continue
+            if not nbg(cell).get("grade") or not nbg(cell).get("grade_id"):
+                continue  # DeduplicateIds leaves copies of a graded cell without their grade_id
             grade_id = nbg(cell)["grade_id"]
             points = float(nbg(cell)["points"])
             if index in executed:
@@ -300,12 +307,16 @@ class Worker:
         if memory:
             self.note("error", f"cell {code_cells.index(memory[0]) + 1} ran out of memory (the limit is "
                                f"{job['limits']['memory_mb']} MB); the cells after it ran on")
+        if stuck_at is not None:
+            lost = [c["grade_id"] for c in graded.values() if c["state"] == "not run"]
+            self.note("timeout", f"cell {code_cells.index(stuck_at) + 1} ran longer than {job['cell_timeout']:g} s and did "
+                                 f"not stop when interrupted; the {len(lost)} test cells after it were not run and score 0")
         if timed_out:
-            self.note("timeout", f"cell {code_cells.index(timed_out[0]) + 1} ran longer than {job['cell_timeout']} s "
+            self.note("timeout", f"cell {code_cells.index(timed_out[0]) + 1} ran longer than {job['cell_timeout']:g} s "
                                  f"and was interrupted (an endless loop?); the cells after it ran on")
         refused = [(i, o) for i in sorted(executed) if id(nb.cells[i]) not in nonces
                    for o in nb.cells[i].get("outputs", []) if o.get("output_type") == "error" and
-                   o.get("ename") == "PermissionError" and " is refused" in str(o.get("evalue", ""))]
+                   o.get("ename") == "PermissionError" and "refused" in str(o.get("evalue", ""))]
         if refused:
             index, output = refused[0]
             self.note("tampered", f"cell {code_cells.index(index) + 1} tried what the grader forbids ({output.evalue}); "
@@ -363,8 +374,15 @@ class Worker:
 
 
 def summary(result):
-    """One sentence for grades.csv: notes first, then what failed."""
+    """One sentence for grades.csv: notes first, then what failed (with the model checks' numbers)."""
+    checks = {}
+    for check in result["models"]:
+        if not check["passed"] and "missing" not in check["message"] and "could not be loaded" not in check["message"]:
+            checks.setdefault(check["model"], []).append(check["message"])
     failed = [c["grade_id"] for c in result["cells"] if c["state"] in ("failed", "partial", "not run")]
+    if checks:
+        detail = "; ".join(f"{model}: {', '.join(messages)}" for model, messages in checks.items())
+        failed = [f"{failed[0]} ({detail})"] + failed[1:] if failed else [detail]
     score = f"{result['score']:g} of {result['max_score']:g} points"
     parts = list(result["notes"])
     if result["status"] == "graded" and not parts:
@@ -382,6 +400,9 @@ def run_job(path):
     job = json.loads(Path(path).read_text())
     os.environ.clear()
     os.environ.update(job["env"])
+    import tempfile
+
+    tempfile.tempdir = None  # this job's TMPDIR, not the one cached by the previous job
     Worker(job).run()
 
 
