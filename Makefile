@@ -30,5 +30,10 @@ labs: $(VENV)/installed
 bench: $(VENV)/installed
 	$(PY) bench/build_and_profile.py
 
+# Grading throughput: 50 copies of a lab's solution with 1 and 2 workers (about 10 minutes for lab 1).
+LAB ?= lab1_convolution
+bench-grader: $(VENV)/installed
+	PATH=$(CURDIR)/$(VENV)/bin:$$PATH $(PY) bench/grade_throughput.py $(LAB)
+
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -204,7 +204,8 @@ def grade_one(submission, options, setup):
                  str(setup["private_root"])]
     if options.data_dir:
         protected.append(str(Path(options.data_dir).resolve()))
-    limits = {"memory_mb": options.memory_mb, "cpu_s": int(options.timeout) + 10, "file_mb": 1024,
+    # CPU seconds: a backstop behind the wall clock, which a kernel with several threads may use faster
+    limits = {"memory_mb": options.memory_mb, "cpu_s": int(options.timeout * (os.cpu_count() or 1)) + 10, "file_mb": 1024,
               "protected": protected, "writable": [str(private)], "hide": setup["hide"]}
     _kernelspec(private / "jupyter", setup["prefix"], limits)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("CNNLAB_", "JUPYTER_", "KERAS_HOME"))}

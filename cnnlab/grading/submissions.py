@@ -84,7 +84,7 @@ def discover(root, lab, notebook_name, model_names, id_pattern=DEFAULT_ID_PATTER
     """Submissions of one lab under `root` (a folder): one per student, including students with nothing for it."""
     root = Path(root)
     pattern = re.compile(id_pattern)
-    by_student, warnings = {}, []
+    by_student, flat, warnings = {}, {}, []
     for entry in sorted(root.iterdir()):
         if entry.name.startswith("."):
             continue
@@ -105,15 +105,15 @@ def discover(root, lab, notebook_name, model_names, id_pattern=DEFAULT_ID_PATTER
             if not match or not STUDENT_ID.fullmatch(match.group(1)):
                 warnings.append(f"skipped {entry.name!r}: its name does not start with a student id (--id-pattern {id_pattern})")
                 continue
-            by_student.setdefault(match.group(1), []).append(entry) if not isinstance(by_student.get(match.group(1)), Submission) else None
-    submissions = []
-    for student, value in sorted(by_student.items()):
-        if isinstance(value, Submission):
-            submissions.append(value)
+            flat.setdefault(match.group(1), []).append(entry)
+    for student, paths in flat.items():
+        if student in by_student:
+            warnings.append(f"{student} has a folder and flat files; the folder is graded")
             continue
-        notebooks = [p for p in value if p.suffix == ".ipynb" and (lab in p.name or len(value) == 1)]
+        notebooks = [p for p in paths if p.suffix == ".ipynb" and (lab in p.name or len(paths) == 1)]
         notebook, reason = _pick_notebook(notebooks, notebook_name, f"the files of {student}")
-        submissions.append(Submission(student, lab, notebook, _model_files(value, model_names), reason, root))
+        by_student[student] = Submission(student, lab, notebook, _model_files(paths, model_names), reason, root)
+    submissions = [by_student[student] for student in sorted(by_student)]
     for submission in submissions:
         if submission.notebook is None and not submission.missing_reason:
             submission.missing_reason = f"no notebook for {lab}"

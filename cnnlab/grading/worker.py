@@ -198,6 +198,7 @@ class Worker:
                          kernel_manager_class=AsyncKernelManager, startup_timeout=60,
                          resources={"metadata": {"path": str(scratch)}})
         client.nb = nb
+        client.shutdown_kernel = "immediate"  # nothing to save in a graded kernel: kill it, do not wait
         client.extra_arguments = ["--HistoryManager.hist_file=:memory:"]
         executed, timed_out, died_at, stuck_at = set(), [], None, None
         timings = self.result["timings"]
@@ -226,6 +227,8 @@ class Worker:
                     imports += elapsed
                 else:
                     evaluation += elapsed
+            stopping = time.monotonic()
+        timings["kernel_stop"] = round(time.monotonic() - stopping, 3)
         timings["imports"] = round(imports, 3)
         timings["evaluation"] = round(evaluation, 3)
         return executed, died_at, timed_out, stuck_at
@@ -299,7 +302,8 @@ class Worker:
         code_cells = [i for i, c in enumerate(nb.cells) if c.cell_type == "code" and id(c) not in nonces]
         if died_at is not None:
             lost = [c["grade_id"] for c in graded.values() if c["state"] == "not run"]
-            self.note("error", f"the kernel died while running cell {code_cells.index(died_at) + 1 if died_at in code_cells else '?'}"
+            where = max((i for i in code_cells if i <= died_at), default=code_cells[0] if code_cells else 0)
+            self.note("error", f"the kernel died while running cell {code_cells.index(where) + 1 if where in code_cells else '?'}"
                                f" (os._exit, a crash, or running out of memory); the {len(lost)} test cells after "
                                f"it were not run and score 0" + (f" ({', '.join(lost)})" if lost else ""))
         memory = [i for i in executed if id(nb.cells[i]) not in nonces and
@@ -330,7 +334,9 @@ class Worker:
                 entry["score"], entry["state"] = 0.0, "void"
         nb.cells = [c for c in nb.cells if id(c) not in nonces]
         self.result["reason"] = summary(self.result)
+        t = time.monotonic()
         self.feedback(nb, released)
+        self.result["timings"]["feedback"] = round(time.monotonic() - t, 3)
 
     def hidden_failure(self, cell):
         """True when the error of a failed test cell comes from its hidden part (line past the visible tests)."""
