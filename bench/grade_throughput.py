@@ -6,12 +6,14 @@ saved models when its config asks for some (`--models DIR`: a folder holding `<n
 
 Prints, per worker count: wall time, submissions per minute, and the mean per-submission cost broken down as
 the worker measured it: kernel start, imports (cells before the first answer), evaluation (the other cells),
-model checks (in the grader's process), and the rest (reading, restoring cells, writing the feedback).
-Also, as a same-run baseline, the time to import keras in a fresh interpreter.
+model checks (in the grader's process), and the rest (reading, restoring cells, stopping the kernel, writing
+the feedback). Also, as a same-run baseline, the time to import keras in a fresh interpreter, and the load
+average before and after each run: on a shared machine the numbers move with the other users' load.
 """
 
 import argparse
 import json
+import os
 import shutil
 import statistics
 import subprocess
@@ -66,12 +68,13 @@ def main(argv=None):
         tmp = Path(tmp)
         make_class(args.lab, args.copies, tmp / "class", args.models)
         print(f"{'workers':>7s} {'wall s':>7s} {'per min':>8s} {'kernel':>7s} {'imports':>8s} {'eval':>6s} "
-              f"{'models':>7s} {'rest':>6s} {'total':>6s}  (mean seconds per submission)")
+              f"{'models':>7s} {'rest':>6s} {'total':>6s}  (mean seconds per submission)  load before/after")
         for workers in args.workers:
             out = tmp / f"out-{workers}"
             options = batch.Options(lab=args.lab, submissions=tmp / "class", out=out, workers=workers, timeout=600,
                                     cell_timeout=300, quick=args.quick, verbose=False)
             batch.course(batch.Options(**{**options.__dict__, "out": out.resolve()}))  # set-up outside the timing
+            load_before = os.getloadavg()[0]
             start = time.perf_counter()
             results = batch.grade(options)
             wall = time.perf_counter() - start
@@ -82,7 +85,8 @@ def main(argv=None):
                  for k in ("kernel_start", "imports", "evaluation", "model_checks", "total")}
             rest = t["total"] - t["kernel_start"] - t["imports"] - t["evaluation"] - t["model_checks"]
             print(f"{workers:7d} {wall:7.1f} {60 * len(results) / wall:8.1f} {t['kernel_start']:7.2f} {t['imports']:8.2f} "
-                  f"{t['evaluation']:6.2f} {t['model_checks']:7.2f} {rest:6.2f} {t['total']:6.2f}")
+                  f"{t['evaluation']:6.2f} {t['model_checks']:7.2f} {rest:6.2f} {t['total']:6.2f}  "
+                  f"{load_before:.1f}/{os.getloadavg()[0]:.1f} (other users share these cores)")
             (out / "timings.json").write_text(json.dumps(t))
 
 

@@ -206,11 +206,16 @@ def test_outputs_feedback_report_and_gradebook(small_batch):
         assert gb.find_submission(LAB, "blank").score == 0
 
 
-def test_rerun_is_idempotent_and_keeps_results(small_batch, capsys):
+def test_rerun_is_idempotent_and_an_interrupted_run_resumes(small_batch, capsys):
     subs, out = small_batch
     before = (out / "grades.csv").read_text()
     assert main(["grade", "--lab", LAB, "--submissions", str(subs), "--out", str(out), "--timeout", "180", "--quick"]) == 0
     assert "2 already graded with the same files (kept); 0 to grade" in capsys.readouterr().out
+    assert (out / "grades.csv").read_text() == before
+    # an interrupted run: one result never written; the next run grades that one only
+    (out / "results" / LAB / "blank.json").unlink()
+    assert main(["grade", "--lab", LAB, "--submissions", str(subs), "--out", str(out), "--timeout", "180", "--quick"]) == 0
+    assert "1 already graded with the same files (kept); 1 to grade" in capsys.readouterr().out
     assert (out / "grades.csv").read_text() == before
 
 
