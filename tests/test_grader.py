@@ -1,5 +1,5 @@
 """The autograder (cnnlab.grading, `python -m autograder`): model checks, lab configs, submission layouts,
-shards and merge, and one small batch: the solution earns every point, the blank release earns 0.
+shards and merge, and one small batch per lab: its solution earns every point, its blank release earns 0.
 
 The hostile corpus (more than 20 broken or hostile submissions, several minutes) is tests/test_grader_corpus.py,
 behind the `grader_corpus` marker.
@@ -163,18 +163,37 @@ def test_canary_reports_are_read_exactly():
     assert read_canary(cell, nonce) is None
 
 
-# -- one batch: the solution earns every point, the blank release 0; rerun is idempotent --
+# -- one batch per lab: the solution earns every point, the blank release 0; rerun is idempotent --
 
-@pytest.fixture(scope="module")
-def small_batch(tmp_path_factory):
+LABS = sorted(p.parent.name for p in (ROOT / "solutions").glob("*/*.ipynb"))
+
+
+def train_like_a_student(lab, nb, directory, monkeypatch):
+    """Run the answered notebook in quick mode (not grading) so it saves its models, as a student's run does."""
+    from nbclient import NotebookClient
+
+    monkeypatch.setenv("CNNLAB_QUICK", "1")
+    monkeypatch.delenv("CNNLAB_GRADING", raising=False)
+    NotebookClient(nbformat.from_dict(nb), timeout=900, kernel_name="python3",
+                   resources={"metadata": {"path": str(directory)}}).execute()
+
+
+@pytest.fixture(scope="module", params=LABS)
+def small_batch(request, tmp_path_factory):
+    lab = request.param
+    config = labconfig.load(lab, ROOT / "autograder" / "labs")
     subs = tmp_path_factory.mktemp("submissions")
-    write(subs / "good" / LAB / f"{LAB}.ipynb", answered())
-    write(subs / "blank" / LAB / f"{LAB}.ipynb", released())
+    good = write(subs / "good" / lab / config.notebook, answered(lab))
+    write(subs / "blank" / lab / config.notebook, released(lab))
+    if config.models:
+        with pytest.MonkeyPatch.context() as monkeypatch:
+            train_like_a_student(lab, answered(lab), good.parent, monkeypatch)
     out = tmp_path_factory.mktemp("out")
-    code = main(["grade", "--lab", LAB, "--submissions", str(subs), "--out", str(out), "--workers", "2",
-                 "--timeout", "180", "--quick"])
+    code = main(["grade", "--lab", lab, "--submissions", str(subs), "--out", str(out), "--workers", "2",
+                 "--timeout", "600", "--quick"])
     assert code == 0
-    return subs, out
+    points = sum(c.metadata["nbgrader"]["points"] for c in released(lab).cells if c.metadata.get("nbgrader", {}).get("grade"))
+    return lab, subs, out, points
 
 
 def rows(out):
@@ -183,54 +202,69 @@ def rows(out):
 
 
 def test_solution_scores_full_marks_and_blank_scores_zero(small_batch):
-    _, out = small_batch
+    lab, _, out, points = small_batch
     graded = rows(out)
-    assert graded["good"]["status"] == "graded" and graded["good"]["score"] == graded["good"]["max_score"] == "14"
-    assert graded["good"]["reason"] == "14 of 14 points; all tests passed."
-    assert graded["blank"]["status"] == "graded" and graded["blank"]["score"] == "0"
-    assert graded["blank"]["reason"].startswith("0 of 14 points; failed: test_conv2d")
+    assert graded["good"]["status"] == "graded" and graded["good"]["score"] == graded["good"]["max_score"] == f"{points:g}"
+    assert graded["good"]["reason"] == f"{points:g} of {points:g} points; all tests passed."
+    assert graded["blank"]["status"] in ("graded", "error") and graded["blank"]["score"] == "0"
+    assert graded["blank"]["reason"].startswith(f"0 of {points:g} points")
+
+
+def hidden_lines(lab):
+    """Lines of the hidden tests of a lab's solution, long enough not to occur elsewhere by chance."""
+    solution = nbformat.read(ROOT / "solutions" / lab / f"{lab}.ipynb", as_version=4)
+    return {line.strip() for cell in solution.cells if "### BEGIN HIDDEN TESTS" in cell.source
+            for line in cell.source.split("### BEGIN HIDDEN TESTS")[1].split("### END HIDDEN TESTS")[0].splitlines()
+            if len(line.strip()) > 25}
 
 
 def test_outputs_feedback_report_and_gradebook(small_batch):
     from nbgrader.api import Gradebook
 
-    _, out = small_batch
+    lab, _, out, points = small_batch
+    hidden = hidden_lines(lab)
     for student in ("good", "blank"):
-        html = (out / "feedback" / student / f"{LAB}.html").read_text()
-        assert f"Feedback: {LAB}, {student}" in html
-        assert "HIDDEN TESTS" not in html and "default_rng(1)" not in html  # a line of test_conv2d's hidden part
-    assert (out / "report" / f"{LAB}.png").stat().st_size > 1000
-    assert "| test_conv2d | 1 of 2 |" in (out / "report" / "report.md").read_text()
+        html = (out / "feedback" / student / f"{lab}.html").read_text()
+        assert f"Feedback: {lab}, {student}" in html
+        assert "HIDDEN TESTS" not in html and not [line for line in hidden if line in html]
+    assert (out / "report" / f"{lab}.png").stat().st_size > 1000
+    first_test = next(c.metadata["nbgrader"]["grade_id"] for c in released(lab).cells if c.metadata.get("nbgrader", {}).get("grade"))
+    assert f"| {first_test} | 1 of 2 |" in (out / "report" / "report.md").read_text()
     with Gradebook(f"sqlite:///{out / 'gradebook.db'}") as gb:
-        assert gb.find_submission(LAB, "good").score == 14
-        assert gb.find_submission(LAB, "blank").score == 0
+        assert gb.find_submission(lab, "good").score == points
+        assert gb.find_submission(lab, "blank").score == 0
 
 
 def test_rerun_is_idempotent_and_an_interrupted_run_resumes(small_batch, capsys):
-    subs, out = small_batch
+    lab, subs, out, _ = small_batch
     before = (out / "grades.csv").read_text()
-    assert main(["grade", "--lab", LAB, "--submissions", str(subs), "--out", str(out), "--timeout", "180", "--quick"]) == 0
+    command = ["grade", "--lab", lab, "--submissions", str(subs), "--out", str(out), "--timeout", "600", "--quick"]
+    assert main(command) == 0
     assert "2 already graded with the same files (kept); 0 to grade" in capsys.readouterr().out
     assert (out / "grades.csv").read_text() == before
     # an interrupted run: one result never written; the next run grades that one only
-    (out / "results" / LAB / "blank.json").unlink()
-    assert main(["grade", "--lab", LAB, "--submissions", str(subs), "--out", str(out), "--timeout", "180", "--quick"]) == 0
+    (out / "results" / lab / "blank.json").unlink()
+    assert main(command) == 0
     assert "1 already graded with the same files (kept); 1 to grade" in capsys.readouterr().out
     assert (out / "grades.csv").read_text() == before
 
 
 def test_merge_combines_shards(small_batch, tmp_path):
-    _, out = small_batch
+    from nbgrader.api import Gradebook
+
+    lab, _, out, points = small_batch
     shard_a, shard_b = tmp_path / "a", tmp_path / "b"
     for shard, student in ((shard_a, "good"), (shard_b, "blank")):
-        (shard / "results" / LAB).mkdir(parents=True)
-        (shard / "results" / LAB / f"{student}.json").write_bytes((out / "results" / LAB / f"{student}.json").read_bytes())
+        (shard / "results" / lab).mkdir(parents=True)
+        (shard / "results" / lab / f"{student}.json").write_bytes((out / "results" / lab / f"{student}.json").read_bytes())
         (shard / "feedback" / student).mkdir(parents=True)
-        (shard / "feedback" / student / f"{LAB}.html").write_text("feedback")
+        (shard / "feedback" / student / f"{lab}.html").write_text("feedback")
     (tmp_path / "a" / "gradebook.db").write_bytes((out / "gradebook.db").read_bytes())
     assert main(["merge", "--out", str(tmp_path / "merged"), str(shard_a), str(shard_b)]) == 0
     assert rows(tmp_path / "merged") == rows(out)
-    assert (tmp_path / "merged" / "feedback" / "blank" / f"{LAB}.html").exists()
+    assert (tmp_path / "merged" / "feedback" / "blank" / f"{lab}.html").read_text() == "feedback"
+    with Gradebook(f"sqlite:///{tmp_path / 'merged' / 'gradebook.db'}") as gb:
+        assert [gb.find_submission(lab, s).score for s in ("good", "blank")] == [points, 0]
 
 
 def test_grade_says_what_is_wrong_with_its_arguments(tmp_path):
