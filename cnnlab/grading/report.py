@@ -9,6 +9,7 @@ def write_report(directory, results):
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
@@ -29,10 +30,12 @@ def write_report(directory, results):
         fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4), gridspec_kw={"width_ratios": [1, 1.4]})
         left.hist(scores, bins=min(20, max(1, int(max_score) + 1)), range=(0, max_score), color="tab:blue")
         left.set(title=f"{lab}: scores of {len(scores)} submissions", xlabel=f"score (of {max_score:g})", ylabel="students")
+        left.yaxis.set_major_locator(MaxNLocator(integer=True))
         names = list(tasks)
         rates = [100 * tasks[n][0] / len(graded) if graded else 0 for n in names]
         right.barh(names[::-1], rates[::-1], color="tab:green")
-        right.set(title="pass rate per test (submissions that ran)", xlabel="% passed", xlim=(0, 100))
+        right.set(title=f"pass rate per test ({len(graded)} submissions, missing ones left out)", xlabel="% passed",
+                  xlim=(0, 100))
         fig.tight_layout()
         fig.savefig(directory / f"{lab}.png", dpi=100)
         plt.close(fig)
