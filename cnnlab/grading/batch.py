@@ -31,6 +31,7 @@ from cnnlab.grading import labconfig, submissions as subs
 
 ROOT = Path(__file__).resolve().parents[2]
 STATUSES = ("graded", "error", "timeout", "tampered", "missing")
+KERNEL_ENV = {"PATH", "LANG", "LANGUAGE", "TZ", "KERAS_BACKEND", "CUDA_VISIBLE_DEVICES", "PYTHONHASHSEED", "VIRTUAL_ENV"}
 CSV_FIELDS = ("student", "lab", "score", "max_score", "status", "reason")
 
 
@@ -208,7 +209,9 @@ def grade_one(submission, options, setup):
     limits = {"memory_mb": options.memory_mb, "cpu_s": int(options.timeout * (os.cpu_count() or 1)) + 10, "file_mb": 1024,
               "protected": protected, "writable": [str(private)], "hide": setup["hide"]}
     _kernelspec(private / "jupyter", setup["prefix"], limits)
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("CNNLAB_", "JUPYTER_", "KERAS_HOME"))}
+    # the kernel sees an allow-list of the instructor's environment (no tokens, no credentials), plus its own
+    env = {k: v for k, v in os.environ.items()
+           if k in KERNEL_ENV or k.startswith(("LC_", "OMP_", "MKL_", "TF_", "XLA_", "JAX_"))}
     env.update({"CNNLAB_GRADING": "1", "CNNLAB_QUICK": "1" if options.quick else "0", "TF_CPP_MIN_LOG_LEVEL": "3",
                 "PYTHONWARNINGS": "ignore", "PYTHONDONTWRITEBYTECODE": "1", "HOME": str(scratch),
                 "MPLCONFIGDIR": str(scratch / ".mpl"), "TMPDIR": str(tmp), "IPYTHONDIR": str(private / "ipython"),
