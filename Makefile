@@ -11,7 +11,7 @@ ifneq ($(wildcard $(SHARED_DATA)/mnist.npz),)
 export CNNLAB_DATA_DIR ?= $(SHARED_DATA)
 endif
 
-.PHONY: demo test test-training bench bench-train labs clean
+.PHONY: demo test test-training test-grader bench bench-train bench-grader labs clean
 
 $(VENV)/installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,8 +24,12 @@ demo: $(VENV)/installed
 	$(VENV)/bin/cnnlab reproduce convnet-mnist --epochs 1
 
 test: $(VENV)/installed
-	KERAS_BACKEND=tensorflow $(PY) -m pytest
+	PATH=$(CURDIR)/$(VENV)/bin:$$PATH KERAS_BACKEND=tensorflow $(PY) -m pytest
 	KERAS_BACKEND=jax $(PY) -m pytest -m backends tests/test_models.py tests/test_blocks.py
+
+# The autograder's hostile corpus: 30 broken or hostile submissions graded in two batches (several minutes).
+test-grader: $(VENV)/installed
+	PATH=$(CURDIR)/$(VENV)/bin:$$PATH $(PY) -m pytest -m grader_corpus tests/test_grader_corpus.py
 
 # Students' notebooks: labs/ is what `nbgrader generate_assignment` makes from solutions/ (never edit labs/).
 labs: $(VENV)/installed
@@ -33,6 +37,11 @@ labs: $(VENV)/installed
 
 bench: $(VENV)/installed
 	$(PY) bench/build_and_profile.py
+
+# Grading throughput: 50 copies of a lab's solution with 1 and 2 workers (about 10 minutes for lab 1).
+LAB ?= lab1_convolution
+bench-grader: $(VENV)/installed
+	PATH=$(CURDIR)/$(VENV)/bin:$$PATH $(PY) bench/grade_throughput.py $(LAB)
 
 clean:
 	rm -rf $(VENV) .pytest_cache

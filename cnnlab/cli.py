@@ -1,4 +1,5 @@
-"""Command line: `cnnlab table NAME`, `cnnlab table --all --check`, `cnnlab networks`, `cnnlab reproduce NAME`."""
+"""Command line: `cnnlab table NAME`, `cnnlab table --all --check`, `cnnlab networks`, `cnnlab reproduce`,
+`cnnlab grade`."""
 
 import argparse
 import functools
@@ -73,6 +74,12 @@ def parser():
 
     from cnnlab.train import add_reproduce_parser
     add_reproduce_parser(commands)
+
+    from cnnlab.grading.cli import add_grade_arguments, run_grade
+
+    grade = commands.add_parser("grade", help="autograde a class's submissions of one lab (autograder/README.md)")
+    add_grade_arguments(grade)
+    grade.set_defaults(run=run_grade)
     return top
 
 

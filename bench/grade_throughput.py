@@ -1,0 +1,94 @@
+"""Benchmark: grade N copies of a lab's solution with 1 and with 2 workers; submissions per minute and the cost.
+
+Run: `python bench/grade_throughput.py LAB [--copies 50] [--workers 1 2]` (or `make bench-grader LAB=...`).
+Each copy is the release with the solution's answers filled in (what a good student submits), plus the lab's
+saved models when its config asks for some (`--models DIR`: a folder holding `<name>.keras` files).
+
+Prints, per worker count: wall time, submissions per minute, and the mean per-submission cost broken down as
+the worker measured it: kernel start, imports (cells before the first answer), evaluation (the other cells),
+model checks (in the grader's process), and the rest (reading, restoring cells, stopping the kernel, writing
+the feedback). Also, as a same-run baseline, the time to import keras in a fresh interpreter, and the load
+average before and after each run: on a shared machine the numbers move with the other users' load.
+"""
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT))
+
+
+def keras_import_seconds():
+    start = time.perf_counter()
+    subprocess.run([sys.executable, "-c", "import keras"], check=True, capture_output=True,
+                   env={"TF_CPP_MIN_LOG_LEVEL": "3", "PATH": ""})
+    return time.perf_counter() - start
+
+
+def make_class(lab, copies, directory, models):
+    from grading_helpers import answered, write
+
+    from cnnlab.grading import labconfig
+
+    config = labconfig.load(lab, ROOT / "autograder" / "labs")
+    nb = answered(lab)
+    for i in range(copies):
+        student = directory / f"s{i:03d}" / lab
+        write(student / config.notebook, nb)
+        for model in config.models:
+            source = Path(models or ".") / f"{model.name}.keras"
+            if not source.exists():
+                raise SystemExit(f"{lab} needs {model.name}.keras: pass --models DIR with the trained solution's models")
+            shutil.copy(source, student / source.name)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("lab", help="a lab of solutions/, e.g. lab1_convolution")
+    parser.add_argument("--copies", type=int, default=50)
+    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--models", type=Path, help="folder with the solution's saved models, if the lab has any")
+    parser.add_argument("--quick", action="store_true", default=True)
+    args = parser.parse_args(argv)
+    from cnnlab.grading import batch
+
+    baseline = keras_import_seconds()
+    print(f"{args.lab}: {args.copies} copies of the solution; baseline: `import keras` in a fresh interpreter "
+          f"{baseline:.1f} s")
+    with tempfile.TemporaryDirectory(prefix="cnnlab-bench-") as tmp:
+        tmp = Path(tmp)
+        make_class(args.lab, args.copies, tmp / "class", args.models)
+        print(f"{'workers':>7s} {'wall s':>7s} {'per min':>8s} {'kernel':>7s} {'imports':>8s} {'eval':>6s} "
+              f"{'models':>7s} {'rest':>6s} {'total':>6s}  (mean seconds per submission)  load before/after")
+        for workers in args.workers:
+            out = tmp / f"out-{workers}"
+            options = batch.Options(lab=args.lab, submissions=tmp / "class", out=out, workers=workers, timeout=600,
+                                    cell_timeout=300, quick=args.quick, verbose=False)
+            batch.course(batch.Options(**{**options.__dict__, "out": out.resolve()}))  # set-up outside the timing
+            load_before = os.getloadavg()[0]
+            start = time.perf_counter()
+            results = batch.grade(options)
+            wall = time.perf_counter() - start
+            bad = [r for r in results if r["status"] != "graded" or r["score"] != r["max_score"]]
+            if bad:
+                raise SystemExit(f"{len(bad)} copies of the solution did not get full marks: {bad[0]['reason']}")
+            t = {k: statistics.mean(r["timings"].get(k, 0) for r in results)
+                 for k in ("kernel_start", "imports", "evaluation", "model_checks", "total")}
+            rest = t["total"] - t["kernel_start"] - t["imports"] - t["evaluation"] - t["model_checks"]
+            print(f"{workers:7d} {wall:7.1f} {60 * len(results) / wall:8.1f} {t['kernel_start']:7.2f} {t['imports']:8.2f} "
+                  f"{t['evaluation']:6.2f} {t['model_checks']:7.2f} {rest:6.2f} {t['total']:6.2f}  "
+                  f"{load_before:.1f}/{os.getloadavg()[0]:.1f} (other users share these cores)")
+            (out / "timings.json").write_text(json.dumps(t))
+
+
+if __name__ == "__main__":
+    main()

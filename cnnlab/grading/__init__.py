@@ -1,0 +1,1 @@
+"""The autograder: grade a class's lab submissions with nbgrader, robustly (see autograder/README.md)."""

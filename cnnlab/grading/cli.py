@@ -1,0 +1,80 @@
+"""`python -m autograder` / `cnnlab grade`: grade a class's submissions; `merge`: combine shards."""
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from cnnlab.grading import submissions
+
+ROOT = Path(__file__).resolve().parents[2]  # the repository (batch.py imports nbgrader: only when grading)
+
+
+def _shard(text):
+    try:
+        index, count = (int(part) for part in text.split("/"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected i/N, like 0/4. Received: {text!r}") from None
+    if not 0 <= index < count:
+        raise argparse.ArgumentTypeError(f"expected 0 <= i < N. Received: {text!r}")
+    return index, count
+
+
+def add_grade_arguments(grade):
+    grade.add_argument("--lab", required=True, help="the lab, a folder of solutions/ (e.g. lab1_convolution)")
+    grade.add_argument("--submissions", required=True, type=Path,
+                       help="a folder (DIR/<student>/<lab>/*.ipynb, or flat files named <student>_...) or a .zip of one")
+    grade.add_argument("--out", required=True, type=Path, help="where grades.csv, feedback/, report/ and gradebook.db go")
+    grade.add_argument("--workers", type=int, default=1, help="submissions graded at once (default 1)")
+    grade.add_argument("--timeout", type=float, default=600, help="wall-clock seconds per submission (default 600)")
+    grade.add_argument("--cell-timeout", type=float, default=None,
+                       help="seconds per cell before it is interrupted (default: min(120, --timeout))")
+    grade.add_argument("--memory", type=int, default=4096, help="address-space limit of a kernel, MB (default 4096)")
+    grade.add_argument("--quick", action="store_true", help="run the notebooks in quick mode (CNNLAB_QUICK=1)")
+    grade.add_argument("--data", type=Path, default=os.environ.get("CNNLAB_DATA_DIR"),
+                       help="the grader's test sets for accuracy checks (default $CNNLAB_DATA_DIR)")
+    grade.add_argument("--shard", type=_shard, default=(0, 1), help="grade slice i of N (by student id), e.g. 0/4")
+    grade.add_argument("--id-pattern", default=submissions.DEFAULT_ID_PATTERN,
+                       help=f"regex whose group 1 is the student id in flat file names (default {submissions.DEFAULT_ID_PATTERN!r})")
+    grade.add_argument("--regrade", action="store_true", help="grade again even submissions already graded with the same files")
+    grade.add_argument("--source", type=Path, default=ROOT / "solutions", help=argparse.SUPPRESS)
+    grade.add_argument("--config-dir", type=Path, default=ROOT / "autograder" / "labs", help=argparse.SUPPRESS)
+
+
+def parser(prog="python -m autograder"):
+    top = argparse.ArgumentParser(prog=prog, description="Grade a class's lab notebooks with nbgrader.")
+    commands = top.add_subparsers(dest="command", required=True)
+    add_grade_arguments(commands.add_parser("grade", help="grade every submission of one lab"))
+    merge = commands.add_parser("merge", help="combine the --out folders of `grade --shard i/N` runs")
+    merge.add_argument("--out", required=True, type=Path, help="the combined output folder")
+    merge.add_argument("shards", nargs="+", type=Path, help="the shards' --out folders")
+    return top
+
+
+def run_grade(args):
+    from cnnlab.grading import batch
+
+    if args.workers < 1:
+        return f"--workers needs 1 or more. Received: {args.workers}"
+    cell_timeout = args.cell_timeout if args.cell_timeout is not None else min(120.0, args.timeout)
+    options = batch.Options(lab=args.lab, submissions=args.submissions, out=args.out, workers=args.workers,
+                            timeout=args.timeout, cell_timeout=cell_timeout, memory_mb=args.memory, quick=args.quick,
+                            source=args.source, config_dir=args.config_dir, data_dir=args.data, shard=args.shard,
+                            id_pattern=args.id_pattern, regrade=args.regrade)
+    batch.grade(options)
+    return 0
+
+
+def main(argv=None, prog="python -m autograder"):
+    args = parser(prog).parse_args(argv)
+    if args.command == "grade":
+        return run_grade(args)
+    from cnnlab.grading import batch
+
+    batch.merge(args.out, args.shards)
+    print(f"merged {len(args.shards)} shards into {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

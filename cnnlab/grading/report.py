@@ -1,0 +1,48 @@
+"""The class report: per lab, a figure with the score histogram and each test's pass rate, and report.md."""
+
+from collections import Counter
+from pathlib import Path
+
+
+def write_report(directory, results):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
+
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    lines = ["# Class report", ""]
+    for lab in sorted({r["lab"] for r in results}):
+        rows = [r for r in results if r["lab"] == lab]
+        statuses = Counter(r["status"] for r in rows)
+        max_score = max(r["max_score"] for r in rows)
+        scores = [r["score"] for r in rows if r["status"] != "missing"]
+        tasks = {}
+        for r in rows:
+            if r["status"] == "missing":
+                continue
+            for cell in r["cells"]:
+                passed, total = tasks.get(cell["grade_id"], (0, 0))
+                tasks[cell["grade_id"]] = (passed + (cell["state"] == "passed"), total + 1)
+        graded = [r for r in rows if r["status"] != "missing"]
+        fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4), gridspec_kw={"width_ratios": [1, 1.4]})
+        left.hist(scores, bins=min(20, max(1, int(max_score) + 1)), range=(0, max_score), color="tab:blue")
+        left.set(title=f"{lab}: scores of {len(scores)} submissions", xlabel=f"score (of {max_score:g})", ylabel="students")
+        left.yaxis.set_major_locator(MaxNLocator(integer=True))
+        names = list(tasks)
+        rates = [100 * tasks[n][0] / len(graded) if graded else 0 for n in names]
+        right.barh(names[::-1], rates[::-1], color="tab:green")
+        right.set(title=f"pass rate per test ({len(graded)} submissions, missing ones left out)", xlabel="% passed",
+                  xlim=(0, 100))
+        fig.tight_layout()
+        fig.savefig(directory / f"{lab}.png", dpi=100)
+        plt.close(fig)
+        mean = sum(scores) / len(scores) if scores else 0
+        lines += [f"## {lab}", "", f"![{lab}]({lab}.png)", "",
+                  f"{len(rows)} students: " + ", ".join(f"{statuses[s]} {s}" for s in sorted(statuses)) +
+                  f". Mean score {mean:.2f} of {max_score:g}.", "", "| test | passed |", "|---|---|"]
+        lines += [f"| {n} | {tasks[n][0]} of {len(graded)} |" for n in names]
+        lines += [""]
+    (directory / "report.md").write_text("\n".join(lines))
