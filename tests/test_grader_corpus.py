@@ -92,7 +92,7 @@ def lab1_corpus(subs, out, data):
     case("c10_ignores_interrupts", "timeout", r"did not stop when interrupted; the 7 test cells after it were not run", 2,
          with_extra_cell(answered(), "test_conv2d",
                          "import time\nwhile True:\n    try:\n        time.sleep(0.1)\n    except KeyboardInterrupt:\n        pass"))
-    case("c11_memory_bomb", "error", r"ran out of memory \(the limit is 4096 MB\)", 14,
+    case("c11_memory_bomb", "error", r"ran out of memory \(the limit is 8192 MB\)", 14,
          with_extra_cell(answered(), "test_conv2d", "blocks = []\ntry:\n    while True:\n        blocks.append(bytearray(2**28))\n"
                                                     "except MemoryError:\n    blocks.clear()\n    raise"))
     nb = answered()

@@ -43,7 +43,7 @@ class Options:
     workers: int = 1
     timeout: float = 600
     cell_timeout: float = 120
-    memory_mb: int = 4096
+    memory_mb: int = 8192
     quick: bool = False
     source: Path = ROOT / "solutions"
     config_dir: Path = ROOT / "autograder" / "labs"

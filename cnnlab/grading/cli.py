@@ -29,7 +29,8 @@ def add_grade_arguments(grade):
     grade.add_argument("--timeout", type=float, default=600, help="wall-clock seconds per submission (default 600)")
     grade.add_argument("--cell-timeout", type=float, default=None,
                        help="seconds per cell before it is interrupted (default: min(120, --timeout))")
-    grade.add_argument("--memory", type=int, default=4096, help="address-space limit of a kernel, MB (default 4096)")
+    grade.add_argument("--memory", type=int, default=8192,
+                       help="address-space limit of a kernel, MB (default 8192: TensorFlow and a VGG fit)")
     grade.add_argument("--quick", action="store_true", help="run the notebooks in quick mode (CNNLAB_QUICK=1)")
     grade.add_argument("--data", type=Path, default=os.environ.get("CNNLAB_DATA_DIR"),
                        help="the grader's test sets for accuracy checks (default $CNNLAB_DATA_DIR)")
