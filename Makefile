@@ -28,3 +28,11 @@ bench: $(VENV)/installed
 
 clean:
 	rm -rf $(VENV) .pytest_cache
+
+test-training: $(VENV)/installed
+	KERAS_BACKEND=tensorflow $(PY) -m pytest -m training
+
+# Time to the slide's test error: keras.io baseline vs our pipeline + fast recipe (needs CNNLAB_DATA_DIR).
+bench-train: $(VENV)/installed
+	$(PY) bench/time_to_error.py mnist
+	$(PY) bench/time_to_error.py cifar10

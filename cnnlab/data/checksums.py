@@ -1,0 +1,57 @@
+"""The sha256 registry in the repository's `data/` folder, and the check of one file against it."""
+
+import functools
+import hashlib
+from pathlib import Path
+
+REGISTRY_DIR = Path(__file__).resolve().parents[2] / "data"
+COURSE_SUMS = "SHA256SUMS"  # the course's <name>.npz files
+KERAS_SUMS = "KERAS_SHA256SUMS"  # what keras.datasets downloads
+
+
+class DatasetError(RuntimeError):
+    """A dataset is missing or corrupt; the message says what was looked for where, and the fix."""
+
+
+@functools.cache
+def read_sums(list_name):
+    """`{file name: sha256}` from one `sha256sum`-format list in `data/`."""
+    path = REGISTRY_DIR / list_name
+    if not path.is_file():
+        raise DatasetError(f"the checksum list {path} is missing; it belongs to the cnnlab repository "
+                           f"(reinstall with `pip install -e .` from a full clone).")
+    sums = {}
+    for line in path.read_text().splitlines():
+        if line.strip():
+            digest, file_name = line.split(maxsplit=1)
+            sums[file_name.lstrip("*")] = digest
+    return sums
+
+
+def sha256(path):
+    """Hex sha256 of a file, read in 1 MiB chunks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as stream:
+        for chunk in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def expected_hashes(file_name, lists=(COURSE_SUMS, KERAS_SUMS)):
+    """The hashes the registry accepts for `file_name` (mnist.npz has two: the course's and Keras')."""
+    return {read_sums(name)[file_name] for name in lists if file_name in read_sums(name)}
+
+
+def verify(path, dataset, lists=(COURSE_SUMS, KERAS_SUMS)):
+    """Raise `DatasetError` unless the sha256 of `path` is one the registry lists for its file name."""
+    path = Path(path)
+    accepted = expected_hashes(path.name, lists)
+    if not accepted:
+        raise DatasetError(f"{dataset}: {path.name} has no entry in {', '.join(lists)} in {REGISTRY_DIR}, "
+                           f"so {path} cannot be checked.")
+    actual = sha256(path)
+    if actual not in accepted:
+        raise DatasetError(
+            f"{dataset}: {path} is corrupt or not the expected file: its sha256 is {actual}, expected "
+            f"{' or '.join(sorted(accepted))} (from {REGISTRY_DIR}). Fix: copy it again from the course's "
+            f"shared/data folder, or delete it so that the next source is used.")

@@ -1,0 +1,48 @@
+"""A callback that measures the training time to a target test error, and stops there."""
+
+import time
+
+import keras
+import numpy as np
+
+
+class TimeToError(keras.callbacks.Callback):
+    """Every `every` steps, evaluate the error on `data`; stop once it is <= `target`.
+
+    The evaluations pause the clock: `seconds` is the training time alone (graph tracing included).
+    `trace` lists (step, seconds, error) for each evaluation; `reached` is the first one at the target
+    or None.
+    """
+
+    def __init__(self, data, target, every):
+        super().__init__()
+        self.data, self.target, self.every = data, target, every
+        self.trace, self.reached = [], None
+
+    def on_train_begin(self, logs=None):
+        self.step, self.seconds, self._start = 0, 0.0, time.perf_counter()
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.step += 1
+        if self.step % self.every:
+            return
+        self.seconds += time.perf_counter() - self._start
+        error = test_error(self.model, self.data)
+        self.trace.append((self.step, self.seconds, error))
+        if error <= self.target and self.reached is None:
+            self.reached = self.trace[-1]
+            self.model.stop_training = True
+        self._start = time.perf_counter()
+
+
+def test_error(model, data):
+    """The fraction of misclassified images in `data`, batches of (images, labels): tf.data or a list."""
+    wrong = total = 0
+    for images, labels in data:
+        predicted = np.argmax(model.predict_on_batch(images), axis=-1)
+        labels = np.asarray(labels)
+        if labels.ndim == 2:  # one-hot
+            labels = labels.argmax(axis=-1)
+        wrong += int(np.sum(predicted != labels))
+        total += len(labels)
+    return wrong / total
