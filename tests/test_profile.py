@@ -54,6 +54,7 @@ def test_resnet_rows_group_units_like_the_slides():
     assert [(row.label, row.repeat) for row in table.rows[3:6]] == [
         ("conv2_1..conv2_3", 3), ("conv3_1", 1), ("conv3_2..conv3_4", 3)]
     assert table.row("conv3_1").layers[:3] == ["conv3_1_a", "conv3_1_a_bn", "conv3_1_a_relu"]
+    assert table.row("conv2_2") is table.row("conv2_1..conv2_3") is table.row("conv2_3_b_bn")
 
 
 def test_deck_counts_a_bn_network_as_its_folded_network():

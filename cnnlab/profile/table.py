@@ -61,9 +61,10 @@ class Table:
         return data
 
     def row(self, label):
-        """The row whose label is `label` (or whose layers include `label`)."""
+        """The row whose label is `label`, or that holds the layer or unit `label` ("conv2_2" is in the
+        "conv2_1..conv2_3" row)."""
         for row in self.rows:
-            if row.label == label or label in row.layers:
+            if row.label == label or any(name == label or name.startswith(f"{label}_") for name in row.layers):
                 return row
         raise KeyError(f"{self.network}: no row {label!r}. Rows: {', '.join(r.label for r in self.rows)}")
 
