@@ -18,11 +18,11 @@ class InputTooSmallError(ValueError):
     def describe(self, network=None, input_shape=None):
         kind = "max pool" if "MaxPool" in type(self.layer).__name__ else (
             "average pool" if "Pool" in type(self.layer).__name__ else "conv")
-        window = "x".join(map(str, self.need))
+        size = "x".join(map(str, self.need))
         stride = self.layer.strides[0] if getattr(self.layer, "strides", None) else 1
         got = "x".join(str(d) for d in self.got[1:])
-        text = (f"'{self.layer.name}' ({kind} {window}, stride {stride}, valid padding) "
-                f"gets a {got} feature map, needs at least {window}")
+        text = (f"'{self.layer.name}' ({kind} {size}, stride {stride}, valid padding) "
+                f"gets a {got} feature map, needs at least {size}")
         if network:
             text = f"{network}: {text}"
         if input_shape:
@@ -36,7 +36,8 @@ def _pair(value):
     return (value, value) if isinstance(value, int) else tuple(value)
 
 
-def _window(layer):
+def window(layer):
+    """(kernel pair, stride pair, padding) of a conv or pooling layer; (None, (1, 1), "same") for any other."""
     size = getattr(layer, "kernel_size", None) or getattr(layer, "pool_size", None)
     if size is None:
         return None, (1, 1), "same"
@@ -54,7 +55,7 @@ def _required_input(tensor, need):
         inputs = node.input_tensors
         if not inputs:
             return need
-        size, strides, padding = _window(operation)
+        size, strides, padding = window(operation)
         if size is not None:
             extent = size if padding == "valid" else (1, 1)
             need = tuple((n - 1) * s + k for n, s, k in zip(need, strides, extent))
@@ -71,7 +72,7 @@ def _required_input(tensor, need):
 
 def call_checked(layer, x):
     """Call a conv or pooling `layer` on `x`; raise InputTooSmallError if `x` is smaller than its window."""
-    size, _, padding = _window(layer)
+    size, _, padding = window(layer)
     if size is not None and padding == "valid":
         got = tuple(x.shape[1:3])
         if any(g is not None and g < k for g, k in zip(got, size)):

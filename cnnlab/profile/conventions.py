@@ -24,10 +24,6 @@ class UnsupportedLayerError(ValueError):
     """A layer with weights that the profiler does not know how to count."""
 
 
-def _prod(shape):
-    return math.prod(d for d in shape)
-
-
 def _square(value):
     """3 for (3, 3), "3x5" for (3, 5): sizes as the slides write them."""
     return value[0] if value[0] == value[1] else f"{value[0]}x{value[1]}"
@@ -46,11 +42,11 @@ def _fused_softmax(layer):
 
 
 def _trainable(layer):
-    return sum(_prod(w.shape) for w in layer.trainable_weights)
+    return sum(math.prod(w.shape) for w in layer.trainable_weights)
 
 
 def _all_weights(layer):
-    return sum(_prod(w.shape) for w in layer.weights)
+    return sum(math.prod(w.shape) for w in layer.weights)
 
 
 def _conv_label(layer):
@@ -79,7 +75,7 @@ def count_layer(layer, in_shape, out_shape, convention="deck", softmax_ops=True)
         raise ValueError(f"convention must be one of {', '.join(CONVENTIONS)}. Received: convention={convention!r}")
     deck = convention == "deck"
     real_params = _trainable(layer) if convention == "macs" else _all_weights(layer)
-    volume = _prod(out_shape)
+    volume = math.prod(out_shape)
     softmax_cost = volume if softmax_ops else 0
 
     if isinstance(layer, keras.layers.InputLayer):
@@ -92,7 +88,7 @@ def count_layer(layer, in_shape, out_shape, convention="deck", softmax_ops=True)
         label = f"upconv({_square(layer.kernel_size)}, {c_out})"
         if deck:
             return "conv", label, kh * kw * c_in * c_out + c_out, volume * (kh * kw * c_in // (sh * sw) + 1)
-        return "conv", label, real_params, _prod(in_shape[:-1]) * kh * kw * c_in * c_out
+        return "conv", label, real_params, math.prod(in_shape[:-1]) * kh * kw * c_in * c_out
     if isinstance(layer, keras.layers.Conv2D):
         (kh, kw), c_in = layer.kernel_size, in_shape[-1]
         label = _conv_label(layer)
@@ -102,7 +98,7 @@ def count_layer(layer, in_shape, out_shape, convention="deck", softmax_ops=True)
         return "conv", label, real_params, volume * kh * kw * c_in // layer.groups
     if isinstance(layer, keras.layers.Dense):
         n_in, n = in_shape[-1], layer.units
-        positions = _prod(in_shape[:-1])
+        positions = math.prod(in_shape[:-1])
         label = f"fc({n})" + ("+softmax" if _fused_softmax(layer) else "")
         if deck:
             extra = softmax_cost if _fused_softmax(layer) else 0
@@ -114,13 +110,13 @@ def count_layer(layer, in_shape, out_shape, convention="deck", softmax_ops=True)
             return "fc", f"RBF({n})", n_in * n + n, n_in * n + n
         return "fc", f"RBF({n})", real_params, n_in * n
     if isinstance(layer, TrainableSubsampling):
-        return "pool", _pool_label(layer._pool, "avg"), 0 if deck else real_params, _prod(in_shape) if deck else 0
+        return "pool", _pool_label(layer._pool, "avg"), 0 if deck else real_params, math.prod(in_shape) if deck else 0
     if isinstance(layer, (keras.layers.MaxPooling2D, keras.layers.AveragePooling2D)):
         prefix = "pool" if isinstance(layer, keras.layers.MaxPooling2D) else "avg"
-        return "pool", _pool_label(layer, prefix), 0, _prod(in_shape) if deck else 0
+        return "pool", _pool_label(layer, prefix), 0, math.prod(in_shape) if deck else 0
     if isinstance(layer, (keras.layers.GlobalAveragePooling2D, keras.layers.GlobalMaxPooling2D)):
         label = "global avg pool" if isinstance(layer, keras.layers.GlobalAveragePooling2D) else "global max pool"
-        return "pool", label, 0, _prod(in_shape) if deck else 0
+        return "pool", label, 0, math.prod(in_shape) if deck else 0
     if isinstance(layer, LocalResponseNormalization):
         return "norm", "norm", 0, volume if deck else 0
     if isinstance(layer, Subsample):

@@ -2,16 +2,14 @@
 
 import keras
 
+from cnnlab.blocks.shapes import window
 
-def _window(layer):
+
+def _kernel_and_stride(layer):
     if isinstance(layer, tuple):
         return layer
-    size = getattr(layer, "kernel_size", None) or getattr(layer, "pool_size", None)
-    if size is None:
-        return (1, 1)
-    size = size[0] if isinstance(size, (tuple, list)) else size
-    strides = getattr(layer, "strides", None) or size
-    return size, strides[0] if isinstance(strides, (tuple, list)) else strides
+    size, strides, _ = window(layer)
+    return (1, 1) if size is None else (size[0], strides[0])
 
 
 def receptive_field(stack, upto=None):
@@ -32,7 +30,7 @@ def receptive_field(stack, upto=None):
                              "pass the (kernel, stride) pairs of one path instead.")
     field, jump = 1, 1
     for layer in stack:
-        kernel, stride = _window(layer)
+        kernel, stride = _kernel_and_stride(layer)
         field += (kernel - 1) * jump
         jump *= stride
     return field, jump
