@@ -122,3 +122,32 @@ def test_keras_download_labels_are_flat(offline, monkeypatch):
 def test_unknown_name_lists_known_ones():
     with pytest.raises(ValueError, match="Known datasets: mnist, fashion_mnist, cifar10, isbi2012_membrane"):
         data.load("mnist10")
+
+
+def test_pad_centres_mnist_digits_in_a_32_by_32_field():
+    images = np.arange(2 * 28 * 28, dtype=np.uint8).reshape(2, 28, 28)
+    padded = data.pad(images, 32)
+    assert padded.shape == (2, 32, 32) and padded.dtype == np.uint8
+    np.testing.assert_array_equal(padded[:, 2:30, 2:30], images)
+    assert padded.sum() == images.sum()  # the border is zeros
+    odd = data.pad(np.ones((1, 31, 30, 3), np.uint8), 32)[0, :, :, 0]  # the odd row goes at the bottom
+    assert odd.shape == (32, 32) and odd[0].sum() == 30 and odd[-1].sum() == 0
+    assert odd[:, 0].sum() == odd[:, -1].sum() == 0 and odd[:, 1].sum() == 31
+
+
+def test_pad_a_dataset_pads_every_image_split_and_keeps_labels():
+    images = np.ones((4, 28, 28), np.uint8)
+    mnist = data.Dataset("mnist", images, np.arange(4, dtype=np.uint8), images[:2], np.arange(2, dtype=np.uint8),
+                         source="memory")
+    padded = data.pad(mnist, 32)
+    assert padded.x_train.shape == (4, 32, 32) and padded.x_test.shape == (2, 32, 32)
+    assert padded.y_train is mnist.y_train and padded.source == "memory"
+
+
+def test_pad_refuses_larger_images_and_masks():
+    with pytest.raises(ValueError, match=r"at most 32 x 32. Received: shape \(1, 33, 33\)"):
+        data.pad(np.zeros((1, 33, 33), np.uint8), 32)
+    membrane = data.Dataset("isbi2012_membrane", np.zeros((1, 8, 8), np.uint8), np.zeros((1, 8, 8), np.uint8),
+                            np.zeros((1, 8, 8), np.uint8), None, source="memory")
+    with pytest.raises(ValueError, match="masks would no longer match"):
+        data.pad(membrane, 32)

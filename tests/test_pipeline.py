@@ -76,5 +76,19 @@ def test_preprocessing_inside_the_model_standardizes_uint8_input():
 
 
 def test_unknown_augmentation():
-    with pytest.raises(ValueError, match="Known: none, translate, flip-translate"):
+    with pytest.raises(ValueError, match="Known: none, translate, flip-translate, flip-crop"):
         preprocessing.augmentation("mixup")
+
+
+def test_flip_crop_shifts_each_image_by_whole_pixels_up_to_4():
+    # He et al.'s pad-4-and-crop: every whole shift -4..4 on each axis, per image, about equally often
+    image = np.zeros((1, 32, 32, 1), np.float32)
+    image[0, 16, 16] = 1
+    _, crop = preprocessing.augmentation("flip-crop", seed=0)
+    shifted = np.asarray(crop(np.repeat(image, 1800, axis=0), training=True))[..., 0]
+    assert np.allclose(shifted.sum(axis=(1, 2)), 1)  # one pixel moved whole, no interpolation
+    rows, cols = np.nonzero(shifted)[1] - 16, np.nonzero(shifted)[2] - 16
+    for shifts in (rows, cols):
+        counts = np.bincount(shifts + 4, minlength=9)
+        assert len(counts) == 9 and counts.min() > 150 and counts.max() < 250, counts  # 200 each expected
+    assert np.asarray(crop(image, training=False)[0, 16, 16, 0]) == 1  # no shift at test time

@@ -63,6 +63,29 @@ class Dataset:
         return f"Dataset({self.name!r}: {sizes}, image {self.x_train.shape[1:]}, from {self.source})"
 
 
+def pad(images, size=32):
+    """Zero-pad images (N, H, W) or (N, H, W, C), or every image split of a `Dataset`, to `size` x `size`.
+
+    MNIST's 28 x 28 digits become LeNet-5's 32 x 32 input (LeCun et al. 1998: the digit's centre of
+    mass sits in the middle of a larger field, so strokes reach the centre of C3's receptive fields).
+    Rows and columns are added equally on both sides (the odd one, if any, at the bottom/right).
+    """
+    if isinstance(images, Dataset):
+        if images.name == "isbi2012_membrane":
+            raise ValueError("pad: the membrane set's masks would no longer match its images; pad MNIST-like "
+                             f"classification sets only. Received: {images!r}")
+        splits = {key: pad(getattr(images, key), size) for key in ("x_train", "x_test", "x_val")
+                  if getattr(images, key) is not None}
+        return dataclasses.replace(images, **splits)
+    images = np.asarray(images)
+    if images.ndim not in (3, 4) or max(images.shape[1:3]) > size:
+        raise ValueError(f"pad: expected images (N, H, W) or (N, H, W, C) of at most {size} x {size}. "
+                         f"Received: shape {images.shape}, size={size}")
+    rows, cols = size - images.shape[1], size - images.shape[2]
+    widths = [(0, 0), (rows // 2, rows - rows // 2), (cols // 2, cols - cols // 2)] + [(0, 0)] * (images.ndim - 3)
+    return np.pad(images, widths)
+
+
 def keras_cache_dir():
     """Where Keras caches downloads: `$KERAS_HOME/datasets`, by default `~/.keras/datasets`."""
     return Path(os.environ.get("KERAS_HOME", Path.home() / ".keras")).expanduser() / "datasets"

@@ -8,7 +8,7 @@ import keras
 import numpy as np
 from keras import layers
 
-AUGMENTATIONS = ("none", "translate", "flip-translate")
+AUGMENTATIONS = ("none", "translate", "flip-translate", "flip-crop")
 
 
 def normalization(x_train, name="normalize"):
@@ -20,15 +20,28 @@ def normalization(x_train, name="normalize"):
             layers.Normalization(mean=mean, variance=std ** 2, name=name)]
 
 
-def augmentation(kind, seed=0, shift=0.1):
+def augmentation(kind, seed=0, shift=0.1, crop_pad=4, image_shape=(32, 32)):
     """Random layers for `kind`: "none"; "translate" (shift by up to `shift` of the size, zero fill, for
-    digits, which must not be flipped); "flip-translate" (horizontal flip, then translate: CIFAR-10)."""
+    digits, which must not be flipped); "flip-translate" (horizontal flip, then translate: CIFAR-10);
+    "flip-crop" (He et al. 2016's CIFAR augmentation: horizontal flip, then a random image-sized crop of
+    the image zero-padded by `crop_pad` pixels, done as a shift by whole pixels per image, zero fill;
+    `image_shape`: the images' height and width).
+
+    The crop is a translation because Keras' RandomCrop takes one crop position per batch. Zero fill is
+    black; the paper pads after subtracting the mean, i.e. with the mean colour.
+    """
     if kind not in AUGMENTATIONS:
         raise ValueError(f"unknown augmentation {kind!r}. Known: {', '.join(AUGMENTATIONS)}. Received: kind={kind!r}")
+    flip = layers.RandomFlip("horizontal", seed=seed, name="augment_flip")
     translate = layers.RandomTranslation(shift, shift, fill_mode="constant", seed=seed, name="augment_translate")
+    # a uniform shift in [-(p + 0.5), p + 0.5) pixels, rounded: each whole shift -p..p equally likely
+    height, width = image_shape
+    crop = layers.RandomTranslation((crop_pad + 0.5) / height, (crop_pad + 0.5) / width, fill_mode="constant",
+                                    interpolation="nearest", seed=seed, name="augment_crop")
     return {"none": [],
             "translate": [translate],
-            "flip-translate": [layers.RandomFlip("horizontal", seed=seed, name="augment_flip"), translate]}[kind]
+            "flip-translate": [flip, translate],
+            "flip-crop": [flip, crop]}[kind]
 
 
 def with_preprocessing(model, x_train, augment="none", seed=0):
@@ -38,6 +51,6 @@ def with_preprocessing(model, x_train, augment="none", seed=0):
     """
     inputs = keras.Input(model.input_shape[1:], dtype="uint8", name="image")
     x = inputs
-    for layer in augmentation(augment, seed) + normalization(x_train):
+    for layer in augmentation(augment, seed, image_shape=model.input_shape[1:3]) + normalization(x_train):
         x = layer(x)
     return keras.Model(inputs, model(x), name=model.name)

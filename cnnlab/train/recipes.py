@@ -1,7 +1,7 @@
-"""Training recipes: the lecture's hyperparameters (`"lecture"`) and a faster one (`"fast"`) per network.
+"""Training recipes: the lecture's (or the paper's) hyperparameters (`"lecture"`) and a faster one (`"fast"`).
 
 A recipe is data: dataset, batch size, epochs, optimizer and schedule, init, regularization, label
-smoothing, augmentation, and the slide's figure it must reproduce.
+smoothing, augmentation, loss, metrics and test error, and the published figure it must reproduce.
 
 How the lecture's regularization lambda maps to Keras: the lecture's loss is mean cross-entropy +
 (lambda / 2) * sum(w ** 2) over the conv/fc kernels (not the biases), so that the SGD update is
@@ -10,28 +10,39 @@ l2 * sum(w ** 2), hence `L2(lambda / 2)`.
 """
 
 import dataclasses
+import math
 
 import keras
 
 
 @dataclasses.dataclass(frozen=True)
 class Recipe:
-    """How to train one network; `target_error` is the slide's test error (a fraction)."""
+    """How to train one network; `target_error` is the published test error (a fraction) to reach."""
 
     network: str
     dataset: str
     target_error: float
     epochs: int
     batch_size: int = 128
-    optimizer: str = "sgd"  # "sgd" (plain), "nesterov" (momentum 0.9) or "adamw"
+    optimizer: str = "sgd"  # see OPTIMIZERS
     learning_rate: float = 1e-2
-    schedule: str = "constant"  # "constant" or "one-cycle" (linear warm-up, then cosine decay to 0)
+    schedule: str = "constant"  # see SCHEDULES
     warmup_fraction: float = 0.2  # one-cycle: fraction of all steps spent warming up
-    weight_decay: float = 0.0  # lambda, as an L2 penalty (see the module docstring)
-    init_stddev: float | None = None  # Gaussian init sigma; None keeps the builder's default (Glorot)
+    weight_decay: float = 0.0  # lambda, as an L2 penalty on conv/fc kernels (see the module docstring)
+    init_stddev: float | None = None  # Gaussian init sigma; None: `initializer`, else the builder's default
     label_smoothing: float = 0.0
     augment: str = "none"  # see cnnlab.data.preprocessing.AUGMENTATIONS
     validation: int = 0  # training images held out for validation (the last ones)
+    name: str = "custom"  # "lecture", "fast": the key of RECIPES with `network`
+    min_warmup_steps: int = 0  # one-cycle: the warm-up lasts at least this many steps (at most half the run)
+    decay_at: tuple = ()  # "step": fractions of all steps after which the rate drops...
+    decay_to: tuple = ()  # ...to these multiples of learning_rate
+    initializer: str | None = None  # conv/fc kernel init: a Keras initializer name or "lecun1998"
+    pad_to: int | None = None  # zero-pad the images to pad_to x pad_to (`cnnlab.data.pad`)
+    loss: str = "crossentropy"  # see LOSSES
+    metrics: tuple = ("accuracy",)  # Keras metric names for `compile`
+    error: str = "classification"  # test error function, see cnnlab.train.target.ERRORS
+    target_from: str = "the slide's"  # where target_error comes from, as `describe` prints it
 
     def kernel_options(self):
         """`kernel_initializer` and `kernel_regularizer` for the builder.
@@ -40,48 +51,146 @@ class Recipe:
         while a fixed seed would give every layer of the same shape prefix the same start values.
         """
         options = {}
+        if self.init_stddev is not None and self.initializer is not None:
+            raise ValueError(f"{self.network}: give init_stddev or initializer, not both. Received: "
+                             f"init_stddev={self.init_stddev}, initializer={self.initializer!r}")
         if self.init_stddev is not None:
             options["kernel_initializer"] = keras.initializers.RandomNormal(stddev=self.init_stddev)
+        elif self.initializer == "lecun1998":
+            options["kernel_initializer"] = FanInUniform()
+        elif self.initializer is not None:
+            options["kernel_initializer"] = keras.initializers.get(self.initializer)
         if self.weight_decay:
             options["kernel_regularizer"] = keras.regularizers.L2(self.weight_decay / 2)
         return options
 
+    def warmup_steps(self, steps):
+        """One-cycle warm-up length for a run of `steps` steps: `warmup_fraction` of them, but at least
+        `min_warmup_steps` (or half the run, if that is shorter)."""
+        return max(int(self.warmup_fraction * steps), min(self.min_warmup_steps, steps // 2))
+
     def learning_rate_schedule(self, steps):
-        """The learning rate: a constant, or for "one-cycle" a schedule over `steps` steps in all that
-        rises linearly from learning_rate / 25 to learning_rate, then follows a cosine down to 0."""
+        """The learning rate over `steps` steps in all (see SCHEDULES)."""
         if self.schedule == "constant":
             return self.learning_rate
-        if self.schedule != "one-cycle":
-            raise ValueError(f"unknown schedule {self.schedule!r}; use 'constant' or 'one-cycle'")
-        warmup = int(self.warmup_fraction * steps)
-        return keras.optimizers.schedules.CosineDecay(self.learning_rate / 25, decay_steps=steps - warmup,
-                                                      warmup_target=self.learning_rate, warmup_steps=warmup)
+        if self.schedule == "one-cycle":
+            warmup = self.warmup_steps(steps)
+            return keras.optimizers.schedules.CosineDecay(self.learning_rate / 25, decay_steps=steps - warmup,
+                                                          warmup_target=self.learning_rate, warmup_steps=warmup)
+        if self.schedule == "step":
+            if not self.decay_at or len(self.decay_at) != len(self.decay_to) or list(self.decay_at) != sorted(
+                    set(self.decay_at)) or not 0 < self.decay_at[0] <= self.decay_at[-1] < 1:
+                raise ValueError(f"{self.network}: a step schedule needs increasing decay_at fractions in (0, 1) "
+                                 f"and one decay_to multiple each. Received: decay_at={self.decay_at}, "
+                                 f"decay_to={self.decay_to}")
+            # PiecewiseConstantDecay keeps values[i] while the step count is <= boundaries[i]: the drop at
+            # fraction f of the run applies from the update that follows round(f * steps) updates.
+            boundaries = [round(fraction * steps) - 1 for fraction in self.decay_at]
+            values = [self.learning_rate] + [self.learning_rate * multiple for multiple in self.decay_to]
+            return keras.optimizers.schedules.PiecewiseConstantDecay(boundaries, values)
+        raise ValueError(f"unknown schedule {self.schedule!r}. Known: {', '.join(SCHEDULES)}. "
+                         f"Received: schedule={self.schedule!r}")
 
     def make_optimizer(self, steps):
         """The optimizer for `steps` training steps in all."""
-        rate = self.learning_rate_schedule(steps)
-        if self.optimizer == "sgd":
-            return keras.optimizers.SGD(rate)
-        if self.optimizer == "nesterov":
-            return keras.optimizers.SGD(rate, momentum=0.9, nesterov=True)
-        if self.optimizer == "adamw":
-            return keras.optimizers.AdamW(rate, weight_decay=1e-4)
-        raise ValueError(f"unknown optimizer {self.optimizer!r}; use 'sgd', 'nesterov' or 'adamw'")
+        if self.optimizer not in OPTIMIZERS:
+            raise ValueError(f"unknown optimizer {self.optimizer!r}. Known: {', '.join(OPTIMIZERS)}. "
+                             f"Received: optimizer={self.optimizer!r}")
+        return OPTIMIZERS[self.optimizer](self.learning_rate_schedule(steps))
 
+    def make_loss(self):
+        """The Keras loss; cross-entropy takes one-hot labels when label smoothing is on (`one_hot_labels`)."""
+        if self.loss not in LOSSES:
+            raise ValueError(f"unknown loss {self.loss!r}. Known: {', '.join(LOSSES)}. Received: loss={self.loss!r}")
+        return LOSSES[self.loss](self)
+
+    @property
+    def one_hot_labels(self):
+        """Whether the pipeline must give one-hot labels (Keras' label smoothing needs them)."""
+        return self.label_smoothing > 0
+
+
+@keras.saving.register_keras_serializable(package="cnnlab")
+class FanInUniform(keras.initializers.Initializer):
+    """LeCun et al. (1998), appendix C: weights uniform in +-2.4 / F_in, F_in the unit's fan-in."""
+
+    def __call__(self, shape, dtype=None):
+        limit = 2.4 / math.prod(shape[:-1])
+        return keras.random.uniform(shape, -limit, limit, dtype=dtype)
+
+
+SCHEDULES = {
+    "constant": "learning_rate throughout",
+    "one-cycle": "linear warm-up from learning_rate / 25 to learning_rate, then a cosine down to 0",
+    "step": "learning_rate, multiplied by decay_to[i] after the fraction decay_at[i] of all steps",
+}
+OPTIMIZERS = {
+    "sgd": lambda rate: keras.optimizers.SGD(rate),
+    "momentum": lambda rate: keras.optimizers.SGD(rate, momentum=0.9),
+    "nesterov": lambda rate: keras.optimizers.SGD(rate, momentum=0.9, nesterov=True),
+    "adamw": lambda rate: keras.optimizers.AdamW(rate, weight_decay=1e-4),
+}
+LOSSES = {
+    "crossentropy": lambda recipe: (
+        keras.losses.CategoricalCrossentropy(label_smoothing=recipe.label_smoothing) if recipe.one_hot_labels
+        else keras.losses.SparseCategoricalCrossentropy()),
+}
 
 # The lecture: SGD, learning rate 1e-2, mini-batch 128, lambda 1e-2, Gaussian init sigma 0.1.
 LECTURE = dict(batch_size=128, optimizer="sgd", learning_rate=1e-2, weight_decay=1e-2, init_stddev=0.1)
 
-RECIPES = {
-    ("convnet-mnist", "lecture"): Recipe("convnet-mnist", "mnist", 0.012, epochs=30, **LECTURE),
-    ("convnet-mnist", "fast"): Recipe("convnet-mnist", "mnist", 0.012, epochs=2, batch_size=256,
-                                      optimizer="nesterov", learning_rate=0.1, schedule="one-cycle",
-                                      label_smoothing=0.1),
-    ("convnet-cifar10", "lecture"): Recipe("convnet-cifar10", "cifar10", 0.28, epochs=50, **LECTURE),
-    ("convnet-cifar10", "fast"): Recipe("convnet-cifar10", "cifar10", 0.28, epochs=10, batch_size=256,
-                                        optimizer="nesterov", learning_rate=0.05, schedule="one-cycle",
-                                        weight_decay=5e-4, label_smoothing=0.1, augment="flip-translate"),
-}
+# LeCun et al. 1998 (sec. III-C, appendix C): 20 passes over MNIST padded to 32 x 32, no distortions, 0.95% test
+# error; per-pattern updates with the stochastic diagonal Levenberg-Marquardt method (SDLM, not in Keras), global
+# rate 5e-4 for 2 passes, 2e-4 for 3, 1e-4 for 3, 5e-5 for 4, 1e-5 after; init uniform in +-2.4 / fan-in; a
+# MAP loss on the RBF outputs. Approximated here: the same passes, init and relative rate steps (1, 0.4, 0.2,
+# 0.1, 0.02 after passes 2, 5, 8, 12), with plain SGD on mini-batches of 32 and softmax cross-entropy over the RBF
+# scores; SDLM's per-weight step sizes have no Keras counterpart, so the base rate 0.05 is our choice.
+LENET_PAPER = dict(batch_size=32, optimizer="sgd", learning_rate=0.05, schedule="step",
+                   decay_at=(2 / 20, 5 / 20, 8 / 20, 12 / 20), decay_to=(0.4, 0.2, 0.1, 0.02),
+                   initializer="lecun1998", pad_to=32, target_from="LeCun et al. 1998's")
+
+# He et al. 2016, sec. 4.2 (CIFAR-10): SGD momentum 0.9, lr 0.1 divided by 10 at 32k and 48k of 64k iterations
+# (164 epochs of 391 batches of 128: 64,124 iterations), weight decay 1e-4, He init ("as in [13]"), 4-pixel pad
+# + random 32 x 32 crop + horizontal flip. Test errors: ResNet-20 8.75%, ResNet-56 6.97%; the plain nets have no
+# test-error row (Fig. 6 shows them above the ResNets), so they get their ResNet's figure as the target.
+RESNET_PAPER = dict(epochs=164, batch_size=128, optimizer="momentum", learning_rate=0.1, schedule="step",
+                    decay_at=(0.5, 0.75), decay_to=(0.1, 0.01), weight_decay=1e-4, initializer="he_normal",
+                    augment="flip-crop", target_from="He et al. 2016's")
+# Ours: one-cycle with Nesterov momentum and label smoothing, for a short run (its target is the same figure).
+RESNET_FAST = dict(epochs=30, batch_size=128, optimizer="nesterov", learning_rate=0.1, schedule="one-cycle",
+                   weight_decay=5e-4, initializer="he_normal", label_smoothing=0.1, augment="flip-crop",
+                   target_from="He et al. 2016's")
+
+# Huang et al. 2017 (CIFAR, with augmentation "C10+"): SGD Nesterov 0.9, batch 64, 300 epochs, lr 0.1 divided by
+# 10 at 50% and 75% of them, weight decay 1e-4, He init. Their smallest DenseNet-BC is depth 100, k = 12 (4.51%
+# on C10+); they have no BC-40 row. Our depth-40, k = 12 DenseNet-BC (0.19M parameters) is closest to their
+# DenseNet (no BC) depth 40, k = 12 (1.0M parameters, 7.00% on C10+), the target used here: a smaller network,
+# so an optimistic one.
+DENSENET_PAPER = dict(epochs=300, batch_size=64, optimizer="nesterov", learning_rate=0.1, schedule="step",
+                      decay_at=(0.5, 0.75), decay_to=(0.1, 0.01), weight_decay=1e-4, initializer="he_normal",
+                      augment="flip-crop", target_from="Huang et al. 2017's (DenseNet-40, k = 12)")
+DENSENET_FAST = dict(epochs=40, batch_size=64, optimizer="nesterov", learning_rate=0.1, schedule="one-cycle",
+                     weight_decay=5e-4, initializer="he_normal", label_smoothing=0.1, augment="flip-crop",
+                     target_from="Huang et al. 2017's (DenseNet-40, k = 12)")
+
+RECIPES = {(recipe.network, recipe.name): recipe for recipe in [
+    Recipe("convnet-mnist", "mnist", 0.012, epochs=30, name="lecture", **LECTURE),
+    Recipe("convnet-mnist", "mnist", 0.012, epochs=2, batch_size=256, optimizer="nesterov", learning_rate=0.1,
+           schedule="one-cycle", min_warmup_steps=90, label_smoothing=0.1, name="fast"),
+    Recipe("convnet-cifar10", "cifar10", 0.28, epochs=50, name="lecture", **LECTURE),
+    Recipe("convnet-cifar10", "cifar10", 0.28, epochs=10, batch_size=256, optimizer="nesterov", learning_rate=0.05,
+           schedule="one-cycle", min_warmup_steps=90, weight_decay=5e-4, label_smoothing=0.1,
+           augment="flip-translate", name="fast"),
+    Recipe("lenet5", "mnist", 0.0095, epochs=20, name="lecture", **LENET_PAPER),
+    Recipe("lenet5", "mnist", 0.0095, epochs=10, batch_size=128, optimizer="nesterov",
+           learning_rate=0.05, schedule="one-cycle", min_warmup_steps=90, label_smoothing=0.1, augment="translate",
+           initializer="lecun1998", pad_to=32, name="fast", target_from="LeCun et al. 1998's"),
+    *[Recipe(network, "cifar10", target, name=name, **options)
+      for network, target in [("resnet20", 0.0875), ("plain20", 0.0875), ("resnet56", 0.0697), ("plain56", 0.0697)]
+      for name, options in [("lecture", RESNET_PAPER), ("fast", RESNET_FAST)]],
+    Recipe("densenet-bc-cifar", "cifar10", 0.07, name="lecture", **DENSENET_PAPER),
+    Recipe("densenet-bc-cifar", "cifar10", 0.07, name="fast", **DENSENET_FAST),
+]}
 
 
 def get(network, recipe="fast"):

@@ -1,15 +1,15 @@
-"""`reproduce(network, recipe)`: train a lecture network with a recipe and report its test error."""
+"""`fit(model, recipe, data)`: train any model with a recipe; `reproduce(network, recipe)`: build a lecture
+network with the recipe's options, then `fit` it."""
 
 import dataclasses
-import math
 import time
 
 import keras
 
 from cnnlab import models
-from cnnlab.data import pipeline, preprocessing
+from cnnlab.data import Dataset, load, pad, pipeline, preprocessing
 from cnnlab.train import precision, recipes
-from cnnlab.train.target import test_error
+from cnnlab.train.target import ERRORS
 
 
 @dataclasses.dataclass
@@ -23,20 +23,21 @@ class Result:
     history: dict
     test_error: float
     wall_time_s: float  # model.fit only (graph tracing included); the test evaluation is not counted
-    target_error: float  # the slide's figure
+    target_error: float  # the published figure (the slide's, or the paper's)
     policy: str
     model: keras.Model
+    target_from: str = "the slide's"
 
     def describe(self):
         verdict = "reaches" if self.test_error <= self.target_error else "misses"
         return (f"{self.network} ({self.recipe} recipe, {self.epochs} epochs, seed {self.seed}, {self.policy}): "
-                f"test error {100 * self.test_error:.2f}% ({verdict} the slide's {100 * self.target_error:.1f}%) "
-                f"in {self.wall_time_s:.1f} s of training")
+                f"test error {100 * self.test_error:.2f}% ({verdict} {self.target_from} "
+                f"{100 * self.target_error:.3g}%) in {self.wall_time_s:.1f} s of training")
 
 
 @dataclasses.dataclass
 class Run:
-    """A compiled model ready for `fit`, with its data and recipe (what `prepare` returns)."""
+    """A model with its data and recipe (`prepare` returns it compiled, ready for `model.fit`)."""
 
     model: keras.Model
     splits: pipeline.Splits
@@ -45,37 +46,122 @@ class Run:
     policy: str
 
 
+def make_splits(recipe, data=None, seed=0):
+    """The recipe's tf.data splits of `data` (a `Dataset`, a dataset name, or None: `recipe.dataset`),
+    zero-padded to `recipe.pad_to` when set."""
+    data = data if data is not None else recipe.dataset
+    if recipe.pad_to:
+        data = pad(load(data) if isinstance(data, str) else data, recipe.pad_to)
+    return pipeline.make(data, batch_size=recipe.batch_size, validation=recipe.validation, seed=seed,
+                         one_hot=recipe.one_hot_labels)
+
+
+def build_network(network, recipe, **options):
+    """The registered `network` with the recipe's kernel init and weight decay on its conv and fc kernels.
+
+    Builders that take `kernel_initializer`/`kernel_regularizer` (the lecture's convnet) get them; for the
+    others they are set on the built model's Conv2D and Dense kernels (the L2 penalty as the kernel's
+    regularizer, the init by drawing the kernel again).
+    """
+    kernel = recipe.kernel_options()
+    if set(kernel) <= set(models.get(network).options()):
+        return models.build(network, **options, **kernel)
+    model = models.build(network, **options)
+    for layer in model.layers:
+        if isinstance(layer, (keras.layers.Conv2D, keras.layers.Dense)):
+            if "kernel_initializer" in kernel:
+                layer.kernel.assign(kernel["kernel_initializer"](layer.kernel.shape, layer.kernel.dtype))
+            if "kernel_regularizer" in kernel:
+                layer.kernel.regularizer = kernel["kernel_regularizer"]
+    return model
+
+
 def prepare(network, recipe="fast", epochs=None, seed=0, data=None, mixed_precision="auto", jit_compile="auto"):
     """Seed everything, build the pipelines and the compiled model (preprocessing layers inside)."""
+    run = _build(network, recipe, epochs, seed, data, mixed_precision)
+    compile_model(run.model, run.recipe, run.epochs * steps_per_epoch(run.splits), jit_compile)
+    return run
+
+
+def _build(network, recipe, epochs, seed, data, mixed_precision):
+    """Seed everything, build the pipelines and the model (preprocessing layers inside), not compiled."""
     chosen = recipes.get(network, recipe)
     epochs = epochs or chosen.epochs
     keras.utils.set_random_seed(seed)
-    splits = pipeline.make(data or chosen.dataset, batch_size=chosen.batch_size, validation=chosen.validation,
-                           seed=seed, one_hot=chosen.label_smoothing > 0)
+    splits = make_splits(chosen, data, seed)
     policy = precision.resolve(mixed_precision)
     previous_policy = keras.config.dtype_policy()
     keras.config.set_dtype_policy(policy)
     try:
-        network_model = models.build(network, **chosen.kernel_options())
+        network_model = build_network(network, chosen, input_shape=splits.input_shape,
+                                      num_classes=splits.num_classes)
         model = preprocessing.with_preprocessing(network_model, splits.data.x_train, augment=chosen.augment,
                                                  seed=seed)
     finally:
         keras.config.set_dtype_policy(previous_policy)
-    if chosen.label_smoothing:
-        loss = keras.losses.CategoricalCrossentropy(label_smoothing=chosen.label_smoothing)
-    else:
-        loss = keras.losses.SparseCategoricalCrossentropy()
-    steps = epochs * math.ceil(splits.train_size / chosen.batch_size)
-    model.compile(optimizer=chosen.make_optimizer(steps), loss=loss, metrics=["accuracy"], jit_compile=jit_compile)
     return Run(model, splits, chosen, epochs, policy)
+
+
+def steps_per_epoch(splits):
+    """Batches in one pass over the training split."""
+    batches = int(splits.train.cardinality())
+    if batches < 0:
+        raise ValueError(f"the training split must be finite (no .repeat()) to count its steps. "
+                         f"Received: cardinality {batches}")
+    return batches
+
+
+def compile_model(model, recipe, steps, jit_compile="auto"):
+    """Compile `model` with the recipe's optimizer and schedule for `steps` steps, its loss and metrics."""
+    model.compile(optimizer=recipe.make_optimizer(steps), loss=recipe.make_loss(), metrics=list(recipe.metrics),
+                  jit_compile=jit_compile)
+
+
+def fit(model, recipe, data=None, epochs=None, seed=0, save=None, verbose="auto", jit_compile="auto",
+        callbacks=(), network=None) -> Result:
+    """Compile `model` with `recipe`, train it, and return its history, test error and wall time.
+
+    Args:
+        model: a Keras model that takes the pipeline's batches (uint8 images: put the normalization
+            inside, `cnnlab.data.preprocessing.with_preprocessing`). Its dtype policy is the one it was
+            built with.
+        recipe: a `Recipe`, or its name for `network` ("fast", "lecture").
+        data: `pipeline.Splits`, a `Dataset` or a dataset name (None: `recipe.dataset`); the last two go
+            through `make_splits` (shuffled with `seed`).
+        epochs: overrides the recipe's number of epochs (the schedule stretches to fit).
+        save: a path ending in .keras to save the trained model to (for grading).
+        verbose: Keras' progress bar ("auto", 0, 1 or 2).
+        jit_compile: XLA compilation, as in `keras.Model.compile` ("auto": where the model supports it).
+        callbacks: extra Keras callbacks for `fit`.
+        network: the name reported in the result (default: `model.name`).
+    """
+    if isinstance(recipe, str):
+        recipe = recipes.get(network or model.name, recipe)
+    if save and not str(save).endswith(".keras"):
+        raise ValueError(f"save needs a path ending in .keras. Received: save={save!r}")
+    if not isinstance(data, (pipeline.Splits, Dataset, str, type(None))):
+        raise TypeError(f"data must be pipeline.Splits, a cnnlab Dataset or a dataset name. "
+                        f"Received: {type(data).__name__}")
+    splits = data if isinstance(data, pipeline.Splits) else make_splits(recipe, data, seed)
+    epochs = epochs or recipe.epochs
+    compile_model(model, recipe, epochs * steps_per_epoch(splits), jit_compile)
+    start = time.perf_counter()
+    history = model.fit(splits.train, validation_data=splits.val, epochs=epochs, verbose=verbose,
+                        callbacks=list(callbacks), shuffle=False)  # the pipeline shuffles
+    wall = time.perf_counter() - start
+    if save:
+        model.save(save)
+    error = ERRORS[recipe.error](model, splits.test)
+    return Result(network or model.name, recipe.name, seed, len(history.epoch), history.history, error, wall,
+                  recipe.target_error, model.dtype_policy.name, model, recipe.target_from)
 
 
 def reproduce(network, recipe="fast", epochs=None, seed=0, save=None, verbose="auto", data=None,
               mixed_precision="auto", jit_compile="auto", callbacks=()) -> Result:
-    """Train `network` ("convnet-mnist", "convnet-cifar10") with `recipe` ("fast" or "lecture").
+    """Train the registered `network` with its recipe `recipe` ("fast" or "lecture"; `recipes.RECIPES`).
 
     Args:
-        epochs: overrides the recipe's number of epochs (the one-cycle schedule stretches to fit).
+        epochs: overrides the recipe's number of epochs (the schedule stretches to fit).
         seed: seeds init, shuffling and augmentation (`keras.utils.set_random_seed`).
         save: a path ending in .keras to save the trained model to (for grading).
         verbose: Keras' progress bar ("auto", 0, 1 or 2).
@@ -84,12 +170,6 @@ def reproduce(network, recipe="fast", epochs=None, seed=0, save=None, verbose="a
         jit_compile: XLA compilation, as in `keras.Model.compile` ("auto": where the model supports it).
         callbacks: extra Keras callbacks for `fit`.
     """
-    run = prepare(network, recipe, epochs, seed, data, mixed_precision, jit_compile)
-    start = time.perf_counter()
-    history = run.model.fit(run.splits.train, validation_data=run.splits.val, epochs=run.epochs, verbose=verbose,
-                            callbacks=list(callbacks), shuffle=False)  # the pipeline shuffles
-    wall = time.perf_counter() - start
-    if save:
-        run.model.save(save)
-    return Result(network, recipe, seed, len(history.epoch), history.history, test_error(run.model, run.splits.test),
-                  wall, run.recipe.target_error, run.policy, run.model)
+    run = _build(network, recipe, epochs, seed, data, mixed_precision)
+    return fit(run.model, run.recipe, run.splits, epochs=run.epochs, seed=seed, save=save, verbose=verbose,
+               jit_compile=jit_compile, callbacks=callbacks, network=network)

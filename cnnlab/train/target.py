@@ -46,3 +46,7 @@ def test_error(model, data):
         wrong += int(np.sum(predicted != labels))
         total += len(labels)
     return wrong / total
+
+
+# A recipe's `error` names its test error function: f(model, batches) -> fraction.
+ERRORS = {"classification": test_error}
