@@ -130,6 +130,16 @@ def test_lenet_init_is_uniform_within_2_4_over_fan_in():
         assert np.abs(kernel).max() <= 2.4 / fan_in and np.abs(kernel).max() > 2.0 / fan_in
 
 
+def test_lenet_rbf_scores_stay_float32_under_mixed_precision():
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy("mixed_bfloat16")
+    try:
+        network = build_network("lenet5", recipes.get("lenet5", "fast"))
+    finally:
+        keras.config.set_dtype_policy(previous)
+    assert network.get_layer("f6").compute_dtype == "bfloat16" and network.get_layer("rbf").compute_dtype == "float32"
+
+
 def test_he_init_replaces_the_builders_default_in_resnet20():
     network = build_network("resnet20", recipes.get("resnet20", "lecture"))
     kernel = np.asarray(network.get_layer("conv4_3_b").kernel)  # 3 x 3 x 64 inputs

@@ -23,6 +23,8 @@ def lenet5(name, input_shape=(32, 32, 1), num_classes=10):
     x = ScaledTanh(name="c5_tanh")(x)
     x = fc(x, 84, name="f6", activation=None)
     x = ScaledTanh(name="f6_tanh")(x)
-    x = RBFOutput(num_classes, name="rbf")(x)
+    # float32 even under mixed precision: ||x||^2 - 2 x.c + ||c||^2 cancels, and bfloat16 resolves only
+    # 1 in 256 of scores that reach several hundred
+    x = RBFOutput(num_classes, dtype="float32", name="rbf")(x)
     outputs = keras.layers.Activation("softmax", dtype="float32", name="softmax")(x)
     return keras.Model(inputs, outputs, name=name)
