@@ -144,6 +144,7 @@ def test_he_init_replaces_the_builders_default_in_resnet20():
     network = build_network("resnet20", recipes.get("resnet20", "lecture"))
     kernel = np.asarray(network.get_layer("conv4_3_b").kernel)  # 3 x 3 x 64 inputs
     assert np.std(kernel) == pytest.approx(np.sqrt(2 / (9 * 64)), rel=0.15)  # he_normal; glorot: sqrt(1 / 576)
+    assert not np.allclose(kernel, network.get_layer("conv4_3_a").kernel)  # same shape, its own draw
 
 
 def test_unknown_recipe_lists_known_ones():

@@ -45,10 +45,11 @@ class Recipe:
     target_from: str = "the slide's"  # where target_error comes from, as `describe` prints it
 
     def kernel_options(self):
-        """`kernel_initializer` and `kernel_regularizer` for the builder.
+        """New `kernel_initializer` and `kernel_regularizer` instances for the builder.
 
-        The initializer is unseeded on purpose: `keras.utils.set_random_seed` makes it reproducible,
-        while a fixed seed would give every layer of the same shape prefix the same start values.
+        The initializer is unseeded: `keras.utils.set_random_seed` makes it reproducible. One instance
+        draws the same values for every kernel of the same shape (it fixes its seed when made), which the
+        convnet's kernels, all of different shapes, never have; `build_network` makes one per layer.
         """
         options = {}
         if self.init_stddev is not None and self.initializer is not None:

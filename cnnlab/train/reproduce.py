@@ -61,7 +61,8 @@ def build_network(network, recipe, **options):
 
     Builders that take `kernel_initializer`/`kernel_regularizer` (the lecture's convnet) get them; for the
     others they are set on the built model's Conv2D and Dense kernels (the L2 penalty as the kernel's
-    regularizer, the init by drawing the kernel again).
+    regularizer, the init by drawing the kernel again, from a new initializer per layer: one unseeded Keras
+    initializer draws the same values for every kernel of the same shape).
     """
     kernel = recipe.kernel_options()
     if set(kernel) <= set(models.get(network).options()):
@@ -69,6 +70,7 @@ def build_network(network, recipe, **options):
     model = models.build(network, **options)
     for layer in model.layers:
         if isinstance(layer, (keras.layers.Conv2D, keras.layers.Dense)):
+            kernel = recipe.kernel_options()
             if "kernel_initializer" in kernel:
                 layer.kernel.assign(kernel["kernel_initializer"](layer.kernel.shape, layer.kernel.dtype))
             if "kernel_regularizer" in kernel:
