@@ -70,11 +70,11 @@ def build_network(network, recipe, **options):
     model = models.build(network, **options)
     for layer in model.layers:
         if isinstance(layer, (keras.layers.Conv2D, keras.layers.Dense)):
-            kernel = recipe.kernel_options()
-            if "kernel_initializer" in kernel:
-                layer.kernel.assign(kernel["kernel_initializer"](layer.kernel.shape, layer.kernel.dtype))
-            if "kernel_regularizer" in kernel:
-                layer.kernel.regularizer = kernel["kernel_regularizer"]
+            fresh = recipe.kernel_options()
+            if "kernel_initializer" in fresh:
+                layer.kernel.assign(fresh["kernel_initializer"](layer.kernel.shape, layer.kernel.dtype))
+            if "kernel_regularizer" in fresh:
+                layer.kernel.regularizer = fresh["kernel_regularizer"]
     return model
 
 
