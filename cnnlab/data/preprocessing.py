@@ -32,16 +32,18 @@ def augmentation(kind, seed=0, shift=0.1, crop_pad=4, image_shape=(32, 32)):
     """
     if kind not in AUGMENTATIONS:
         raise ValueError(f"unknown augmentation {kind!r}. Known: {', '.join(AUGMENTATIONS)}. Received: kind={kind!r}")
-    flip = layers.RandomFlip("horizontal", seed=seed, name="augment_flip")
-    translate = layers.RandomTranslation(shift, shift, fill_mode="constant", seed=seed, name="augment_translate")
-    # a uniform shift in [-(p + 0.5), p + 0.5) pixels, rounded: each whole shift -p..p equally likely
-    height, width = image_shape
-    crop = layers.RandomTranslation((crop_pad + 0.5) / height, (crop_pad + 0.5) / width, fill_mode="constant",
-                                    interpolation="nearest", seed=seed, name="augment_crop")
-    return {"none": [],
-            "translate": [translate],
-            "flip-translate": [flip, translate],
-            "flip-crop": [flip, crop]}[kind]
+    augment = []
+    if kind.startswith("flip-"):
+        augment.append(layers.RandomFlip("horizontal", seed=seed, name="augment_flip"))
+    if kind.endswith("translate"):
+        augment.append(layers.RandomTranslation(shift, shift, fill_mode="constant", seed=seed,
+                                                name="augment_translate"))
+    if kind == "flip-crop":  # a uniform shift in [-(p + 0.5), p + 0.5) pixels, rounded: each of -p..p equally likely
+        height, width = image_shape
+        augment.append(layers.RandomTranslation((crop_pad + 0.5) / height, (crop_pad + 0.5) / width,
+                                                fill_mode="constant", interpolation="nearest", seed=seed,
+                                                name="augment_crop"))
+    return augment
 
 
 def with_preprocessing(model, x_train, augment="none", seed=0):
