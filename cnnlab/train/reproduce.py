@@ -71,7 +71,7 @@ def prepare(network, recipe="fast", epochs=None, seed=0, data=None, mixed_precis
     previous_policy = keras.config.dtype_policy()
     keras.config.set_dtype_policy(policy)
     try:
-        network_model = models.build(network, **chosen.kernel_options())
+        network_model = models.build(network, **chosen.network_options, **chosen.kernel_options())
         model = preprocessing.with_preprocessing(network_model, splits.data.x_train, augment=chosen.augment,
                                                  seed=seed)
     finally:
