@@ -352,6 +352,8 @@ def test_rerun_is_idempotent_and_an_interrupted_run_resumes(small_batch, capsys)
     assert main(command) == 0
     assert "2 already graded with the same files (kept); 0 to grade" in capsys.readouterr().out
     assert (out / "grades.csv").read_text() == before
+    if labconfig.load(lab, ROOT / "autograder" / "labs").models:
+        return  # resuming is the same for every lab (checked on the others); a training lab's blank costs 15 to 40 s
     # an interrupted run: one result never written; the next run grades that one only
     (out / "results" / lab / "blank.json").unlink()
     assert main(command) == 0
