@@ -6,17 +6,14 @@ behind the `grader_corpus` marker.
 """
 
 import csv
-import json
 import os
 import shutil
 import zipfile
 
 import numpy as np
-
 import pytest
 
-from cnnlab.grading import batch, labconfig, submissions
-from cnnlab.grading import checks
+from cnnlab.grading import batch, checks, labconfig, submissions
 from cnnlab.grading.checks import check_model
 from cnnlab.grading.cli import main
 from cnnlab.grading.worker import canary_source, read_canary
