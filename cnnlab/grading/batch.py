@@ -327,6 +327,11 @@ def grade(options):
     options.out = Path(options.out).resolve()
     options.out.mkdir(parents=True, exist_ok=True)
     config = labconfig.load(options.lab, options.config_dir)
+    missing = labconfig.missing_data(config, options.data_dir)
+    if missing:
+        raise SystemExit(f"{options.lab}: the model checks of autograder/labs/{options.lab}.json read the grader's "
+                         f"data, and {missing}. Pass --data DIR (default $CNNLAB_DATA_DIR), the folder holding "
+                         f"the course's datasets (shared/data)")
     released_dir, snapshot, source_digest = course(options)
     released = released_dir / config.notebook
     if not released.exists():
@@ -336,11 +341,6 @@ def grade(options):
     graded_cells = {c.metadata.nbgrader["grade_id"]: c.metadata.nbgrader["points"]
                     for c in release_nb.cells if c.metadata.get("nbgrader", {}).get("grade")}
     labconfig.check_points(config, graded_cells)
-    missing = labconfig.missing_data(config, options.data_dir)
-    if missing:
-        raise SystemExit(f"{options.lab}: the model checks of autograder/labs/{options.lab}.json read the grader's "
-                         f"data, and {missing}. Pass --data DIR (default $CNNLAB_DATA_DIR), the folder holding "
-                         f"the course's datasets (shared/data)")
     root = Path(options.submissions).resolve()
     if not root.exists():
         raise SystemExit(f"--submissions {options.submissions}: no such file or folder")
