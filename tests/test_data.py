@@ -122,3 +122,31 @@ def test_keras_download_labels_are_flat(offline, monkeypatch):
 def test_unknown_name_lists_known_ones():
     with pytest.raises(ValueError, match="Known datasets: mnist, fashion_mnist, cifar10, isbi2012_membrane"):
         data.load("mnist10")
+
+
+def test_pad_centres_images_in_a_field_of_zeros():
+    images = np.arange(1, 2 * 28 * 28 + 1).reshape(2, 28, 28).astype(np.uint8)
+    padded = data.pad(images, 32)
+    assert padded.shape == (2, 32, 32) and padded.dtype == np.uint8
+    assert np.array_equal(padded[:, 2:30, 2:30], images) and padded.sum() == images.sum()
+    odd = data.pad(np.ones((1, 3, 4, 3), np.uint8), 6)  # odd margin: the extra row at the bottom
+    assert odd.shape == (1, 6, 6, 3) and odd[0, 1:4, 1:5].all() and odd.sum() == 36
+    with pytest.raises(ValueError, match=r"h, w <= 16. Received: shape \(1, 28, 28\)"):
+        data.pad(images[:1], 16)
+
+
+def test_load_split_reads_only_the_given_folder(offline, tmp_path):
+    shutil.copy(os.path.join(os.path.dirname(__file__), "..", "data", "SHA256SUMS"), offline[1] / "mnist.npz")
+    with pytest.raises(data.DatasetError, match=f"{tmp_path / 'grader' / 'mnist.npz'} does not exist"):
+        data.load_split("mnist", "test", tmp_path / "grader")
+
+
+def test_load_split_gives_the_labelled_splits(shared_dir):
+    x, y = data.load_split("mnist", "test", shared_dir)
+    mnist = data.load("mnist")
+    assert np.array_equal(x, mnist.x_test) and np.array_equal(y, mnist.y_test)
+    x, y = data.load_split("isbi2012_membrane", "val", shared_dir)
+    assert x.shape == y.shape == (5, 512, 512)
+    np.testing.assert_array_equal(y, data.load("isbi2012_membrane").y_val)
+    with pytest.raises(ValueError, match="isbi2012_membrane has labels for the split val only"):
+        data.load_split("isbi2012_membrane", "test", shared_dir)

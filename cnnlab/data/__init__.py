@@ -3,7 +3,7 @@ for image/mask pairs) and the preprocessing layers that go inside the model (`pr
 
 from cnnlab.data.checksums import DatasetError, sha256, verify
 from cnnlab.data.datasets import (MEMBRANE_TRAIN_SLICES, MEMBRANE_VALIDATION_SLICES, NAMES, Dataset,
-                                  keras_cache_dir, load)
+                                  keras_cache_dir, load, load_split, pad)
 
 __all__ = ["DatasetError", "sha256", "verify", "MEMBRANE_TRAIN_SLICES", "MEMBRANE_VALIDATION_SLICES",
-           "NAMES", "Dataset", "keras_cache_dir", "load"]
+           "NAMES", "Dataset", "keras_cache_dir", "load", "load_split", "pad"]
