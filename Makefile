@@ -38,7 +38,8 @@ labs: $(VENV)/installed
 bench: $(VENV)/installed
 	$(PY) bench/build_and_profile.py
 
-# Grading throughput: 50 copies of a lab's solution with 1 and 2 workers (about 10 minutes for lab 1).
+# Grading throughput: 50 copies of a lab's solution with 1 and 2 workers (about 10 minutes for lab 1). A lab with
+# saved models (LAB=lab2_first_convnet) first runs its solution once in quick mode and needs CNNLAB_DATA_DIR.
 LAB ?= lab1_convolution
 bench-grader: $(VENV)/installed
 	PATH=$(CURDIR)/$(VENV)/bin:$$PATH $(PY) bench/grade_throughput.py $(LAB)

@@ -2,7 +2,10 @@
 
 Run: `python bench/grade_throughput.py LAB [--copies 50] [--workers 1 2]` (or `make bench-grader LAB=...`).
 Each copy is the release with the solution's answers filled in (what a good student submits), plus the lab's
-saved models when its config asks for some (`--models DIR`: a folder holding `<name>.keras` files).
+saved models when its config asks for some: `--models DIR` (a folder holding `<name>.keras` files), or, by
+default, the models of one quick-mode run of the solution notebook, made first (outside the timings; lab 2:
+about 15 s). The copies are graded with `--quick` (their models come from a quick-mode run, so the accuracy
+checks use `quick_min`) and the grader's data from `--data` (default $CNNLAB_DATA_DIR).
 
 Prints, per worker count: wall time, submissions per minute, and the mean per-submission cost broken down as
 the worker measured it: kernel start, imports (cells before the first answer), evaluation (the other cells),
@@ -34,6 +37,19 @@ def keras_import_seconds():
     return time.perf_counter() - start
 
 
+def solution_models(lab, directory):
+    """Run the lab's solution notebook once in quick mode in `directory`, where it saves its models; seconds taken."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    directory.mkdir(parents=True)
+    nb = nbformat.read(ROOT / "solutions" / lab / f"{lab}.ipynb", as_version=4)
+    env = {k: v for k, v in os.environ.items() if k != "CNNLAB_GRADING"} | {"CNNLAB_QUICK": "1"}
+    start = time.perf_counter()
+    NotebookClient(nb, timeout=900, kernel_name="python3", resources={"metadata": {"path": str(directory)}}).execute(env=env)
+    return time.perf_counter() - start
+
+
 def make_class(lab, copies, directory, models):
     from grading_helpers import answered, write
 
@@ -45,9 +61,10 @@ def make_class(lab, copies, directory, models):
         student = directory / f"s{i:03d}" / lab
         write(student / config.notebook, nb)
         for model in config.models:
-            source = Path(models or ".") / f"{model.name}.keras"
+            source = Path(models) / f"{model.name}.keras"
             if not source.exists():
-                raise SystemExit(f"{lab} needs {model.name}.keras: pass --models DIR with the trained solution's models")
+                raise SystemExit(f"{lab} needs {model.name}.keras, which {models} lacks: pass --models DIR with the "
+                                 f"trained solution's models, or leave --models out to make them")
             shutil.copy(source, student / source.name)
 
 
@@ -56,23 +73,35 @@ def main(argv=None):
     parser.add_argument("lab", help="a lab of solutions/, e.g. lab1_convolution")
     parser.add_argument("--copies", type=int, default=50)
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
-    parser.add_argument("--models", type=Path, help="folder with the solution's saved models, if the lab has any")
-    parser.add_argument("--quick", action="store_true", default=True)
+    parser.add_argument("--models", type=Path,
+                        help="folder with the solution's saved models (default: run the solution in quick mode once)")
+    parser.add_argument("--data", type=Path, default=os.environ.get("CNNLAB_DATA_DIR"),
+                        help="the grader's data for the accuracy checks (default $CNNLAB_DATA_DIR)")
     args = parser.parse_args(argv)
-    from cnnlab.grading import batch
+    from cnnlab.grading import batch, labconfig
+
+    missing = labconfig.missing_data(labconfig.load(args.lab, ROOT / "autograder" / "labs"), args.data)
+    if missing:
+        raise SystemExit(f"{args.lab}: its model checks read the grader's data, and {missing}: pass --data DIR "
+                         f"or set CNNLAB_DATA_DIR to the course's shared/data folder")
 
     baseline = keras_import_seconds()
     print(f"{args.lab}: {args.copies} copies of the solution; baseline: `import keras` in a fresh interpreter "
           f"{baseline:.1f} s")
     with tempfile.TemporaryDirectory(prefix="cnnlab-bench-") as tmp:
         tmp = Path(tmp)
-        make_class(args.lab, args.copies, tmp / "class", args.models)
+        models = args.models
+        if models is None and labconfig.load(args.lab, ROOT / "autograder" / "labs").models:
+            models = tmp / "solution"
+            print(f"the solution's models: one quick-mode run of the solution notebook took "
+                  f"{solution_models(args.lab, models):.1f} s (not part of the timings)")
+        make_class(args.lab, args.copies, tmp / "class", models)
         print(f"{'workers':>7s} {'wall s':>7s} {'per min':>8s} {'kernel':>7s} {'imports':>8s} {'eval':>6s} "
               f"{'models':>7s} {'rest':>6s} {'total':>6s}  (mean seconds per submission)  load before/after")
         for workers in args.workers:
             out = tmp / f"out-{workers}"
             options = batch.Options(lab=args.lab, submissions=tmp / "class", out=out, workers=workers, timeout=600,
-                                    cell_timeout=300, quick=args.quick, verbose=False)
+                                    cell_timeout=300, quick=True, data_dir=args.data, verbose=False)
             batch.course(batch.Options(**{**options.__dict__, "out": out.resolve()}))  # set-up outside the timing
             load_before = os.getloadavg()[0]
             start = time.perf_counter()

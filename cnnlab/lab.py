@@ -4,7 +4,8 @@ A lab's first cell is `setup_cell_source()` (written there by `make labs`), so t
 here only. Two environment variables steer a notebook:
 
 - `CNNLAB_QUICK=1`: quick mode; `pick(full=..., quick=...)` returns the small value (data, epochs),
-  so a whole solution notebook runs on a laptop CPU in minutes. The tests set it.
+  so a whole solution notebook runs on a laptop CPU in minutes. The tests set it. Without it, a lab
+  that is too slow for a CPU can give `pick` a `cpu=...` budget, used when no GPU/TPU is found.
 - `CNNLAB_GRADING=1`: the grader runs the notebook; `train_or_load` loads the model the student
   saved next to the notebook instead of training again.
 """
@@ -41,9 +42,16 @@ def grading_mode():
     return _flag(GRADING_ENV)
 
 
-def pick(full, quick):
-    """`quick` in quick mode, `full` otherwise: `EPOCHS = lab.pick(full=20, quick=1)`."""
-    return quick if quick_mode() else full
+def pick(full, quick, cpu=None):
+    """`quick` in quick mode, else `cpu` (when given) on a machine without a GPU/TPU, else `full`.
+
+    `EPOCHS = lab.pick(full=30, cpu=3, quick=1)`: 30 epochs on a GPU, 3 on a laptop CPU, 1 in quick mode.
+    """
+    if quick_mode():
+        return quick
+    if cpu is not None and not has_accelerator():
+        return cpu
+    return full
 
 
 def in_colab():
@@ -69,6 +77,13 @@ def setup_cell_source():
         "from cnnlab import lab\n"
         "lab.setup()"
     )
+
+
+def has_accelerator():
+    """True when the Keras backend sees a GPU or TPU."""
+    import keras
+
+    return bool(_accelerators(keras.backend.backend()))
 
 
 def _accelerators(backend):

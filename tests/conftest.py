@@ -1,4 +1,5 @@
 import os
+from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -13,3 +14,25 @@ def _seed():
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "backends: also run under the JAX backend by `make test`")
+
+
+@pytest.fixture(scope="session")
+def solution_run(tmp_path_factory):
+    """`solution_run(lab)`: (executed notebook, folder) of the lab's solution run once per session in quick mode.
+
+    The folder holds the models the notebook saved. test_labs checks the run; test_grader grades those models,
+    so the training labs train once per session, not once per test file."""
+    import nbformat
+
+    from notebook_runs import execute
+
+    runs = {}
+
+    def run(lab):
+        if lab not in runs:
+            solution = Path(__file__).resolve().parent.parent / "solutions" / lab / f"{lab}.ipynb"
+            folder = tmp_path_factory.mktemp(f"{lab}-quick")
+            runs[lab] = execute(nbformat.read(solution, as_version=4), folder), folder
+        return runs[lab]
+
+    return run

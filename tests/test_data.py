@@ -124,30 +124,29 @@ def test_unknown_name_lists_known_ones():
         data.load("mnist10")
 
 
-def test_pad_centres_mnist_digits_in_a_32_by_32_field():
-    images = np.arange(2 * 28 * 28, dtype=np.uint8).reshape(2, 28, 28)
+def test_pad_centres_images_in_a_field_of_zeros():
+    images = np.arange(1, 2 * 28 * 28 + 1).reshape(2, 28, 28).astype(np.uint8)
     padded = data.pad(images, 32)
     assert padded.shape == (2, 32, 32) and padded.dtype == np.uint8
-    np.testing.assert_array_equal(padded[:, 2:30, 2:30], images)
-    assert padded.sum() == images.sum()  # the border is zeros
-    odd = data.pad(np.ones((1, 31, 30, 3), np.uint8), 32)[0, :, :, 0]  # the odd row goes at the bottom
-    assert odd.shape == (32, 32) and odd[0].sum() == 30 and odd[-1].sum() == 0
-    assert odd[:, 0].sum() == odd[:, -1].sum() == 0 and odd[:, 1].sum() == 31
+    assert np.array_equal(padded[:, 2:30, 2:30], images) and padded.sum() == images.sum()
+    odd = data.pad(np.ones((1, 3, 4, 3), np.uint8), 6)  # odd margin: the extra row at the bottom
+    assert odd.shape == (1, 6, 6, 3) and odd[0, 1:4, 1:5].all() and odd.sum() == 36
+    with pytest.raises(ValueError, match=r"h, w <= 16. Received: shape \(1, 28, 28\)"):
+        data.pad(images[:1], 16)
 
 
-def test_pad_a_dataset_pads_every_image_split_and_keeps_labels():
-    images = np.ones((4, 28, 28), np.uint8)
-    mnist = data.Dataset("mnist", images, np.arange(4, dtype=np.uint8), images[:2], np.arange(2, dtype=np.uint8),
-                         source="memory")
-    padded = data.pad(mnist, 32)
-    assert padded.x_train.shape == (4, 32, 32) and padded.x_test.shape == (2, 32, 32)
-    assert padded.y_train is mnist.y_train and padded.source == "memory"
+def test_load_split_reads_only_the_given_folder(offline, tmp_path):
+    shutil.copy(os.path.join(os.path.dirname(__file__), "..", "data", "SHA256SUMS"), offline[1] / "mnist.npz")
+    with pytest.raises(data.DatasetError, match=f"{tmp_path / 'grader' / 'mnist.npz'} does not exist"):
+        data.load_split("mnist", "test", tmp_path / "grader")
 
 
-def test_pad_refuses_larger_images_and_masks():
-    with pytest.raises(ValueError, match=r"at most 32 x 32. Received: shape \(1, 33, 33\)"):
-        data.pad(np.zeros((1, 33, 33), np.uint8), 32)
-    membrane = data.Dataset("isbi2012_membrane", np.zeros((1, 8, 8), np.uint8), np.zeros((1, 8, 8), np.uint8),
-                            np.zeros((1, 8, 8), np.uint8), None, source="memory")
-    with pytest.raises(ValueError, match="masks would no longer match"):
-        data.pad(membrane, 32)
+def test_load_split_gives_the_labelled_splits(shared_dir):
+    x, y = data.load_split("mnist", "test", shared_dir)
+    mnist = data.load("mnist")
+    assert np.array_equal(x, mnist.x_test) and np.array_equal(y, mnist.y_test)
+    x, y = data.load_split("isbi2012_membrane", "val", shared_dir)
+    assert x.shape == y.shape == (5, 512, 512)
+    np.testing.assert_array_equal(y, data.load("isbi2012_membrane").y_val)
+    with pytest.raises(ValueError, match="isbi2012_membrane has labels for the split val only"):
+        data.load_split("isbi2012_membrane", "test", shared_dir)

@@ -6,12 +6,14 @@ behind the `grader_corpus` marker.
 """
 
 import csv
-import json
+import os
+import shutil
 import zipfile
 
+import numpy as np
 import pytest
 
-from cnnlab.grading import batch, labconfig, submissions
+from cnnlab.grading import batch, checks, labconfig, submissions
 from cnnlab.grading.checks import check_model
 from cnnlab.grading.cli import main
 from cnnlab.grading.worker import canary_source, read_canary
@@ -60,7 +62,7 @@ def test_untrained_model_fails_only_the_accuracy_check(tiny_dir):
     model.save(tiny_dir / f"{TINY}.keras")
     results = by_check(check_model(spec(), tiny_dir, tiny_dir))
     assert [r.check for r in results.values() if not r.passed] == ["accuracy"]
-    assert "accuracy 0.0000 on the grader's test set, needs at least 0.99" == results["accuracy"].message
+    assert "accuracy 0.0000 on the grader's test set tiny_test.npz, needs at least 0.99" == results["accuracy"].message
 
 
 def test_missing_and_corrupt_model_files_fail_every_check_with_the_reason(tiny_dir):
@@ -75,6 +77,108 @@ def test_the_grader_own_test_set_missing_is_the_instructors_error(tmp_path):
     set_tiny_weights(tiny_model()).save(tmp_path / f"{TINY}.keras")
     with pytest.raises(FileNotFoundError, match="pass --data DIR"):
         check_model(spec(), tmp_path, None)
+    config = labconfig.parse(TINY, tiny_config())
+    assert labconfig.missing_data(config, None) == "no data folder was given (they need tiny_test.npz)"
+    assert labconfig.missing_data(config, tmp_path) == f"{tmp_path} lacks tiny_test.npz"
+    tiny_test_set(tmp_path / "tiny_test.npz")
+    assert labconfig.missing_data(config, tmp_path) == ""
+
+
+def test_quick_min_applies_only_in_quick_mode(tiny_dir):
+    model = tiny_model()
+    model.get_layer("fc_out").set_weights([np.eye(4, 2, dtype="float32") * [1, 0], np.zeros(2, "float32")])
+    model.save(tiny_dir / f"{TINY}.keras")  # class 0 where input 0 > 0: right about 3 times in 4
+    config = tiny_config()
+    config["models"][0]["checks"][3]["quick_min"] = 0.5
+    quick_spec = labconfig.parse(TINY, config).models[0]
+    full = by_check(check_model(quick_spec, tiny_dir, tiny_dir))["accuracy"]
+    quick = by_check(check_model(quick_spec, tiny_dir, tiny_dir, quick=True))["accuracy"]
+    assert not full.passed and full.message.endswith("needs at least 0.99")
+    assert quick.passed and quick.message.endswith("needs at least 0.5 (quick mode)")
+    assert 0.6 < float(quick.message.split()[1]) < 0.9
+
+
+# -- segmentation: per-pixel accuracy and Dice on tiny 1x1-conv models (offline) --
+
+def segmenter(channels):
+    """(None, 8, 8, 1) -> (None, 8, 8, channels): predicts class 1 where the pixel is above 0.5."""
+    import keras
+
+    inputs = keras.Input((8, 8, 1))
+    activation = "sigmoid" if channels == 1 else "softmax"
+    model = keras.Model(inputs, keras.layers.Conv2D(channels, 1, activation=activation, name="head")(inputs))
+    kernel, bias = (np.full((1, 1, 1, 1), 100.0), np.array([-50.0])) if channels == 1 else \
+        (np.array([[[[-100.0, 100.0]]]]), np.array([50.0, -50.0]))
+    model.get_layer("head").set_weights([kernel.astype("float32"), bias.astype("float32")])
+    return model
+
+
+@pytest.mark.parametrize("channels", [1, 2])
+def test_segmentation_accuracy_is_per_pixel_and_dice_per_class(tmp_path, channels):
+    rng = np.random.default_rng(0)
+    x = rng.uniform(size=(3, 8, 8, 1)).astype("float32")
+    truth = (x[..., 0] > 0.5).astype("uint8")
+    y = truth.copy()
+    y[0, :2] = 1 - y[0, :2]  # 16 of 192 pixels labelled against the model
+    np.savez(tmp_path / "masks.npz", x=x, y=y)
+    segmenter(channels).save(tmp_path / "seg.keras")
+    config = {"models": [{"name": "seg", "grade_id": "test_seg", "checks": [
+        {"check": "output_shape", "expected": [None, 8, 8, channels], "points": 1},
+        {"check": "accuracy", "test_set": "masks.npz", "min": 0.9, "points": 1},
+        {"check": "dice", "test_set": "masks.npz", "min": 0.5, "points": 1},
+        {"check": "dice", "test_set": "masks.npz", "label": 0, "min": 0.99, "points": 1}]}]}
+    results = check_model(labconfig.parse("seg", config).models[0], tmp_path, tmp_path)
+    assert [r.passed for r in results] == [True, True, True, False]
+    assert results[1].message == f"accuracy {1 - 16 / 192:.4f} on the grader's test set masks.npz, needs at least 0.9"
+    for result, label in ((results[2], 1), (results[3], 0)):
+        p, t = truth == label, y == label
+        expected = 2 * (p & t).sum() / (p.sum() + t.sum())
+        assert result.message.startswith(f"Dice coefficient of class {label} {expected:.4f} on ")
+
+
+def test_dice_of_a_class_absent_from_both_is_one():
+    empty = np.zeros((1, 4, 4), int)
+    assert checks.dice(empty, empty, label=1) == 1.0
+    assert checks.dice(empty, np.ones((1, 4, 4)), label=1) == 0.0
+
+
+# -- accuracy on the course's datasets, read from the grader's data folder (skips without it) --
+
+@pytest.fixture
+def data_dir():
+    path = os.environ.get("CNNLAB_DATA_DIR")
+    if not path or not os.path.isfile(os.path.join(path, "mnist.npz")):
+        pytest.skip("CNNLAB_DATA_DIR is not set to the course's shared/data folder (the grader's data)")
+    return path
+
+
+def test_accuracy_on_padded_mnist_reads_the_grader_data(tmp_path, data_dir):
+    import keras
+
+    from cnnlab.data import load_split, pad
+
+    check = {"check": "accuracy", "dataset": "mnist", "pad_to": 32, "limit": 300, "min": 0.5, "points": 1}
+    x, y = checks.evaluation_set(check, data_dir)
+    x_test, y_test = load_split("mnist", "test", data_dir)
+    assert x.shape == (300, 32, 32, 1) and x.dtype == np.uint8
+    assert np.array_equal(x[..., 0], pad(x_test[:300], 32)) and np.array_equal(y, y_test[:300])
+    # a "model" that reads the label off the image: one-hot of the true label planted in the padding
+    inputs = keras.Input((32, 32, 1), dtype="uint8")
+    outputs = keras.layers.Flatten()(keras.layers.Cropping2D(((0, 31), (0, 22)))(inputs))
+    keras.Model(inputs, outputs, name="reader").save(tmp_path / "reader.keras")
+    planted = x.copy()
+    planted[np.arange(300), 0, y, 0] = 255
+    config = {"models": [{"name": "reader", "grade_id": "test_reader", "checks": [check]}]}
+    [result] = check_model(labconfig.parse("reader", config).models[0], tmp_path, data_dir)
+    assert result.message.startswith("accuracy ") and "on mnist test, padded to 32x32, first 300 images" in result.message
+    assert checks.accuracy(checks.predicted_labels(keras.saving.load_model(tmp_path / "reader.keras"), planted), y) == 1.0
+
+
+def test_membrane_validation_split_for_segmentation_checks(data_dir):
+    check = {"check": "dice", "dataset": "isbi2012_membrane", "split": "val", "min": 0.5, "points": 1}
+    x, y = checks.evaluation_set(check, data_dir)
+    assert x.shape == (5, 512, 512, 1) and y.shape == (5, 512, 512) and set(np.unique(y)) == {0, 1}
+    assert checks.dice(y, y) == 1.0 and checks.accuracy(1 - y, y) == 0.0
 
 
 # -- lab configs --
@@ -90,7 +194,11 @@ def test_lab_config_points_must_match_the_test_cell():
 
 @pytest.mark.parametrize("change, message", [
     (lambda c: c["models"][0]["checks"][0].update(check="flops"), "unknown check 'flops'"),
-    (lambda c: c["models"][0]["checks"][3].pop("test_set"), "needs 'test_set'"),
+    (lambda c: c["models"][0]["checks"][3].pop("test_set"), "needs either 'dataset' .* or 'test_set' .*not neither"),
+    (lambda c: c["models"][0]["checks"][3].update(dataset="mnist"), "not both"),
+    (lambda c: c["models"][0]["checks"][3].update(split="train"), "split must be one of test, val"),
+    (lambda c: c["models"][0]["checks"][3].update(pad=32), r"unknown keys \['pad'\]; it takes .*pad_to"),
+    (lambda c: c["models"][0]["checks"][3].pop("min"), "needs 'min'"),
     (lambda c: c["models"][0]["checks"][0].update(points=0), "needs positive 'points'"),
     (lambda c: c.update(model=[]), "unknown keys"),
 ])
@@ -109,6 +217,8 @@ def test_every_lab_has_a_valid_config():
                   for c in nbformat.read(source, as_version=4).cells if c.metadata.get("nbgrader", {}).get("grade")}
         labconfig.check_points(config, graded)
         assert (source.parent / config.notebook).exists()
+        if "train_or_load(" in source.read_text():  # its test-error cell cannot pass in the sandboxed kernel
+            assert config.models, f"{lab} saves trained models: autograder/labs/{lab}.json must check them"
 
 
 # -- submissions: layouts, zip, shards --
@@ -165,39 +275,26 @@ def test_canary_reports_are_read_exactly():
 
 # -- one batch per lab: the solution earns every point, the blank release 0; rerun is idempotent --
 
-def _grading_ready(lab):
-    """A lab that saves trained models is graded on them by grader-side checks (autograder/labs/<lab>.json);
-    its kernel cannot read the test labels, so its own test-error cell cannot pass there."""
-    saves_models = "train_or_load(" in (ROOT / "solutions" / lab / f"{lab}.ipynb").read_text()
-    has_checks = bool(labconfig.load(lab, ROOT / "autograder" / "labs").models)
-    reason = (f"{lab} saves trained models but autograder/labs/{lab}.json has no model checks yet: "
-              "the grader cannot score its test-error cell")
-    return pytest.param(lab, marks=pytest.mark.skip(reason=reason)) if saves_models and not has_checks else lab
-
-
-LABS = [_grading_ready(p.parent.name) for p in sorted((ROOT / "solutions").glob("*/*.ipynb"))]
-
-
-def train_like_a_student(lab, nb, directory, monkeypatch):
-    """Run the answered notebook in quick mode (not grading) so it saves its models, as a student's run does."""
-    from nbclient import NotebookClient
-
-    monkeypatch.setenv("CNNLAB_QUICK", "1")
-    monkeypatch.delenv("CNNLAB_GRADING", raising=False)
-    NotebookClient(nbformat.from_dict(nb), timeout=900, kernel_name="python3",
-                   resources={"metadata": {"path": str(directory)}}).execute()
+LABS = [p.parent.name for p in sorted((ROOT / "solutions").glob("*/*.ipynb"))]
 
 
 @pytest.fixture(scope="module", params=LABS)
-def small_batch(request, tmp_path_factory):
+def small_batch(request, tmp_path_factory, solution_run):
+    """The lab's answered release (with the models its solution saved in quick mode) and its blank release,
+    graded in quick mode with the grader's data ($CNNLAB_DATA_DIR)."""
     lab = request.param
     config = labconfig.load(lab, ROOT / "autograder" / "labs")
+    missing = labconfig.missing_data(config, os.environ.get("CNNLAB_DATA_DIR"))
+    if missing:
+        pytest.skip(f"{lab}'s model checks read the grader's data and {missing}: set CNNLAB_DATA_DIR to the "
+                    f"course's shared/data folder")
     subs = tmp_path_factory.mktemp("submissions")
     good = write(subs / "good" / lab / config.notebook, answered(lab))
     write(subs / "blank" / lab / config.notebook, released(lab))
     if config.models:
-        with pytest.MonkeyPatch.context() as monkeypatch:
-            train_like_a_student(lab, answered(lab), good.parent, monkeypatch)
+        _, folder = solution_run(lab)  # the models a student's quick-mode run saves
+        for model in config.models:
+            shutil.copy(folder / f"{model.name}.keras", good.parent)
     out = tmp_path_factory.mktemp("out")
     code = main(["grade", "--lab", lab, "--submissions", str(subs), "--out", str(out), "--workers", "2",
                  "--timeout", "600", "--quick"])
@@ -252,6 +349,8 @@ def test_rerun_is_idempotent_and_an_interrupted_run_resumes(small_batch, capsys)
     assert main(command) == 0
     assert "2 already graded with the same files (kept); 0 to grade" in capsys.readouterr().out
     assert (out / "grades.csv").read_text() == before
+    if labconfig.load(lab, ROOT / "autograder" / "labs").models:
+        return  # resuming is the same for every lab (checked on the others); a training lab's blank costs 15 to 40 s
     # an interrupted run: one result never written; the next run grades that one only
     (out / "results" / lab / "blank.json").unlink()
     assert main(command) == 0
@@ -282,4 +381,7 @@ def test_grade_says_what_is_wrong_with_its_arguments(tmp_path):
         main(["grade", "--lab", "lab9", "--submissions", str(tmp_path), "--out", str(tmp_path / "out")])
     with pytest.raises(SystemExit, match="no such file or folder"):
         main(["grade", "--lab", LAB, "--submissions", str(tmp_path / "nope"), "--out", str(tmp_path / "out")])
+    with pytest.raises(SystemExit, match=f"lab2_first_convnet: .* read the grader's data, and {tmp_path} lacks mnist.npz"):
+        main(["grade", "--lab", "lab2_first_convnet", "--submissions", str(tmp_path), "--out", str(tmp_path / "out"),
+              "--data", str(tmp_path)])
     assert batch.STATUSES == ("graded", "error", "timeout", "tampered", "missing")

@@ -33,6 +33,22 @@ def test_pick_follows_quick_mode(monkeypatch):
     assert lab.pick(full=20, quick=1) == 20
 
 
+@pytest.mark.parametrize("accelerator, expected", [(False, 3), (True, 30)])
+def test_pick_takes_the_cpu_budget_only_without_an_accelerator(monkeypatch, accelerator, expected):
+    monkeypatch.setattr(lab, "has_accelerator", lambda: accelerator)
+    monkeypatch.setenv(lab.QUICK_ENV, "0")
+    assert lab.pick(full=30, cpu=3, quick=1) == expected
+    assert lab.pick(full=30, quick=1) == 30
+    monkeypatch.setenv(lab.QUICK_ENV, "1")
+    assert lab.pick(full=30, cpu=3, quick=1) == 1
+
+
+@pytest.mark.parametrize("devices, expected", [([], False), (["/physical_device:GPU:0"], True)])
+def test_has_accelerator_asks_the_backend(monkeypatch, devices, expected):
+    monkeypatch.setattr(lab, "_accelerators", lambda backend: devices)
+    assert lab.has_accelerator() is expected
+
+
 def test_setup_cell_installs_from_the_one_repo_url_only_in_colab():
     source = lab.setup_cell_source()
     assert f'"git", "clone", "-q", "--depth", "1", "{lab.REPO_URL}"' in source

@@ -5,8 +5,6 @@ on a dataset names it in its notebook metadata (`"cnnlab": {"datasets": ["mnist"
 saying why, when the dataset is neither in CNNLAB_DATA_DIR (CI sets ../shared/data) nor in the Keras cache.
 """
 
-import copy
-import os
 import re
 import subprocess
 import sys
@@ -14,10 +12,9 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from nbclient import NotebookClient
 
-from cnnlab.data import keras_cache_dir
 from cnnlab.lab import setup_cell_source
+from notebook_runs import execute
 
 ROOT = Path(__file__).resolve().parent.parent
 SOLUTIONS, LABS = ROOT / "solutions", ROOT / "labs"
@@ -139,41 +136,13 @@ def test_released_notebooks_hold_no_solution_and_no_hidden_test(path):
             assert "raise NotImplementedError()" in cell.source, grade_id
 
 
-def missing_datasets(nb):
-    """The datasets the notebook's metadata lists that no local copy holds (no download is tried)."""
-    data_dir = os.environ.get("CNNLAB_DATA_DIR")
-    places = ([Path(data_dir).expanduser()] if data_dir else []) + [keras_cache_dir()]
-    return [name for name in nb.metadata.get("cnnlab", {}).get("datasets", [])
-            if not any((place / f"{name}.npz").is_file() for place in places)]
-
-
-def execute(nb, tmp_path, monkeypatch):
-    """Run a notebook top to bottom in quick mode, in a scratch folder, on this interpreter; errors stay in outputs.
-
-    Skips when the notebook needs a dataset that is not here (see `missing_datasets`)."""
-    missing = missing_datasets(nb)
-    if missing:
-        pytest.skip(f"needs {', '.join(missing)}: set CNNLAB_DATA_DIR to the course's shared/data folder "
-                    f"(CI sets ../shared/data), or copy {', '.join(f'{n}.npz' for n in missing)} into {keras_cache_dir()}")
-    monkeypatch.setenv("CNNLAB_QUICK", "1")
-    monkeypatch.delenv("CNNLAB_GRADING", raising=False)
-    nb = copy.deepcopy(nb)
-    probe = nbformat.v4.new_code_cell("import sys\nprint(sys.executable)")
-    nb.cells.append(probe)
-    client = NotebookClient(nb, timeout=600, kernel_name="python3", allow_errors=True,
-                            resources={"metadata": {"path": str(tmp_path)}})
-    executed = client.execute()
-    assert executed.cells[-1].outputs[0]["text"].strip() == sys.executable, "the kernel is not this interpreter"
-    return executed
-
-
 def errors(cell):
     return [f"{o.ename}: {o.evalue}" for o in cell.get("outputs", []) if o.output_type == "error"]
 
 
 @pytest.mark.parametrize("path", SOLUTION_NOTEBOOKS, ids=ids)
-def test_solution_runs_in_quick_mode_and_earns_every_point(path, tmp_path, monkeypatch):
-    executed = execute(read(path), tmp_path, monkeypatch)
+def test_solution_runs_in_quick_mode_and_earns_every_point(path, solution_run):
+    executed, _ = solution_run(path.parent.name)
     failures = {index: errors(cell) for index, cell in enumerate(executed.cells) if errors(cell)}
     assert not failures, f"{path.name}: cells failed: {failures}"
     graded = [cell for cell in executed.cells if nbgrader(cell).get("grade")]
@@ -182,9 +151,9 @@ def test_solution_runs_in_quick_mode_and_earns_every_point(path, tmp_path, monke
 
 
 @pytest.mark.parametrize("path", RELEASED_NOTEBOOKS, ids=[p.parent.name for p in RELEASED_NOTEBOOKS])
-def test_released_tests_fail_until_the_student_answers(path, tmp_path, monkeypatch):
+def test_released_tests_fail_until_the_student_answers(path, tmp_path):
     """Every graded test cell of the students' version fails before it is filled in: no test passes for free."""
-    executed = execute(read(path), tmp_path, monkeypatch)
+    executed = execute(read(path), tmp_path)
     passing = [nbgrader(cell)["grade_id"] for cell in executed.cells if nbgrader(cell).get("grade") and not errors(cell)]
     assert not passing, f"{path.name}: these tests pass with no answer: {passing}"
     setup = executed.cells[0]
@@ -192,7 +161,7 @@ def test_released_tests_fail_until_the_student_answers(path, tmp_path, monkeypat
 
 
 @pytest.mark.parametrize("path", SOLUTION_NOTEBOOKS, ids=ids)
-def test_released_notebook_passes_once_answered(path, tmp_path, monkeypatch):
+def test_released_notebook_passes_once_answered(path, tmp_path):
     """The students' version with the solution cells filled in: its visible tests stand on their own."""
     answers = {nbgrader(cell)["grade_id"]: cell.source for cell in read(path).cells if nbgrader(cell).get("solution")}
     nb = read(released(path))
@@ -200,6 +169,6 @@ def test_released_notebook_passes_once_answered(path, tmp_path, monkeypatch):
         if nbgrader(cell).get("solution"):
             cell.source = answers.pop(nbgrader(cell)["grade_id"])
     assert not answers, f"solution cells missing from the release: {sorted(answers)}"
-    executed = execute(nb, tmp_path, monkeypatch)
+    executed = execute(nb, tmp_path)
     failures = {index: errors(cell) for index, cell in enumerate(executed.cells) if errors(cell)}
     assert not failures, f"{path.name} (released, answered): cells failed: {failures}"

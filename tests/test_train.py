@@ -104,7 +104,8 @@ def test_bad_step_schedule_says_what_it_needs():
         recipe.learning_rate_schedule(100)
 
 
-@pytest.mark.parametrize("key", sorted(recipes.RECIPES), ids="-".join)
+@pytest.mark.parametrize("key", sorted(key for key, recipe in recipes.RECIPES.items()
+                                        if recipe.task == "classification"), ids="-".join)
 def test_every_recipe_builds_and_compiles(key):
     recipe = recipes.RECIPES[key]
     size = recipe.pad_to or {"mnist": 28, "cifar10": 32}[recipe.dataset]
@@ -270,3 +271,23 @@ def test_lenet5_fast_recipe_reaches_the_papers_0_95_percent_on_real_mnist():
         pytest.skip("CNNLAB_DATA_DIR is not set to the course's shared/data folder")
     result = reproduce("lenet5", recipe="fast", seed=0, verbose=0)
     assert result.test_error <= 0.0095, result.describe()
+
+
+def test_unet_lecture_recipe_is_the_papers_optimizer():
+    recipe = recipes.get("unet", "lecture")
+    optimizer = recipe.make_optimizer(steps=10)
+    assert recipe.batch_size == 1 and recipe.target_error == 0.0611 and recipe.task == "segmentation"
+    assert isinstance(optimizer, keras.optimizers.SGD) and optimizer.momentum == 0.99
+
+
+def test_unet_recipe_builds_trains_and_scores_pixels(tmp_path):
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 256, (3, 512, 512), dtype=np.uint8)
+    y = (x > 60).astype(np.uint8)  # about 77% class 1, like the membrane masks
+    slices = data.Dataset("isbi2012_membrane", x[:2], y[:2], x, None, source="memory", x_val=x[2:], y_val=y[2:])
+    result = reproduce("unet", epochs=1, data=slices, save=str(tmp_path / "unet.keras"), verbose=0)
+    assert result.model.input_shape == (None, 512, 512, 1) and result.model.output_shape == (None, 512, 512, 1)
+    assert set(result.scores) == {"pixel_error", "dice_0", "iou_0", "dice_1", "iou_1"}
+    assert result.test_error == result.scores["pixel_error"] and 0 <= result.test_error <= 1
+    assert "paper's 0.0611" in result.describe() and "a different set" in result.describe()
+    assert {"accuracy", "membrane_iou", "val_accuracy"} <= set(result.history)

@@ -225,7 +225,7 @@ def grade_one(submission, options, setup):
            "submission_dir": str(work / "models"), "released": str(setup["released"]), "gradebook": str(setup["snapshot"]),
            "config": setup["config"].to_json(), "max_score": setup["max_score"], "cell_timeout": options.cell_timeout,
            "limits": limits, "isolation": setup["isolation"], "mpl_cache": str(setup["mpl"]),
-           "data_dir": str(options.data_dir) if options.data_dir else None, "env": env,
+           "data_dir": str(options.data_dir) if options.data_dir else None, "quick": options.quick, "env": env,
            "result": str(work / "result.json"), "feedback_html": str(work / "feedback.html"),
            "autograded": str(work / "autograded.ipynb")}
     (work / "models").mkdir()
@@ -327,6 +327,11 @@ def grade(options):
     options.out = Path(options.out).resolve()
     options.out.mkdir(parents=True, exist_ok=True)
     config = labconfig.load(options.lab, options.config_dir)
+    missing = labconfig.missing_data(config, options.data_dir)
+    if missing:
+        raise SystemExit(f"{options.lab}: the model checks of autograder/labs/{options.lab}.json read the grader's "
+                         f"data, and {missing}. Pass --data DIR (default $CNNLAB_DATA_DIR), the folder holding "
+                         f"the course's datasets (shared/data)")
     released_dir, snapshot, source_digest = course(options)
     released = released_dir / config.notebook
     if not released.exists():

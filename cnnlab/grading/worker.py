@@ -286,7 +286,7 @@ class Worker:
 
         config = parse(self.lab, job["config"])
         for spec in config.models:
-            results = check_model(spec, job["submission_dir"], job.get("data_dir"))
+            results = check_model(spec, job["submission_dir"], job.get("data_dir"), job.get("quick", False))
             self.result["models"] += [r.to_json() for r in results]
             if spec.grade_id in graded:
                 entry = graded[spec.grade_id]
