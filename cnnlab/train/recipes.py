@@ -184,13 +184,10 @@ RESNET_FAST = dict(epochs=30, batch_size=128, optimizer="nesterov", learning_rat
 # on C10+); they have no BC-40 row. Our depth-40, k = 12 DenseNet-BC (0.19M parameters) is closest to their
 # DenseNet (no BC) depth 40, k = 12 (1.0M parameters, 7.00% on C10+), the target used here: a smaller network,
 # so an optimistic one.
-DENSENET_PAPER = dict(epochs=300, batch_size=64, optimizer="nesterov", learning_rate=0.1, schedule="step",
-                      decay_at=(0.5, 0.75), decay_to=(0.1, 0.01), weight_decay=1e-4, initializer="he_normal",
-                      augment="flip-crop", target_from="Huang et al. 2017's (DenseNet-40, k = 12)")
+DENSENET_PAPER = dict(RESNET_PAPER, epochs=300, batch_size=64, optimizer="nesterov",
+                      target_from="Huang et al. 2017's (DenseNet-40, k = 12)")
 # Ours, as for the ResNets; not run to the end either (267 s per epoch on the course's CPU).
-DENSENET_FAST = dict(epochs=40, batch_size=64, optimizer="nesterov", learning_rate=0.1, schedule="one-cycle",
-                     weight_decay=5e-4, initializer="he_normal", label_smoothing=0.1, augment="flip-crop",
-                     target_from="Huang et al. 2017's (DenseNet-40, k = 12)")
+DENSENET_FAST = dict(RESNET_FAST, epochs=40, batch_size=64, target_from="Huang et al. 2017's (DenseNet-40, k = 12)")
 
 RECIPES = {(recipe.network, recipe.name): recipe for recipe in [
     Recipe("convnet-mnist", "mnist", 0.012, epochs=30, name="lecture", **LECTURE),
