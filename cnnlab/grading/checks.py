@@ -111,13 +111,6 @@ def accuracy(predicted, y):
     return float(np.mean(predicted == _labels(y, predicted.shape)))
 
 
-def dice(predicted, y, label=1):
-    """2 |P & T| / (|P| + |T|) for P the pixels predicted `label`, T those labelled `label`; 1.0 when both are empty."""
-    p, t = predicted == label, _labels(y, predicted.shape) == label
-    total = int(p.sum()) + int(t.sum())
-    return 1.0 if total == 0 else float(2 * np.logical_and(p, t).sum() / total)
-
-
 def measure(model, check, data_dir):
     """The measured value of one check on a loaded model."""
     kind = check["check"]
@@ -135,7 +128,11 @@ def measure(model, check, data_dir):
     if kind in ("accuracy", "dice"):
         x, y = evaluation_set(check, data_dir)
         predicted = predicted_labels(model, x, check.get("batch_size"))
-        return accuracy(predicted, y) if kind == "accuracy" else dice(predicted, y, check.get("label", 1))
+        if kind == "accuracy":
+            return accuracy(predicted, y)
+        from cnnlab.train.metrics import dice
+
+        return dice(_labels(y, predicted.shape), predicted, check.get("label", 1))
     raise ValueError(f"unknown check {kind!r}")
 
 
