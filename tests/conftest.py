@@ -16,6 +16,15 @@ def pytest_configure(config):
     config.addinivalue_line("markers", "backends: also run under the JAX backend by `make test`")
 
 
+@pytest.fixture
+def shared_dir():
+    """The course's data folder from CNNLAB_DATA_DIR; tests that need the real files skip without it."""
+    path = os.environ.get("CNNLAB_DATA_DIR")
+    if not path or not os.path.isfile(os.path.join(path, "mnist.npz")):
+        pytest.skip("CNNLAB_DATA_DIR is not set to the course's shared/data folder")
+    return path
+
+
 @pytest.fixture(scope="session")
 def solution_run(tmp_path_factory):
     """`solution_run(lab)`: (executed notebook, folder) of the lab's solution run once per session in quick mode.

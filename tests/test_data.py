@@ -11,15 +11,6 @@ from cnnlab.data import datasets
 
 
 @pytest.fixture
-def shared_dir():
-    """The course's data folder from CNNLAB_DATA_DIR; tests that need the real files skip without it."""
-    path = os.environ.get("CNNLAB_DATA_DIR")
-    if not path or not os.path.isfile(os.path.join(path, "mnist.npz")):
-        pytest.skip("CNNLAB_DATA_DIR is not set to the course's shared/data folder")
-    return path
-
-
-@pytest.fixture
 def offline(tmp_path, monkeypatch):
     """Empty CNNLAB_DATA_DIR and Keras cache; every Keras download fails as it does without internet."""
     env_dir, keras_home = tmp_path / "env", tmp_path / "keras"

@@ -138,22 +138,14 @@ def test_segmentation_accuracy_is_per_pixel_and_dice_per_class(tmp_path, channel
 
 # -- accuracy on the course's datasets, read from the grader's data folder (skips without it) --
 
-@pytest.fixture
-def data_dir():
-    path = os.environ.get("CNNLAB_DATA_DIR")
-    if not path or not os.path.isfile(os.path.join(path, "mnist.npz")):
-        pytest.skip("CNNLAB_DATA_DIR is not set to the course's shared/data folder (the grader's data)")
-    return path
-
-
-def test_accuracy_on_padded_mnist_reads_the_grader_data(tmp_path, data_dir):
+def test_accuracy_on_padded_mnist_reads_the_grader_data(tmp_path, shared_dir):
     import keras
 
     from cnnlab.data import load_split, pad
 
     check = {"check": "accuracy", "dataset": "mnist", "pad_to": 32, "limit": 300, "min": 0.5, "points": 1}
-    x, y = checks.evaluation_set(check, data_dir)
-    x_test, y_test = load_split("mnist", "test", data_dir)
+    x, y = checks.evaluation_set(check, shared_dir)
+    x_test, y_test = load_split("mnist", "test", shared_dir)
     assert x.shape == (300, 32, 32, 1) and x.dtype == np.uint8
     assert np.array_equal(x[..., 0], pad(x_test[:300], 32)) and np.array_equal(y, y_test[:300])
     # a "model" that reads the label off the image: one-hot of the true label planted in the padding
@@ -163,14 +155,14 @@ def test_accuracy_on_padded_mnist_reads_the_grader_data(tmp_path, data_dir):
     planted = x.copy()
     planted[np.arange(300), 0, y, 0] = 255
     config = {"models": [{"name": "reader", "grade_id": "test_reader", "checks": [check]}]}
-    [result] = check_model(labconfig.parse("reader", config).models[0], tmp_path, data_dir)
+    [result] = check_model(labconfig.parse("reader", config).models[0], tmp_path, shared_dir)
     assert result.message.startswith("accuracy ") and "on mnist test, padded to 32x32, first 300 images" in result.message
     assert checks.accuracy(checks.predicted_labels(keras.saving.load_model(tmp_path / "reader.keras"), planted), y) == 1.0
 
 
-def test_membrane_validation_split_for_segmentation_checks(data_dir):
+def test_membrane_validation_split_for_segmentation_checks(shared_dir):
     check = {"check": "dice", "dataset": "isbi2012_membrane", "split": "val", "min": 0.5, "points": 1}
-    x, y = checks.evaluation_set(check, data_dir)
+    x, y = checks.evaluation_set(check, shared_dir)
     assert x.shape == (5, 512, 512, 1) and y.shape == (5, 512, 512) and set(np.unique(y)) == {0, 1}
     assert checks.accuracy(y, y) == 1.0 and checks.accuracy(1 - y, y) == 0.0
 

@@ -1,7 +1,6 @@
 """cnnlab.train: recipes as data, the lambda mapping, precision, a tiny in-memory run, the CLI subcommand."""
 
 import argparse
-import os
 
 import keras
 import numpy as np
@@ -243,10 +242,8 @@ def test_cli_save_needs_keras_extension():
 
 
 @pytest.mark.training
-def test_fast_recipe_is_stable_on_15000_mnist_images_for_2_epochs():
+def test_fast_recipe_is_stable_on_15000_mnist_images_for_2_epochs(shared_dir):
     """~15 s: 118 steps; before the warm-up fix seed 0 blew up to 89.7% test error (float32, as in lab 2)."""
-    if not os.environ.get("CNNLAB_DATA_DIR"):
-        pytest.skip("CNNLAB_DATA_DIR is not set to the course's shared/data folder")
     mnist = data.load("mnist")
     subset = data.Dataset("mnist", mnist.x_train[:15_000], mnist.y_train[:15_000], mnist.x_test, mnist.y_test,
                           source=mnist.source)
@@ -256,19 +253,15 @@ def test_fast_recipe_is_stable_on_15000_mnist_images_for_2_epochs():
 
 
 @pytest.mark.training
-def test_fast_recipe_reaches_98_8_percent_on_real_mnist():
+def test_fast_recipe_reaches_98_8_percent_on_real_mnist(shared_dir):
     """~15-25 s on 2 cores: the fast recipe (2 epochs, seed 0) measured 0.82% test error."""
-    if not os.environ.get("CNNLAB_DATA_DIR"):
-        pytest.skip("CNNLAB_DATA_DIR is not set to the course's shared/data folder")
     result = reproduce("convnet-mnist", recipe="fast", seed=0, verbose=0)
     assert result.test_error <= 0.012, result.describe()
 
 
 @pytest.mark.training
-def test_lenet5_fast_recipe_reaches_the_papers_0_95_percent_on_real_mnist():
+def test_lenet5_fast_recipe_reaches_the_papers_0_95_percent_on_real_mnist(shared_dir):
     """20 epochs, 102-221 s on 2 shared cores: seed 0 measured 0.83% test error."""
-    if not os.environ.get("CNNLAB_DATA_DIR"):
-        pytest.skip("CNNLAB_DATA_DIR is not set to the course's shared/data folder")
     result = reproduce("lenet5", recipe="fast", seed=0, verbose=0)
     assert result.test_error <= 0.0095, result.describe()
 
