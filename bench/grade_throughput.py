@@ -30,6 +30,11 @@ sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT))
 
 
+def busy_note(load_before, cores=os.cpu_count()):
+    """A warning when every core was already busy before the run: the timings then include other users' load."""
+    return " (other users share these cores)" if load_before >= cores else ""
+
+
 def keras_import_seconds():
     start = time.perf_counter()
     subprocess.run([sys.executable, "-c", "import keras"], check=True, capture_output=True,
@@ -115,7 +120,7 @@ def main(argv=None):
             rest = t["total"] - t["kernel_start"] - t["imports"] - t["evaluation"] - t["model_checks"]
             print(f"{workers:7d} {wall:7.1f} {60 * len(results) / wall:8.1f} {t['kernel_start']:7.2f} {t['imports']:8.2f} "
                   f"{t['evaluation']:6.2f} {t['model_checks']:7.2f} {rest:6.2f} {t['total']:6.2f}  "
-                  f"{load_before:.1f}/{os.getloadavg()[0]:.1f} (other users share these cores)")
+                  f"{load_before:.1f}/{os.getloadavg()[0]:.1f}{busy_note(load_before)}")
             (out / "timings.json").write_text(json.dumps(t))
 
 
