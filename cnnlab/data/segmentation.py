@@ -25,6 +25,7 @@ class SegmentationSplits:
     train_size: int
     input_shape: tuple  # of the training batches (the crop when cropping)
     data: Dataset  # the arrays behind them (for plots and normalization statistics)
+    num_classes: int = 1  # what the network outputs per pixel: one sigmoid (cell interior)
 
 
 def dihedral(images, masks, seeds):

@@ -2,7 +2,6 @@
 network with the recipe's options, then `fit` it."""
 
 import dataclasses
-import math
 import time
 
 import keras
@@ -10,7 +9,7 @@ import tensorflow as tf
 
 from cnnlab import models
 from cnnlab.data import Dataset, load, pad, pipeline, preprocessing, segmentation
-from cnnlab.train import metrics, precision, recipes
+from cnnlab.train import precision, recipes
 from cnnlab.train.target import ERRORS
 
 
@@ -62,8 +61,10 @@ class Run:
 
 def make_splits(recipe, data=None, seed=0):
     """The recipe's tf.data splits of `data` (a `Dataset`, a dataset name, or None: `recipe.dataset`),
-    zero-padded to `recipe.pad_to` when set."""
+    zero-padded to `recipe.pad_to` when set; image/mask pairs (`cnnlab.data.segmentation`) for segmentation."""
     data = data if data is not None else recipe.dataset
+    if recipe.task == "segmentation":
+        return segmentation.make(data, batch_size=recipe.batch_size, augment=recipe.augment, seed=seed)
     if recipe.pad_to:
         data = load(data) if isinstance(data, str) else data
         data = dataclasses.replace(data, **{key: pad(getattr(data, key), recipe.pad_to)
@@ -96,57 +97,9 @@ def build_network(network, recipe, **options):
 
 def prepare(network, recipe="fast", epochs=None, seed=0, data=None, mixed_precision="auto", jit_compile="auto"):
     """Seed everything, build the pipelines and the compiled model (preprocessing layers inside)."""
-    if recipes.get(network, recipe).task == "segmentation":
-        keras.utils.set_random_seed(seed)
-        chosen = recipes.get(network, recipe)
-        return _prepare_segmentation(chosen, epochs or chosen.epochs, seed, data, mixed_precision, jit_compile)
     run = _build(network, recipe, epochs, seed, data, mixed_precision)
     compile_model(run.model, run.recipe, run.epochs * steps_per_epoch(run.splits), jit_compile)
     return run
-
-
-def _prepare_segmentation(chosen, epochs, seed, data, mixed_precision, jit_compile):
-    """`prepare` for a per-pixel sigmoid network: image/mask pipeline, binary cross-entropy, pixel accuracy.
-
-    jit_compile "auto" is XLA on a GPU only: on this course's 2-core CPU, XLA made a U-Net training step
-    8x slower (3.6 s instead of 0.46 s for two 512x512 slices, base_filters 16, bfloat16)."""
-    splits = segmentation.make(data or chosen.dataset, batch_size=chosen.batch_size, augment=chosen.augment, seed=seed)
-    policy = precision.resolve(mixed_precision)
-    previous_policy = keras.config.dtype_policy()
-    keras.config.set_dtype_policy(policy)
-    try:
-        network_model = models.build(chosen.network, **chosen.network_options, **chosen.kernel_options())
-        model = preprocessing.with_preprocessing(network_model, splits.data.x_train)
-    finally:
-        keras.config.set_dtype_policy(previous_policy)
-    if model.output_shape[-1] != 1:
-        raise ValueError(f"{chosen.network}: segmentation recipes train one sigmoid output per pixel "
-                         f"(num_classes=1). Received: output shape {model.output_shape}")
-    if jit_compile == "auto":
-        jit_compile = bool(tf.config.list_physical_devices("GPU"))
-    steps = epochs * math.ceil(splits.train_size / chosen.batch_size)
-    model.compile(optimizer=chosen.make_optimizer(steps), loss=keras.losses.BinaryCrossentropy(),
-                  metrics=[keras.metrics.BinaryAccuracy(name="accuracy"),
-                           keras.metrics.BinaryIoU(target_class_ids=[0], name="membrane_iou")],
-                  jit_compile=jit_compile)
-    return Run(model, splits, chosen, epochs, policy)
-
-
-def _reproduce_segmentation(network, recipe, epochs, seed, save, verbose, data, mixed_precision, jit_compile,
-                            callbacks):
-    """`reproduce` for a segmentation recipe: the error is the pixel error on the validation slices, and
-    `Result.scores` holds it with the Dice and IoU of each class (`cnnlab.train.metrics.scores`)."""
-    run = prepare(network, recipe, epochs, seed, data, mixed_precision, jit_compile)
-    start = time.perf_counter()
-    history = run.model.fit(run.splits.train, validation_data=run.splits.val, epochs=run.epochs, verbose=verbose,
-                            callbacks=list(callbacks), shuffle=False)  # the pipeline shuffles
-    wall = time.perf_counter() - start
-    if save:
-        run.model.save(save)
-    data = run.splits.data
-    scores = metrics.scores(data.y_val, metrics.predict_masks(run.model, data.x_val))
-    return Result(network, recipe, seed, len(history.epoch), history.history, scores["pixel_error"], wall,
-                  run.recipe.target_error, run.policy, run.model, scores)
 
 
 def _build(network, recipe, epochs, seed, data, mixed_precision):
@@ -162,10 +115,14 @@ def _build(network, recipe, epochs, seed, data, mixed_precision):
         network_model = build_network(network, chosen, **{"input_shape": splits.input_shape,
                                                            "num_classes": splits.num_classes,
                                                            **chosen.network_options})
-        model = preprocessing.with_preprocessing(network_model, splits.data.x_train, augment=chosen.augment,
-                                                 seed=seed)
+        # a segmentation recipe augments image and mask alike in tf.data, not in the model
+        in_model = "none" if chosen.task == "segmentation" else chosen.augment
+        model = preprocessing.with_preprocessing(network_model, splits.data.x_train, augment=in_model, seed=seed)
     finally:
         keras.config.set_dtype_policy(previous_policy)
+    if chosen.task == "segmentation" and model.output_shape[-1] != 1:
+        raise ValueError(f"{network}: segmentation recipes train one sigmoid output per pixel (num_classes=1). "
+                         f"Received: output shape {model.output_shape}")
     return Run(model, splits, chosen, epochs, policy)
 
 
@@ -179,8 +136,12 @@ def steps_per_epoch(splits):
 
 
 def compile_model(model, recipe, steps, jit_compile="auto"):
-    """Compile `model` with the recipe's optimizer and schedule for `steps` steps, its loss and metrics."""
-    model.compile(optimizer=recipe.make_optimizer(steps), loss=recipe.make_loss(), metrics=list(recipe.metrics),
+    """Compile `model` with the recipe's optimizer and schedule for `steps` steps, its loss and metrics.
+
+    `jit_compile="auto"` follows `recipe.jit_compile`: Keras' own "auto", or for "gpu" XLA only on a GPU."""
+    if jit_compile == "auto" and recipe.jit_compile == "gpu":
+        jit_compile = bool(tf.config.list_physical_devices("GPU"))
+    model.compile(optimizer=recipe.make_optimizer(steps), loss=recipe.make_loss(), metrics=recipe.make_metrics(),
                   jit_compile=jit_compile)
 
 
@@ -193,8 +154,8 @@ def fit(model, recipe, data=None, epochs=None, seed=0, save=None, verbose="auto"
             inside, `cnnlab.data.preprocessing.with_preprocessing`). Its dtype policy is the one it was
             built with.
         recipe: a `Recipe`, or its name for `network` ("fast", "lecture").
-        data: `pipeline.Splits`, a `Dataset` or a dataset name (None: `recipe.dataset`); the last two go
-            through `make_splits` (shuffled with `seed`).
+        data: `pipeline.Splits` (or `segmentation.SegmentationSplits`), a `Dataset` or a dataset name (None:
+            `recipe.dataset`); the last two go through `make_splits` (shuffled with `seed`).
         epochs: overrides the recipe's number of epochs (the schedule stretches to fit).
         save: a path ending in .keras to save the trained model to (for grading).
         verbose: Keras' progress bar ("auto", 0, 1 or 2).
@@ -206,10 +167,11 @@ def fit(model, recipe, data=None, epochs=None, seed=0, save=None, verbose="auto"
         recipe = recipes.get(network or model.name, recipe)
     if save and not str(save).endswith(".keras"):
         raise ValueError(f"save needs a path ending in .keras. Received: save={save!r}")
-    if not isinstance(data, (pipeline.Splits, Dataset, str, type(None))):
+    split_types = (pipeline.Splits, segmentation.SegmentationSplits)
+    if not isinstance(data, (*split_types, Dataset, str, type(None))):
         raise TypeError(f"data must be pipeline.Splits, a cnnlab Dataset or a dataset name. "
                         f"Received: {type(data).__name__}")
-    splits = data if isinstance(data, pipeline.Splits) else make_splits(recipe, data, seed)
+    splits = data if isinstance(data, split_types) else make_splits(recipe, data, seed)
     epochs = epochs or recipe.epochs
     compile_model(model, recipe, epochs * steps_per_epoch(splits), jit_compile)
     start = time.perf_counter()
@@ -218,9 +180,9 @@ def fit(model, recipe, data=None, epochs=None, seed=0, save=None, verbose="auto"
     wall = time.perf_counter() - start
     if save:
         model.save(save)
-    error = ERRORS[recipe.error](model, splits.test)
+    error, scores = ERRORS[recipe.error](model, splits)
     return Result(network or model.name, recipe.name, seed, len(history.epoch), history.history, error, wall,
-                  recipe.target_error, model.dtype_policy.name, model, target_from=recipe.target_from)
+                  recipe.target_error, model.dtype_policy.name, model, scores, recipe.target_from)
 
 
 def reproduce(network, recipe="fast", epochs=None, seed=0, save=None, verbose="auto", data=None,
@@ -240,9 +202,6 @@ def reproduce(network, recipe="fast", epochs=None, seed=0, save=None, verbose="a
         jit_compile: XLA compilation, as in `keras.Model.compile` ("auto": where the model supports it).
         callbacks: extra Keras callbacks for `fit`.
     """
-    if recipes.get(network, recipe).task == "segmentation":
-        return _reproduce_segmentation(network, recipe, epochs, seed, save, verbose, data, mixed_precision,
-                                       jit_compile, callbacks)
     run = _build(network, recipe, epochs, seed, data, mixed_precision)
     return fit(run.model, run.recipe, run.splits, epochs=run.epochs, seed=seed, save=save, verbose=verbose,
                jit_compile=jit_compile, callbacks=callbacks, network=network)

@@ -5,6 +5,8 @@ import time
 import keras
 import numpy as np
 
+from cnnlab.train import metrics
+
 
 class TimeToError(keras.callbacks.Callback):
     """Every `every` steps, evaluate the error on `data`; stop once it is <= `target`.
@@ -48,5 +50,17 @@ def test_error(model, data):
     return wrong / total
 
 
-# A recipe's `error` names its test error function: f(model, batches) -> fraction.
-ERRORS = {"classification": test_error}
+def classification_error(model, splits):
+    """The test error on `splits.test`, and no further scores."""
+    return test_error(model, splits.test), {}
+
+
+def pixel_error(model, splits):
+    """The pixel error on the validation slices, with the Dice and IoU of each class (`metrics.scores`)."""
+    data = splits.data
+    scores = metrics.scores(data.y_val, metrics.predict_masks(model, data.x_val))
+    return scores["pixel_error"], scores
+
+
+# A recipe's `error` names its error function: f(model, splits) -> (fraction, scores).
+ERRORS = {"classification": classification_error, "pixel": pixel_error}
