@@ -92,9 +92,10 @@ def _evaluation_set(data_dir, source):
 
 def predicted_labels(model, x, batch_size=None):
     """The model's label per image (classifier) or per pixel (segmentation): threshold 0.5 on one channel, else argmax."""
+    from cnnlab.train.metrics import classes_of  # cnnlab.train imports TensorFlow: only when a model is checked
+
     spatial = len(model.output.shape) > 2
-    outputs = model.predict(x, batch_size=batch_size or (4 if spatial else 500), verbose=0)
-    return (outputs[..., 0] > 0.5).astype(np.int64) if outputs.shape[-1] == 1 else outputs.argmax(-1)
+    return classes_of(model.predict(x, batch_size=batch_size or (4 if spatial else 500), verbose=0))
 
 
 def _labels(y, shape):

@@ -43,9 +43,13 @@ def predict_masks(model, images, threshold=0.5, batch_size=1):
     images = np.asarray(images)
     outputs = np.concatenate([np.asarray(model.predict_on_batch(images[i:i + batch_size, ..., None]))
                               for i in range(0, len(images), batch_size)])
-    if outputs.shape[-1] == 1:
-        return (outputs[..., 0] > threshold).astype(np.uint8)
-    return outputs.argmax(axis=-1).astype(np.uint8)
+    return classes_of(outputs, threshold).astype(np.uint8)
+
+
+def classes_of(outputs, threshold=0.5):
+    """The class of each output vector: one sigmoid channel above `threshold` is class 1, else the argmax."""
+    outputs = np.asarray(outputs)
+    return (outputs[..., 0] > threshold).astype(np.int64) if outputs.shape[-1] == 1 else outputs.argmax(axis=-1)
 
 
 def scores(labels, predicted, classes=(0, 1)):
