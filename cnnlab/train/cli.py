@@ -7,10 +7,9 @@ from cnnlab.train import recipes
 
 def add_reproduce_parser(subparsers):
     """Add the `reproduce` subcommand to `argparse` subparsers; it runs `run_reproduce(args)`."""
-    networks = sorted({network for network, _ in recipes.RECIPES})
     command = subparsers.add_parser("reproduce", help="train a lecture network and compare its test error "
                                                       "with the published figure")
-    command.add_argument("network", nargs="?", choices=networks)
+    command.add_argument("network", nargs="?", choices=recipes.networks())
     command.add_argument("--recipe", choices=("fast", "lecture"), default="fast",
                          help="fast: our faster recipe (default); lecture: the lecture's (or the paper's) "
                               "hyperparameters")
@@ -41,7 +40,7 @@ def run_reproduce(args):
         print(recipe_table())
         return 0
     if not args.network:
-        return "reproduce needs a network (or --list). Known: " + ", ".join(sorted({n for n, _ in recipes.RECIPES}))
+        return "reproduce needs a network (or --list). Known: " + ", ".join(recipes.networks())
     if args.save and not args.save.endswith(".keras"):
         return f"--save needs a path ending in .keras. Received: --save {args.save}"
     try:

@@ -241,6 +241,11 @@ RECIPES.update({
 })
 
 
+def networks():
+    """The networks that have recipes, sorted."""
+    return sorted({network for network, _ in RECIPES})
+
+
 def get(network, recipe="fast"):
     """The `Recipe` of `network` called `recipe` ("fast" or "lecture")."""
     if (network, recipe) not in RECIPES:

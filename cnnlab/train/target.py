@@ -41,7 +41,7 @@ def test_error(model, data):
     """The fraction of misclassified images in `data`, batches of (images, labels): tf.data or a list."""
     wrong = total = 0
     for images, labels in data:
-        predicted = np.argmax(model.predict_on_batch(images), axis=-1)
+        predicted = metrics.classes_of(model.predict_on_batch(images))
         labels = np.asarray(labels)
         if labels.ndim == 2:  # one-hot
             labels = labels.argmax(axis=-1)
