@@ -8,6 +8,10 @@ Layout of `--out` (everything the grader keeps; re-running reuses whatever is st
     gradebook.db                    nbgrader's gradebook (SQLite): assignments, students, scores
     results/<lab>/<student>.json    each submission's full result (the batch's resume points)
     .course/                        the nbgrader course: solutions/ (a link to the source), labs/ (release)
+
+(`<student>` in a path is the student's slug: the id itself when it is ASCII.) A result file marks its
+submission done, so it is written last, after the gradebook; every run first brings the gradebook in line
+with the kept results. SIGTERM and SIGINT stop the workers and their kernels and remove the scratch folders.
 """
 
 import csv
@@ -20,6 +24,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
@@ -28,9 +33,9 @@ from pathlib import Path
 import nbformat
 
 from cnnlab.grading import labconfig, submissions as subs
+from cnnlab.grading.status import STATUSES, Status, new_result
 
 ROOT = Path(__file__).resolve().parents[2]
-STATUSES = ("graded", "error", "timeout", "tampered", "missing")
 KERNEL_ENV = {"PATH", "LANG", "LANGUAGE", "TZ", "KERAS_BACKEND", "CUDA_VISIBLE_DEVICES", "PYTHONHASHSEED", "VIRTUAL_ENV"}
 CSV_FIELDS = ("student", "lab", "score", "max_score", "status", "reason")
 
@@ -128,8 +133,8 @@ def _mpl_cache(out):
 class WorkerProcess:
     """One `python -m cnnlab.grading.worker --serve` process: it grades the jobs it is given, one at a time."""
 
-    def __init__(self, log_path, cwd):
-        self.log_path, self.cwd, self.process = Path(log_path), cwd, None
+    def __init__(self, log_path, cwd, stop):
+        self.log_path, self.cwd, self.process, self.stop = Path(log_path), cwd, None, stop
 
     def start(self):
         env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH", "")])))
@@ -148,6 +153,9 @@ class WorkerProcess:
         except BrokenPipeError:
             pass
         while True:
+            if self.stop.is_set():
+                self.kill()
+                return "stopped", None
             if Path(result).exists():
                 return "done", 0
             code = self.process.poll()
@@ -159,12 +167,18 @@ class WorkerProcess:
             time.sleep(0.05)
 
     def kill(self):
-        if self.process is not None:
-            try:
-                os.killpg(self.process.pid, signal.SIGKILL)  # the worker and everything in its session
-            except ProcessLookupError:
-                pass
-            self.process.wait()
+        """SIGKILL to the worker, its kernels and their process groups (jupyter starts a kernel in its own)."""
+        process = self.process
+        if process is not None:
+            for pid in process_tree(process.pid):
+                try:
+                    group = os.getpgid(pid)
+                    if group != os.getpgrp():
+                        os.killpg(group, signal.SIGKILL)
+                    os.kill(pid, signal.SIGKILL)
+                except (ProcessLookupError, PermissionError):
+                    pass
+            process.wait()
             self.process = None
 
     def close(self):
@@ -175,8 +189,29 @@ class WorkerProcess:
             except subprocess.TimeoutExpired:
                 self.kill()
 
+def process_tree(pid):
+    """`pid` and all its descendants (from /proc), parents first."""
+    children = {}
+    for stat_file in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            parent = int(stat_file.read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        children.setdefault(parent, []).append(int(stat_file.parent.name))
+    tree, todo = [], [pid]
+    while todo:
+        tree.append(todo.pop(0))
+        todo += children.get(tree[-1], [])
+    return tree
+
+
+class Interrupted(Exception):
+    """SIGTERM or SIGINT stopped the batch; what was graded before is kept."""
+
+
 def _hash_inputs(submission, extra):
     h = hashlib.sha256(json.dumps(extra, sort_keys=True, default=str).encode())
+    h.update(json.dumps([submission.status.value, submission.notes, submission.missing_reason]).encode())
     for path in ([submission.notebook] if submission.notebook else []) + [submission.files[k] for k in sorted(submission.files)]:
         h.update(str(path.name).encode())
         h.update(hashlib.sha256(Path(path).read_bytes()).digest())
@@ -193,11 +228,11 @@ def _kernelspec(directory, prefix, limits):
 
 def grade_one(submission, options, setup):
     """Run the worker for one submission under the wall-clock limit; returns its result dict (never raises)."""
-    work = options.out / ".work" / options.lab / submission.student
+    work = options.out / ".work" / options.lab / submission.slug
     if work.exists():
         shutil.rmtree(work)
     work.mkdir(parents=True)
-    private = Path(tempfile.mkdtemp(prefix=f"{submission.student}-", dir=setup["private_root"]))
+    private = Path(tempfile.mkdtemp(prefix=f"{submission.slug}-", dir=setup["private_root"]))
     scratch, runtime, tmp = private / "scratch", private / "runtime", private / "tmp"
     for d in (runtime, tmp):
         d.mkdir()
@@ -218,9 +253,10 @@ def grade_one(submission, options, setup):
                 "JUPYTER_PATH": str(private / "jupyter"), "JUPYTER_RUNTIME_DIR": str(runtime),
                 "JUPYTER_CONFIG_DIR": str(private / "jupyter-config"), "JUPYTER_PLATFORM_DIRS": "1",
                 "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH", "")]))})
-    job = {"lab": options.lab, "student": submission.student, "work_dir": str(work), "scratch": str(scratch),
-           "notebook": str(submission.notebook) if submission.notebook else None,
+    job = {"lab": options.lab, "student": submission.student, "slug": submission.slug, "work_dir": str(work),
+           "scratch": str(scratch), "notebook": str(submission.notebook) if submission.notebook else None,
            "notebook_name": setup["config"].notebook, "missing_reason": submission.missing_reason,
+           "missing_status": submission.status.value, "intake_notes": submission.notes,
            "files": {name: str(path) for name, path in submission.files.items()},
            "submission_dir": str(work / "models"), "released": str(setup["released"]), "gradebook": str(setup["snapshot"]),
            "config": setup["config"].to_json(), "max_score": setup["max_score"], "cell_timeout": options.cell_timeout,
@@ -238,21 +274,23 @@ def grade_one(submission, options, setup):
         outcome, returncode = slot.run(work / "job.json", work / "result.json", options.timeout)
     finally:
         setup["slots"].put(slot)
-    killed = outcome == "timeout"
     elapsed = time.monotonic() - started
     shutil.rmtree(private, ignore_errors=True)
+    if outcome == "stopped":
+        raise Interrupted(submission.student)
     result_path = work / "result.json"
-    base = {"student": submission.student, "lab": options.lab, "score": 0.0, "max_score": setup["max_score"],
-            "cells": [], "models": [], "notes": [], "timings": {"total": round(elapsed, 3)}, "isolation": setup["isolation"]}
-    if killed:
-        result = dict(base, status="timeout", reason=f"0 of {setup['max_score']:g} points; grading took longer than "
-                      f"{options.timeout:g} s and was stopped (an endless loop, or a very slow notebook).")
+    result = new_result(submission.student, options.lab, setup["max_score"], setup["isolation"], slug=submission.slug)
+    result["timings"]["total"] = round(elapsed, 3)
+    if outcome == "timeout":
+        result.update(status=Status.TIMEOUT.value, reason=f"0 of {setup['max_score']:g} points; grading took longer "
+                      f"than {options.timeout:g} s and was stopped (an endless loop, or a very slow notebook).")
     elif result_path.exists():
         result = json.loads(result_path.read_text())
     else:
-        base["grader_failure"] = True
-        result = dict(base, status="error", reason=f"0 of {setup['max_score']:g} points; the grader's worker stopped "
-                      f"(exit {returncode}) before writing a result; an instructor should look at {slot.log_path}.")
+        result.update(status=Status.GRADER_ERROR.value, reason=f"no score: the grader's worker stopped (exit "
+                      f"{returncode}) before writing a result; it is graded again on the next run; an instructor "
+                      f"should look at {slot.log_path}.")
+    result["files_sha256"] = subs.file_digests(submission, setup["config"].notebook)
     if not (work / "feedback.html").exists():
         from cnnlab.grading.feedback import write_missing_feedback
 
@@ -263,22 +301,25 @@ def grade_one(submission, options, setup):
 # -- storage --
 
 def record(options, result, setup):
-    """Keep the result (results/<lab>/<student>.json, feedback/) and its scores in nbgrader's gradebook."""
+    """Keep the result: feedback/, nbgrader's gradebook, then results/<lab>/<slug>.json (which marks it done)."""
     out = options.out
-    work = out / ".work" / result["lab"] / result["student"]
-    feedback = out / "feedback" / result["student"] / f"{result['lab']}.html"
+    slug = result.get("slug", result["student"])
+    work = out / ".work" / result["lab"] / slug
+    feedback = out / "feedback" / slug / f"{result['lab']}.html"
     feedback.parent.mkdir(parents=True, exist_ok=True)
     shutil.copy(work / "feedback.html", feedback)
-    path = out / "results" / result["lab"] / f"{result['student']}.json"
+    write_gradebook(out / "gradebook.db", [result])
+    path = out / "results" / result["lab"] / f"{slug}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps(result, indent=1))
     tmp.replace(path)
-    write_gradebook(out / "gradebook.db", [result])
 
 
 def write_gradebook(db, results):
-    """Scores into nbgrader's gradebook: one submission per student and lab, auto_score per graded cell."""
+    """Scores into nbgrader's gradebook: one submission per student and lab, auto_score per graded cell.
+
+    Results the gradebook does not take (rejected intake, grader errors) are left out."""
     import warnings
 
     from nbgrader.api import Gradebook
@@ -288,6 +329,8 @@ def write_gradebook(db, results):
 
     with Gradebook(f"sqlite:///{db}") as gb:
         for result in results:
+            if not Status(result["status"]).in_gradebook:
+                continue
             gb.update_or_create_student(result["student"])
             submission = gb.update_or_create_submission(result["lab"], result["student"])
             scores = {c["grade_id"]: c["score"] for c in result["cells"]}
@@ -296,6 +339,27 @@ def write_gradebook(db, results):
                     grade.auto_score = scores.get(grade.name, 0.0)
                     grade.needs_manual_grade = False
             gb.db.commit()
+
+
+def sync_gradebook(db, lab, results):
+    """Write into the gradebook the kept results of `lab` it lacks or scores differently (a run killed between
+    the two writes); returns the students written."""
+    from nbgrader.api import Gradebook, MissingEntry
+
+    stale = []
+    with Gradebook(f"sqlite:///{db}") as gb:
+        for result in results:
+            if result["lab"] != lab or not Status(result["status"]).in_gradebook:
+                continue
+            try:
+                if abs(gb.find_submission(lab, result["student"]).score - result["score"]) < 1e-9:
+                    continue
+            except MissingEntry:
+                pass
+            stale.append(result)
+    if stale:
+        write_gradebook(db, stale)
+    return [r["student"] for r in stale]
 
 
 def load_results(out):
@@ -362,29 +426,42 @@ def grade(options):
                  f"{options.workers} worker(s); kernel isolation: {described}")
     extra = {"source": source_digest, "config": config.to_json(), "timeout": options.timeout, "quick": options.quick,
              "cell_timeout": options.cell_timeout, "memory_mb": options.memory_mb, "data": str(options.data_dir)}
+    synced = sync_gradebook(options.out / "gradebook.db", options.lab, load_results(options.out))
+    if synced:
+        log(options, f"gradebook brought in line with the kept results of {len(synced)} students: {', '.join(synced)}")
     todo, results = [], []
     for submission in mine:
         digest = _hash_inputs(submission, extra)
-        kept = options.out / "results" / options.lab / f"{submission.student}.json"
+        kept = options.out / "results" / options.lab / f"{submission.slug}.json"
         if kept.exists() and not options.regrade:
             previous = json.loads(kept.read_text())
-            if previous.get("input_hash") == digest and not previous.get("grader_failure"):
+            if previous.get("input_hash") == digest and previous["status"] in STATUSES and \
+                    not Status(previous["status"]).regrade and not previous.get("grader_failure"):  # (older runs)
                 results.append(previous)
                 continue
         todo.append((submission, digest))
     if len(results):
         log(options, f"{len(results)} already graded with the same files (kept); {len(todo)} to grade")
     started = time.monotonic()
-    setup["slots"] = queue.Queue()
-    workers = [WorkerProcess(options.out / ".work" / f"worker-{k}.log", private_root) for k in range(max(1, options.workers))]
+    setup["slots"], setup["stop"] = queue.Queue(), threading.Event()
+    workers = [WorkerProcess(options.out / ".work" / f"worker-{k}.log", private_root, setup["stop"])
+               for k in range(max(1, options.workers))]
     for worker in workers:
         setup["slots"].put(worker)
+    previous_handlers = _stop_on_signals()
     try:
         _run_pool(options, setup, todo, results)
+    except BaseException:
+        setup["stop"].set()
+        for worker in workers:
+            worker.kill()
+        raise
     finally:
         for worker in workers:
             worker.close()
         shutil.rmtree(private_root, ignore_errors=True)
+        for signum, handler in previous_handlers.items():
+            signal.signal(signum, handler)
     elapsed = time.monotonic() - started
     write_outputs(options.out, load_results(options.out))
     if todo:
@@ -393,8 +470,21 @@ def grade(options):
     return results
 
 
+def _stop_on_signals():
+    """SIGTERM and SIGINT raise `Interrupted` in the main thread (the batch then stops its workers); returns
+    the handlers they replace. Nothing to do outside the main thread, where signals cannot be handled."""
+    if threading.current_thread() is not threading.main_thread():
+        return {}
+
+    def stop(signum, frame):
+        raise Interrupted(f"stopped by {signal.Signals(signum).name}")
+
+    return {signum: signal.signal(signum, stop) for signum in (signal.SIGTERM, signal.SIGINT)}
+
+
 def _run_pool(options, setup, todo, results):
-    with ThreadPoolExecutor(max_workers=max(1, options.workers)) as pool:
+    pool = ThreadPoolExecutor(max_workers=max(1, options.workers))
+    try:
         futures = {pool.submit(grade_one, s, options, setup): (s, d) for s, d in todo}
         for done, future in enumerate(as_completed(futures), 1):
             submission, digest = futures[future]
@@ -404,6 +494,11 @@ def _run_pool(options, setup, todo, results):
             results.append(result)
             log(options, f"[{done}/{len(todo)}] {submission.student}: {result['status']} {result['score']:g}/"
                          f"{result['max_score']:g} ({result['timings'].get('total', 0):.1f} s) {result['reason']}")
+    except BaseException:
+        setup["stop"].set()  # the threads' workers kill themselves and their kernels
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)
 
 
 def merge(out, shards):
@@ -423,13 +518,14 @@ def merge(out, shards):
                       f"keeping {shard_dir}")
             merged[key] = (result, shard_dir)
     for (lab, student), (result, shard_dir) in sorted(merged.items()):
-        target = out / "results" / lab / f"{student}.json"
+        slug = result.get("slug", student)
+        target = out / "results" / lab / f"{slug}.json"
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(json.dumps(result, indent=1))
-        feedback = shard_dir / "feedback" / student / f"{lab}.html"
+        feedback = shard_dir / "feedback" / slug / f"{lab}.html"
         if feedback.exists():
-            (out / "feedback" / student).mkdir(parents=True, exist_ok=True)
-            shutil.copy(feedback, out / "feedback" / student / f"{lab}.html")
+            (out / "feedback" / slug).mkdir(parents=True, exist_ok=True)
+            shutil.copy(feedback, out / "feedback" / slug / f"{lab}.html")
     for shard_dir in shards:  # the gradebook needs the assignments: take them from a shard's course
         shard_db = Path(shard_dir) / "gradebook.db"
         if shard_db.exists() and not (out / "gradebook.db").exists():

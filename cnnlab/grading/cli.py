@@ -62,7 +62,11 @@ def run_grade(args):
                             timeout=args.timeout, cell_timeout=cell_timeout, memory_mb=args.memory, quick=args.quick,
                             source=args.source, config_dir=args.config_dir, data_dir=args.data, shard=args.shard,
                             id_pattern=args.id_pattern, regrade=args.regrade)
-    batch.grade(options)
+    try:
+        batch.grade(options)
+    except batch.Interrupted as stop:
+        return (f"{stop}: the workers and their kernels were stopped and the scratch folders removed; "
+                f"what was graded is kept in {args.out}: run the same command again to grade the rest")
     return 0
 
 

@@ -1,17 +1,31 @@
 """The feedback a student reads: the graded notebook as HTML, with the released test cells only.
 
-Test cells show the released source (no hidden test), their printed output, and `passed` or the error's
-name and message; tracebacks of test cells are dropped, since IPython prints the lines around the failing
-one, which may be hidden. A failure inside the hidden part says only that a hidden test failed.
+Test cells show the released source (no hidden test), what their visible part printed, and `passed` or the
+error's name and message; tracebacks of test cells are dropped, since IPython prints the lines around the
+failing one, which may be hidden. A failure inside the hidden part says only that a hidden test failed.
+
+What a student's cells produced is shown as text, never run by the reader's browser: outputs keep only plain
+text and PNG/JPEG images (no HTML, JavaScript, SVG, Markdown or LaTeX), Markdown and raw cells are shown
+with their HTML escaped, nbconvert sanitizes what is left, and the page forbids every script
+(Content-Security-Policy). Any output line that shows a line of a hidden test (a student's function that
+prints `In`, `_ih` or the running cell) is replaced by a note.
 """
 
 import html
+import re
 from pathlib import Path
 
 import nbformat
 
 MAX_TEXT = 20_000
 MAX_DATA = 2_000_000
+SAFE_DATA = ("text/plain", "image/png", "image/jpeg")
+BASE64 = re.compile(r"[A-Za-z0-9+/=\s]*")
+HIDDEN_BEGIN = "### BEGIN HIDDEN TESTS"
+MIN_HIDDEN_LINE = 16  # shorter lines (`assert ok`, `x = 1`) give nothing away and occur everywhere
+CSP = ("<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; img-src data:; "
+       "style-src 'unsafe-inline'; font-src data:\">")
+REDACTED = "[grader] a line left out: it showed the grader's hidden test"
 
 
 def _nbg(cell):
@@ -39,6 +53,89 @@ def _shorten(outputs):
     return kept
 
 
+def mark_hidden_part(source, marker):
+    """The test cell `source` with its `### BEGIN HIDDEN TESTS` line replaced by one printing `marker` (same
+    line count): what the cell prints before the marker is its visible part's."""
+    lines = source.split("\n")
+    for i, line in enumerate(lines):
+        if line.strip() == HIDDEN_BEGIN:
+            lines[i] = f"{line[:len(line) - len(line.lstrip())]}print({marker!r}, flush=True)"
+            break
+    return "\n".join(lines)
+
+
+def _safe_data(output):
+    """Keep plain text and base64 PNG/JPEG of a display or result; note what was left out."""
+    data = output.get("data", {})
+    kept = {k: v for k, v in data.items() if k in SAFE_DATA and (k == "text/plain" or BASE64.fullmatch(
+        v if isinstance(v, str) else "".join(v)))}
+    if set(data) - set(kept) and "text/plain" not in kept:
+        kept["text/plain"] = "[grader] an HTML, JavaScript, SVG or other rich output is not shown in the feedback"
+    output.data = nbformat.from_dict(kept)
+    output.metadata = nbformat.from_dict({})
+    return output
+
+
+class Redactor:
+    """Replaces every output line that shows a line of a hidden test (also inside a repr: escaped quotes, \\n)."""
+
+    def __init__(self, nb, visible):
+        self.hidden = set()
+        for cell in nb.cells:
+            grade_id = _nbg(cell).get("grade_id")
+            if cell.cell_type == "code" and grade_id in visible:
+                shown = {line.strip() for line in visible[grade_id].splitlines()}
+                self.hidden |= {line.strip() for line in cell.source.splitlines()
+                                if len(line.strip()) >= MIN_HIDDEN_LINE and line.strip() not in shown}
+
+    def text(self, text):
+        if not self.hidden:
+            return text
+        lines = text.split("\n")
+        for i, line in enumerate(lines):
+            plain = line.replace("\\n", "\n").replace("\\'", "'").replace('\\"', '"').replace("\\\\", "\\")
+            if any(h in line or h in plain for h in self.hidden):
+                lines[i] = REDACTED
+        return "\n".join(lines)
+
+    def output(self, output):
+        if output.output_type == "stream":
+            output.text = self.text(output.text)
+        elif output.output_type == "error":
+            output.evalue = self.text(str(output.evalue))
+            output.traceback = [self.text(line) for line in output.get("traceback", [])]
+        elif "text/plain" in output.get("data", {}):
+            text = output.data["text/plain"]
+            output.data["text/plain"] = self.text(text if isinstance(text, str) else "".join(text))
+        return output
+
+
+def _visible_stdout(outputs, marker):
+    """The stdout a test cell printed before `marker` (none at all if the marker never came: print was replaced)."""
+    kept = []
+    for output in outputs:
+        if output.output_type != "stream" or output.name != "stdout":
+            continue
+        if marker is None or marker not in output.text:
+            kept.append(output)
+            continue
+        head = output.text.split(marker)[0]
+        if head:
+            kept.append(nbformat.v4.new_output("stream", name="stdout", text=head))
+        return kept
+    if marker is not None:
+        return [nbformat.v4.new_output("stream", name="stdout", text="[grader] this test's printed output is not "
+                                       "shown: the grader could not tell it from what its hidden part printed\n")]
+    return kept
+
+
+def _as_text(cell, released_markdown):
+    """A Markdown or raw cell as Markdown; the student's own (not the release's) with its HTML shown as text."""
+    if cell.cell_type == "markdown" and cell.source in released_markdown:
+        return nbformat.v4.new_markdown_cell(cell.source)
+    return nbformat.v4.new_markdown_cell(html.escape(cell.source, quote=False))
+
+
 def summary_markdown(result):
     lines = [f"# Feedback: {result['lab']}, {result['student']}", "",
              f"**Score: {result['score']:g} / {result['max_score']:g}** (status: {result['status']})", "",
@@ -55,21 +152,27 @@ def summary_markdown(result):
     return "\n".join(lines)
 
 
-def feedback_notebook(nb, released, result):
-    """A copy of the graded notebook fit for the student's eyes."""
+def feedback_notebook(nb, released, result, marker=None):
+    """A copy of the graded notebook fit for the student's eyes; `marker` what `mark_hidden_part` printed."""
     visible = {_nbg(c)["grade_id"]: c.source for c in released.cells if _nbg(c).get("grade")}
     cells_by_id = {c["grade_id"]: c for c in result["cells"]}
+    redactor = Redactor(nb, visible)
+    released_markdown = {c.source for c in released.cells if c.cell_type == "markdown"}
     out = nbformat.v4.new_notebook(metadata={"kernelspec": released.metadata.get("kernelspec", {})})
     out.cells.append(nbformat.v4.new_markdown_cell(summary_markdown(result)))
     for cell in nb.cells:
         cell = nbformat.from_dict(cell)
-        if cell.cell_type == "code":
-            cell.outputs = _shorten(cell.get("outputs", []))
+        if cell.cell_type != "code":
+            out.cells.append(_as_text(cell, released_markdown))
+            continue
+        cell.outputs = [redactor.output(_safe_data(o) if "data" in o else o) for o in _shorten(cell.get("outputs", []))]
+        cell.pop("attachments", None)
         grade_id = _nbg(cell).get("grade_id")
         if _nbg(cell).get("grade") and grade_id in visible:
+            has_hidden = cell.source.strip() != visible[grade_id].strip()
             cell.source = visible[grade_id]
             entry = cells_by_id.get(grade_id, {})
-            outputs = [o for o in cell.outputs if o.output_type == "stream" and o.name == "stdout"]
+            outputs = _visible_stdout(cell.outputs, marker if has_hidden else None)
             errors = [o for o in cell.outputs if o.output_type == "error"]
             if entry.get("hidden_failed"):
                 note = f"A hidden test failed ({errors[0].ename if errors else 'error'}): make your answer work for other inputs too.\n"
@@ -84,22 +187,25 @@ def feedback_notebook(nb, released, result):
     return out
 
 
-def write_feedback(nb, released, result, html_path, notebook_path):
+def to_html(notebook):
+    """The page: nbconvert's classic template, sanitized, with a policy that lets no script run."""
     from nbconvert import HTMLExporter
 
-    feedback = feedback_notebook(nb, released, result)
+    body, _ = HTMLExporter(template_name="classic", sanitize_html=True).from_notebook_node(notebook)
+    head = body.index("<head>") + len("<head>")
+    return body[:head] + "\n" + CSP + body[head:]
+
+
+def write_feedback(nb, released, result, html_path, notebook_path, marker=None):
+    feedback = feedback_notebook(nb, released, result, marker)
     Path(notebook_path).parent.mkdir(parents=True, exist_ok=True)
     nbformat.write(feedback, notebook_path)
-    body, _ = HTMLExporter(template_name="classic").from_notebook_node(feedback)
     Path(html_path).parent.mkdir(parents=True, exist_ok=True)
-    Path(html_path).write_text(body, encoding="utf-8")
+    Path(html_path).write_text(to_html(feedback), encoding="utf-8")
 
 
 def write_missing_feedback(result, html_path):
     """A short page when nothing could be run (missing or unreadable notebook)."""
-    from nbconvert import HTMLExporter
-
     notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell(summary_markdown(result))])
-    body, _ = HTMLExporter(template_name="classic").from_notebook_node(notebook)
     Path(html_path).parent.mkdir(parents=True, exist_ok=True)
-    Path(html_path).write_text(body, encoding="utf-8")
+    Path(html_path).write_text(to_html(notebook), encoding="utf-8")

@@ -32,6 +32,9 @@ from pathlib import Path
 
 import nbformat
 
+from cnnlab.grading.feedback import mark_hidden_part
+from cnnlab.grading.status import Status, new_result
+
 MAX_NOTEBOOK_MB = 20
 KERNEL_NAME = "cnnlab-sandbox"
 
@@ -80,16 +83,13 @@ class Worker:
         self.lab = job["lab"]
         self.student = job["student"]
         self.work = Path(job["work_dir"])
-        self.result = {"student": self.student, "lab": self.lab, "status": "graded", "reason": "",
-                       "score": 0.0, "max_score": job["max_score"], "cells": [], "models": [], "notes": [],
-                       "timings": {}, "isolation": job["isolation"]}
+        self.result = new_result(self.student, self.lab, job["max_score"], job["isolation"], slug=job.get("slug"))
+        self.result["notes"] += job.get("intake_notes", [])
         self.t0 = time.monotonic()
 
     # -- results --
     def note(self, status, text):
-        order = ["graded", "error", "timeout", "tampered"]
-        if order.index(status) > order.index(self.result["status"]):
-            self.result["status"] = status
+        self.result["status"] = Status(self.result["status"]).raised_to(status).value
         self.result["notes"].append(text)
 
     def write(self):
@@ -130,6 +130,14 @@ class Worker:
             others = ", ".join(sorted(seen)[:4]) or "none"
             raise Rejected(f"this is not a {self.lab} notebook: none of its graded cells ({others}) belongs to "
                            f"{self.lab}; submit {self.job['notebook_name']} from the {self.lab} release")
+        unknown = sorted(set(seen) - set(expected))
+        if unknown:  # nbgrader's CheckCellMetadata fails on a grade_id the gradebook lacks
+            nb.cells = [c for c in nb.cells if not (nbg(c).get("grade_id") in unknown and nbg(c).get("grade"))]
+            for cell in nb.cells:
+                if nbg(cell).get("grade_id") in unknown:
+                    del cell.metadata["nbgrader"]  # an answer or text cell of another lab: kept, as ordinary code
+            self.result["notes"].append(f"cells of no {self.lab} test or answer were found ({', '.join(unknown)}; "
+                                        f"copied from another lab?): the grader removed their tests and graded the rest")
         from nbgrader.utils import compute_checksum
 
         edited = []
@@ -240,6 +248,10 @@ class Worker:
         self.check_structure(nb, released)
         t = time.monotonic()
         nb = self.sanitize(nb)
+        self.marker = "hidden" + secrets.token_hex(8)
+        for cell in nb.cells:
+            if nbg(cell).get("grade") and cell.cell_type == "code":
+                cell.source = mark_hidden_part(cell.source, self.marker)
         # canaries: one before the first cell (a baseline) and one before each test cell
         nonces, cells = {}, []
         for cell in nb.cells:
@@ -351,25 +363,25 @@ class Worker:
         """The student's notebook as graded, released test cells only, failures of hidden tests summarised."""
         from cnnlab.grading.feedback import write_feedback
 
-        write_feedback(nb, released, self.result, self.job["feedback_html"], self.job["autograded"])
+        write_feedback(nb, released, self.result, self.job["feedback_html"], self.job["autograded"], self.marker)
 
     def run(self):
         released = nbformat.read(self.job["released"], as_version=4)
         self.visible_sources = {nbg(c)["grade_id"]: c.source for c in released.cells if nbg(c).get("grade")}
         try:
             if self.job["notebook"] is None:
-                self.result.update(status="missing", reason=self.job["missing_reason"])
+                self.result.update(status=self.job.get("missing_status", Status.MISSING.value),
+                                   reason=self.job["missing_reason"])
             else:
                 self.grade()
         except Rejected as error:
             self.result.update(status="error", score=0.0, cells=[])
             self.result["notes"].append(str(error))
         except Exception as error:  # a grader failure on one submission must not stop the batch
-            self.result.update(status="error", score=0.0)
+            self.result.update(status=Status.GRADER_ERROR.value, score=0.0)  # graded again on the next run
             self.result["notes"].append(f"the grader failed on this submission ({type(error).__name__}: "
-                                        f"{str(error)[:300]}); an instructor should look at it")
+                                        f"{str(error)[:300]}); no score is recorded, an instructor should look at it")
             self.result["traceback"] = traceback.format_exc()[-4000:]
-            self.result["grader_failure"] = True  # graded again on the next run
         if not self.result["reason"]:
             self.result["reason"] = summary(self.result)
         if not Path(self.job["feedback_html"]).exists():
