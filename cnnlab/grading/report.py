@@ -1,7 +1,22 @@
-"""The class report: per lab, a figure with the score histogram and each test's pass rate, and report.md."""
+"""The class report: per lab, a figure with the score histogram and each test's pass rate, and report.md,
+with the files that two or more students submitted byte for byte (same sha256)."""
 
 from collections import Counter
 from pathlib import Path
+
+from cnnlab.grading.status import Status
+
+NOT_GRADED = (Status.MISSING, Status.REJECTED, Status.GRADER_ERROR)  # out of the histogram and the pass rates
+
+
+def identical_files(rows):
+    """[(file name, sha256, students)] for each file that several students of one lab submitted identically."""
+    groups = {}
+    for r in rows:
+        for name, digest in r.get("files_sha256", {}).items():
+            groups.setdefault((name, digest), []).append(r["student"])
+    return [(name, digest, sorted(students)) for (name, digest), students in sorted(groups.items())
+            if len(students) > 1]
 
 
 def write_report(directory, results):
@@ -18,15 +33,13 @@ def write_report(directory, results):
         rows = [r for r in results if r["lab"] == lab]
         statuses = Counter(r["status"] for r in rows)
         max_score = max(r["max_score"] for r in rows)
-        scores = [r["score"] for r in rows if r["status"] != "missing"]
+        graded = [r for r in rows if r["status"] not in NOT_GRADED]
+        scores = [r["score"] for r in graded]
         tasks = {}
-        for r in rows:
-            if r["status"] == "missing":
-                continue
+        for r in graded:
             for cell in r["cells"]:
                 passed, total = tasks.get(cell["grade_id"], (0, 0))
                 tasks[cell["grade_id"]] = (passed + (cell["state"] == "passed"), total + 1)
-        graded = [r for r in rows if r["status"] != "missing"]
         fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4), gridspec_kw={"width_ratios": [1, 1.4]})
         left.hist(scores, bins=min(20, max(1, int(max_score) + 1)), range=(0, max_score), color="tab:blue")
         left.set(title=f"{lab}: scores of {len(scores)} submissions", xlabel=f"score (of {max_score:g})", ylabel="students")
@@ -34,7 +47,7 @@ def write_report(directory, results):
         names = list(tasks)
         rates = [100 * tasks[n][0] / len(graded) if graded else 0 for n in names]
         right.barh(names[::-1], rates[::-1], color="tab:green")
-        right.set(title=f"pass rate per test ({len(graded)} submissions, missing ones left out)", xlabel="% passed",
+        right.set(title=f"pass rate per test ({len(graded)} submissions, missing and ungraded ones left out)", xlabel="% passed",
                   xlim=(0, 100))
         fig.tight_layout()
         fig.savefig(directory / f"{lab}.png", dpi=100)
@@ -45,4 +58,10 @@ def write_report(directory, results):
                   f". Mean score {mean:.2f} of {max_score:g}.", "", "| test | passed |", "|---|---|"]
         lines += [f"| {n} | {tasks[n][0]} of {len(graded)} |" for n in names]
         lines += [""]
+        same = identical_files(rows)
+        if same:
+            lines += ["Identical files (byte for byte, by sha256) submitted by several students:", "",
+                      "| file | sha256 | students |", "|---|---|---|"]
+            lines += [f"| {name} | {digest[:16]} | {', '.join(students)} |" for name, digest, students in same]
+            lines += [""]
     (directory / "report.md").write_text("\n".join(lines))

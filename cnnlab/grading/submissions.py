@@ -97,6 +97,7 @@ def unpack(archive, target):
                 continue
             if stat.S_ISLNK(info.external_attr >> 16):
                 refused.append(info.filename)
+                (target / name).parent.mkdir(parents=True, exist_ok=True)  # its student gets a row
                 continue
             if info.is_dir() or name.name.startswith(".") or "__MACOSX" in name.parts:
                 continue
