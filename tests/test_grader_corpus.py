@@ -7,7 +7,17 @@ that says what happened. Several minutes on 2 cores: behind the `grader_corpus` 
 """
 
 import csv
+import html.parser
+import os
 import re
+import shutil
+import signal
+import stat
+import subprocess
+import sys
+import time
+import unicodedata
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -137,7 +147,41 @@ def lab1_corpus(subs, out, data):
     nb = answered()
     nb.metadata["kernelspec"] = {"name": "evil", "display_name": "evil", "language": "python"}
     case("c27_other_kernelspec", "graded", r"^14 of 14 points; all tests passed\.$", 14, nb)
+    # intake: resubmissions, an old copy, an accented id, a link to another student's folder, a copied notebook
+    write(subs / "c28_lab1_convolution.ipynb", released())
+    write(subs / "c28_lab1_convolution-1.ipynb", answered())  # the LMS's name for a resubmission
+    case("c28", "graded", r"^14 of 14 points; graded c28_lab1_convolution-1\.ipynb, the newest \(resubmission 1\); "
+                          r"left out the older c28_lab1_convolution\.ipynb\.$", 14)
+    put("c29_old_copy", answered())
+    old = write(subs / "c29_old_copy" / LAB / "old" / f"{LAB}.ipynb", released())
+    os.utime(old, (time.time() - 86400,) * 2)
+    case("c29_old_copy", "graded", rf"graded {LAB}/{LAB}\.ipynb, the newest \(the latest modified\); left out the "
+                                   rf"older {LAB}/old/{LAB}\.ipynb", 14)
+    put(unicodedata.normalize("NFD", "c30_José"), answered())  # as a Mac zips it; graded as the NFC id
+    case("c30_José", "graded", r"^14 of 14 points; all tests passed\.$", 14)
+    (subs / "c31_link").symlink_to(subs / "c01_solution", target_is_directory=True)
+    case("c31_link", "rejected", r"c31_link is a symbolic link \(to .*c01_solution\), not a folder of the student's", 0)
+    write(subs / "c32_copy" / LAB / f"{LAB}.ipynb", (subs / "c01_solution" / LAB / f"{LAB}.ipynb").read_bytes())
+    case("c32_copy", "graded", r"^14 of 14 points; all tests passed\.$", 14)
+    # feedback: a script in an HTML output, a function that prints the running cell (hidden tests restored)
+    case("c33_script_output", "graded", r"^14 of 14 points; all tests passed\.$", 14,
+         with_extra_cell(answered(), "conv2d", f"from IPython.display import HTML, display\ndisplay(HTML({SCRIPT!r}))"))
+    nb = answered()
+    answer = nb.cells[index_of(nb, "conv2d")]
+    head, _, body = answer.source.partition("\n")
+    answer.source = f"{head}\n    print(get_ipython().user_ns['In'][-1])\n    print('my input', x)\n{body}"
+    case("c34_prints_the_running_cell", "graded", r"^14 of 14 points; all tests passed\.$", 14, nb)
+    lab2 = released("lab2_first_convnet")
+    other_test = next(c for c in lab2.cells if nbg(c).get("grade"))
+    nb = answered()
+    nb.cells.insert(index_of(nb, "test_conv2d") + 1, other_test)
+    case("c35_test_of_another_lab", "graded", rf"^14 of 14 points; cells of no {LAB} test or answer were found "
+                                              rf"\({nbg(other_test)['grade_id']}; copied from another lab\?\)", 14, nb)
     return cases
+
+
+SCRIPT = ("<script>document.title = 'PWNED'; document.body.innerHTML = '<h1>PWNED</h1>'</script>"
+          "<b id='student-html'>bold</b><img src=x onerror=\"document.body.innerHTML = 'PWNED'\">")
 
 
 def grades(out):
@@ -153,17 +197,18 @@ def lab1_batch(tmp_path_factory):
     code_ = main(["grade", "--lab", LAB, "--submissions", str(subs), "--out", str(out), "--workers", "2", "--quick",
                   "--timeout", str(TIMEOUT), "--cell-timeout", str(CELL_TIMEOUT), "--data", str(data)])
     assert code_ == 0
-    return cases, out
+    return cases, out, subs, data
 
 
 def test_corpus_has_at_least_20_broken_or_hostile_submissions(lab1_batch):
-    cases, _ = lab1_batch
-    hostile = [c for c in cases if c.student not in ("c01_solution", "c26", "c27_other_kernelspec")]
+    cases, *_ = lab1_batch
+    hostile = [c for c in cases if c.student not in ("c01_solution", "c26", "c27_other_kernelspec", "c28",
+                                                     "c29_old_copy", "c30_José", "c32_copy")]
     assert len(hostile) >= 20
 
 
 def test_each_submission_gets_its_status_score_and_reason(lab1_batch):
-    cases, out = lab1_batch
+    cases, out, *_ = lab1_batch
     rows = grades(out)
     problems = []
     for case in cases:
@@ -178,26 +223,161 @@ def test_each_submission_gets_its_status_score_and_reason(lab1_batch):
 def test_nothing_escaped_and_the_gradebook_is_intact(lab1_batch):
     from nbgrader.api import Gradebook
 
-    cases, out = lab1_batch
+    cases, out, *_ = lab1_batch
     assert not Path("/tmp/cnnlab-corpus-escape.txt").exists()
     with Gradebook(f"sqlite:///{out / 'gradebook.db'}") as gb:
         scores = {s.student.id: s.score for s in gb.find_assignment(LAB).submissions}
     assert scores["c01_solution"] == 14 and scores["c12_kills_the_kernel"] == 2
-    assert len(scores) == len(cases)
+    assert set(scores) == {c.student for c in cases if c.status != "rejected"}
 
 
 def test_feedback_never_shows_hidden_tests_and_stays_small(lab1_batch):
-    cases, out = lab1_batch
+    cases, out, *_ = lab1_batch
     solution = nbformat.read(ROOT / "solutions" / LAB / f"{LAB}.ipynb", as_version=4)
     hidden = {line.strip() for cell in solution.cells if nbg(cell).get("grade")
               for line in cell.source.split("### BEGIN HIDDEN TESTS")[-1].split("### END HIDDEN TESTS")[0].splitlines()
               if "BEGIN HIDDEN" in cell.source and len(line.strip()) > 25}
     assert hidden
     for case in cases:
-        html = (out / "feedback" / case.student / f"{LAB}.html").read_text()
+        html = (out / "feedback" / slug(case.student) / f"{LAB}.html").read_text()
         leaked = [line for line in hidden if line in html]
         assert not leaked, f"{case.student}: hidden test lines in the feedback: {leaked[:2]}"
         assert len(html) < 5_000_000, f"{case.student}: feedback of {len(html):,} characters"
+    printed = (out / "feedback" / "c34_prints_the_running_cell" / f"{LAB}.html").read_text()
+    assert "my input" in printed and "-1.1" not in printed  # its visible calls' inputs, not the hidden ones
+
+
+def slug(student):
+    from cnnlab.grading.submissions import slug
+
+    return slug(student)
+
+
+def test_accented_id_is_kept_and_its_files_have_an_ascii_slug(lab1_batch):
+    _, out, *_ = lab1_batch
+    assert (LAB, "c30_José") in grades(out)
+    folder = slug("c30_José")
+    assert folder.startswith("c30_Jose-") and (out / "feedback" / folder / f"{LAB}.html").exists()
+    assert (out / "results" / LAB / f"{folder}.json").exists()
+
+
+def test_report_lists_the_identical_notebooks(lab1_batch):
+    _, out, *_ = lab1_batch
+    report = (out / "report" / "report.md").read_text()
+    assert re.search(rf"\| {LAB}\.ipynb \| [0-9a-f]{{16}} \| c01_solution, c32_copy \|", report), report
+
+
+def test_student_html_in_the_feedback_is_text_and_runs_no_script(lab1_batch):
+    _, out, *_ = lab1_batch
+    page = (out / "feedback" / "c33_script_output" / f"{LAB}.html").read_text()
+    assert "PWNED" in page  # the cell's source, shown as text
+    assert "<b id='student-html'>" not in page and "<h1>PWNED" not in page
+    tags = Tags()
+    tags.feed(page)
+    assert "student-html" not in tags.ids and not [a for a in tags.attributes if a.startswith("on")]
+    assert "rich output is not shown in the feedback" in page
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if chromium:  # what a browser makes of it: the page as written, its title and body untouched by the student
+        dom = subprocess.run([chromium, "--headless", "--no-sandbox", "--disable-gpu", "--dump-dom",
+                              (out / "feedback" / "c33_script_output" / f"{LAB}.html").as_uri()],
+                             capture_output=True, text=True, timeout=120).stdout
+        assert "Feedback: lab1_convolution, c33_script_output" in dom and "<h1>PWNED</h1>" not in dom
+        assert "<title>PWNED" not in dom
+
+
+class Tags(html.parser.HTMLParser):
+    """The ids and attribute names of a page's elements."""
+
+    def __init__(self):
+        super().__init__()
+        self.ids, self.attributes = set(), set()
+
+    def handle_starttag(self, tag, attrs):
+        self.ids |= {v for k, v in attrs if k == "id"}
+        self.attributes |= {k for k, _ in attrs}
+
+
+def zip_folder(folder, archive, extra_links):
+    """`folder` as an LMS-like zip (files with their times; links kept as link members), plus `extra_links`."""
+    with zipfile.ZipFile(archive, "w") as zf:
+        for path in sorted(folder.rglob("*")):
+            name = str(path.relative_to(folder))
+            if path.is_symlink() and path.parent == folder:
+                continue  # (a link at the top is a folder case, graded in the folder batch)
+            if path.is_file() and not path.is_symlink():
+                zf.write(path, name)
+        for name, target in extra_links.items():
+            info = zipfile.ZipInfo(name)
+            info.external_attr = (stat.S_IFLNK | 0o777) << 16
+            zf.writestr(info, target)
+
+
+def test_rerun_from_a_zip_refuses_its_link_and_repairs_the_gradebook(lab1_batch, tmp_path, capsys):
+    """A run killed between a result and the gradebook left a student out of gradebook.db: the next run puts it back."""
+    from nbgrader.api import Gradebook
+
+    cases, out, subs, data = lab1_batch
+    with Gradebook(f"sqlite:///{out / 'gradebook.db'}") as gb:
+        gb.remove_submission(LAB, "c01_solution")
+    archive = tmp_path / "class.zip"
+    zip_folder(subs, archive,
+               {f"c36_zip_link/{LAB}/{LAB}.ipynb": f"../../c01_solution/{LAB}/{LAB}.ipynb"})
+    capsys.readouterr()
+    assert main(["grade", "--lab", LAB, "--submissions", str(archive), "--out", str(out), "--workers", "1", "--quick",
+                 "--timeout", str(TIMEOUT), "--cell-timeout", str(CELL_TIMEOUT), "--data", str(data)]) == 0
+    log = capsys.readouterr().out
+    assert "gradebook brought in line with the kept results of 1 students: c01_solution" in log
+    assert f"{len(cases) - 1} already graded with the same files (kept); 1 to grade" in log, log
+    row = grades(out)[(LAB, "c36_zip_link")]
+    assert row["status"] == "rejected" and "refused zip members that are symbolic links" in row["reason"], row
+    with Gradebook(f"sqlite:///{out / 'gradebook.db'}") as gb:
+        assert gb.find_submission(LAB, "c01_solution").score == 14
+        assert "c36_zip_link" not in {s.student.id for s in gb.find_assignment(LAB).submissions}
+
+
+def descendants(pid):
+    from cnnlab.grading.batch import process_tree
+
+    return process_tree(pid)[1:]
+
+
+def alive(pid):
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def test_sigterm_stops_workers_and_kernels_and_removes_scratch(lab1_batch, tmp_path):
+    _, graded_out, *_ = lab1_batch
+    subs, out, private = tmp_path / "subs", tmp_path / "out", tmp_path / "private"
+    private.mkdir()
+    for student in ("s1", "s2"):
+        write(subs / student / LAB / f"{LAB}.ipynb",
+              with_extra_cell(answered(), "conv2d", "import time\nwhile True:\n    time.sleep(0.2)"))
+    out.mkdir()
+    shutil.copytree(graded_out / ".course", out / ".course", symlinks=True)  # the release, made once
+    shutil.copy(graded_out / "gradebook.db", out / "gradebook.db")
+    env = dict(os.environ, TMPDIR=str(private), PYTHONPATH=str(ROOT))
+    batch = subprocess.Popen([sys.executable, "-m", "autograder", "grade", "--lab", LAB, "--submissions", str(subs),
+                              "--out", str(out), "--workers", "2", "--quick", "--timeout", "300", "--cell-timeout", "250"],
+                             cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline, kernels = time.monotonic() + 240, []
+    while time.monotonic() < deadline and len(kernels) < 2:
+        tree = descendants(batch.pid)
+        kernels = [p for p in tree if b"ipykernel_launcher" in Path(f"/proc/{p}/cmdline").read_bytes()] if tree else []
+        time.sleep(0.5)
+    assert len(kernels) == 2, "the two kernels did not start"
+    time.sleep(2)
+    tree = descendants(batch.pid)
+    assert list(private.glob("cnnlab-grade-*/*/scratch"))
+    batch.send_signal(signal.SIGTERM)
+    _, stderr = batch.communicate(timeout=60)
+    assert batch.returncode == 1 and "stopped by SIGTERM: the workers and their kernels were stopped" in stderr, stderr
+    time.sleep(1)
+    assert not [p for p in tree if alive(p)], [Path(f"/proc/{p}/cmdline").read_bytes() for p in tree if alive(p)]
+    assert not list(private.iterdir())
+    assert not (out / "results").exists()
 
 
 # -- a lab with a saved model: the decisive checks run in the grader's process --

@@ -215,7 +215,7 @@ def test_feedback_shows_student_html_as_text_and_runs_no_script_of_theirs():
     assert not [s for s in scripts.found if "pwned" in s or "alert(1)" in s], scripts.found
     assert CSP in page and page.index(CSP) < page.index("<script")
     assert "rich output is not shown in the feedback" in page
-    assert "&lt;script&gt;alert" in page  # the student's markdown, shown as text
+    assert "My notes &lt;script&gt;alert" in page  # the student's markdown, shown as text
 
 
 def test_feedback_keeps_only_what_the_visible_part_printed():

@@ -5,8 +5,8 @@ error's name and message; tracebacks of test cells are dropped, since IPython pr
 failing one, which may be hidden. A failure inside the hidden part says only that a hidden test failed.
 
 What a student's cells produced is shown as text, never run by the reader's browser: outputs keep only plain
-text and PNG/JPEG images (no HTML, JavaScript, SVG, Markdown or LaTeX), Markdown and raw cells are shown
-with their HTML escaped, nbconvert sanitizes what is left, and the page forbids every script
+text and PNG/JPEG images (no HTML, JavaScript, SVG, Markdown or LaTeX), the student's Markdown and raw cells
+are shown as plain text (the release's Markdown cells as written), and the page forbids every script
 (Content-Security-Policy). Any output line that shows a line of a hidden test (a student's function that
 prints `In`, `_ih` or the running cell) is replaced by a note.
 """
@@ -130,10 +130,11 @@ def _visible_stdout(outputs, marker):
 
 
 def _as_text(cell, released_markdown):
-    """A Markdown or raw cell as Markdown; the student's own (not the release's) with its HTML shown as text."""
+    """A Markdown or raw cell as Markdown: the release's as written, the student's own as a block of plain text."""
     if cell.cell_type == "markdown" and cell.source in released_markdown:
         return nbformat.v4.new_markdown_cell(cell.source)
-    return nbformat.v4.new_markdown_cell(html.escape(cell.source, quote=False))
+    fence = "~" * max(3, 1 + max((len(run) for run in re.findall("~+", cell.source)), default=0))
+    return nbformat.v4.new_markdown_cell(f"{fence}text\n{cell.source}\n{fence}")
 
 
 def summary_markdown(result):
@@ -188,10 +189,12 @@ def feedback_notebook(nb, released, result, marker=None):
 
 
 def to_html(notebook):
-    """The page: nbconvert's classic template, sanitized, with a policy that lets no script run."""
+    """The page: nbconvert's classic template, with a policy that lets no script run.
+
+    (nbconvert's own `sanitize_html` is not used: with bleach 6 it shows Markdown cells as HTML source.)"""
     from nbconvert import HTMLExporter
 
-    body, _ = HTMLExporter(template_name="classic", sanitize_html=True).from_notebook_node(notebook)
+    body, _ = HTMLExporter(template_name="classic").from_notebook_node(notebook)
     head = body.index("<head>") + len("<head>")
     return body[:head] + "\n" + CSP + body[head:]
 
