@@ -147,36 +147,32 @@ def lab1_corpus(subs, out, data):
     nb = answered()
     nb.metadata["kernelspec"] = {"name": "evil", "display_name": "evil", "language": "python"}
     case("c27_other_kernelspec", "graded", r"^14 of 14 points; all tests passed\.$", 14, nb)
-    # intake: resubmissions, an old copy, an accented id, a link to another student's folder, a copied notebook
+    # intake (cheap cases where they can be): a resubmission, an accented id with an old copy, a link to another
+    # student's folder, a copy of another student's notebook
     write(subs / "c28_lab1_convolution.ipynb", released())
     write(subs / "c28_lab1_convolution-1.ipynb", answered())  # the LMS's name for a resubmission
     case("c28", "graded", r"^14 of 14 points; graded c28_lab1_convolution-1\.ipynb, the newest \(resubmission 1\); "
                           r"left out the older c28_lab1_convolution\.ipynb\.$", 14)
-    put("c29_old_copy", answered())
-    old = write(subs / "c29_old_copy" / LAB / "old" / f"{LAB}.ipynb", released())
+    accented = unicodedata.normalize("NFD", "c29_José")  # as a Mac zips it; graded as the NFC id
+    put(accented, answered())
+    old = write(subs / accented / LAB / "old" / f"{LAB}.ipynb", released())
     os.utime(old, (time.time() - 86400,) * 2)
-    case("c29_old_copy", "graded", rf"graded {LAB}/{LAB}\.ipynb, the newest \(the latest modified\); left out the "
-                                   rf"older {LAB}/old/{LAB}\.ipynb", 14)
-    put(unicodedata.normalize("NFD", "c30_José"), answered())  # as a Mac zips it; graded as the NFC id
-    case("c30_José", "graded", r"^14 of 14 points; all tests passed\.$", 14)
-    (subs / "c31_link").symlink_to(subs / "c01_solution", target_is_directory=True)
-    case("c31_link", "rejected", r"c31_link is a symbolic link \(to .*c01_solution\), not a folder of the student's", 0)
-    write(subs / "c32_copy" / LAB / f"{LAB}.ipynb", (subs / "c01_solution" / LAB / f"{LAB}.ipynb").read_bytes())
-    case("c32_copy", "graded", r"^14 of 14 points; all tests passed\.$", 14)
-    # feedback: a script in an HTML output, a function that prints the running cell (hidden tests restored)
-    case("c33_script_output", "graded", r"^14 of 14 points; all tests passed\.$", 14,
-         with_extra_cell(answered(), "conv2d", f"from IPython.display import HTML, display\ndisplay(HTML({SCRIPT!r}))"))
-    nb = answered()
+    case("c29_José", "graded", rf"^14 of 14 points; graded {LAB}\.ipynb, the newest \(the latest modified\); "
+                               rf"left out the older old/{LAB}\.ipynb\.$", 14)
+    (subs / "c30_link").symlink_to(subs / "c01_solution", target_is_directory=True)
+    case("c30_link", "rejected", r"c30_link is a symbolic link \(to .*c01_solution\), not a folder of the student's", 0)
+    write(subs / "c31_copy" / LAB / f"{LAB}.ipynb", (subs / "c04_wrong_lab" / LAB / f"{LAB}.ipynb").read_bytes())
+    case("c31_copy", "error", r"not a lab1_convolution notebook", 0)
+    # feedback and restore: a script in an HTML output, a function that prints the running cell (its hidden tests
+    # restored) and its inputs, a graded cell copied from lab 2
+    nb = with_extra_cell(answered(), "conv2d", f"from IPython.display import HTML, display\ndisplay(HTML({SCRIPT!r}))")
     answer = nb.cells[index_of(nb, "conv2d")]
     head, _, body = answer.source.partition("\n")
     answer.source = f"{head}\n    print(get_ipython().user_ns['In'][-1])\n    print('my input', x)\n{body}"
-    case("c34_prints_the_running_cell", "graded", r"^14 of 14 points; all tests passed\.$", 14, nb)
-    lab2 = released("lab2_first_convnet")
-    other_test = next(c for c in lab2.cells if nbg(c).get("grade"))
-    nb = answered()
+    other_test = next(c for c in released("lab2_first_convnet").cells if nbg(c).get("grade"))
     nb.cells.insert(index_of(nb, "test_conv2d") + 1, other_test)
-    case("c35_test_of_another_lab", "graded", rf"^14 of 14 points; cells of no {LAB} test or answer were found "
-                                              rf"\({nbg(other_test)['grade_id']}; copied from another lab\?\)", 14, nb)
+    case("c32_hostile_feedback", "graded", rf"^14 of 14 points; cells of no {LAB} test or answer were found "
+                                           rf"\({nbg(other_test)['grade_id']}; copied from another lab\?\)", 14, nb)
     return cases
 
 
@@ -202,8 +198,7 @@ def lab1_batch(tmp_path_factory):
 
 def test_corpus_has_at_least_20_broken_or_hostile_submissions(lab1_batch):
     cases, *_ = lab1_batch
-    hostile = [c for c in cases if c.student not in ("c01_solution", "c26", "c27_other_kernelspec", "c28",
-                                                     "c29_old_copy", "c30_José", "c32_copy")]
+    hostile = [c for c in cases if c.student not in ("c01_solution", "c26", "c27_other_kernelspec", "c28", "c29_José")]
     assert len(hostile) >= 20
 
 
@@ -243,8 +238,9 @@ def test_feedback_never_shows_hidden_tests_and_stays_small(lab1_batch):
         leaked = [line for line in hidden if line in html]
         assert not leaked, f"{case.student}: hidden test lines in the feedback: {leaked[:2]}"
         assert len(html) < 5_000_000, f"{case.student}: feedback of {len(html):,} characters"
-    printed = (out / "feedback" / "c34_prints_the_running_cell" / f"{LAB}.html").read_text()
-    assert "my input" in printed and "-1.1" not in printed  # its visible calls' inputs, not the hidden ones
+    shown = nbformat.read(out / ".work" / LAB / "c32_hostile_feedback" / "autograded.ipynb", as_version=4)
+    printed = "".join(o.get("text", "") for o in shown.cells[index_of(shown, "test_conv2d")].outputs)
+    assert printed.count("my input") == 4, printed  # the visible part's 4 calls, none of the hidden part's 3
 
 
 def slug(student):
@@ -255,21 +251,21 @@ def slug(student):
 
 def test_accented_id_is_kept_and_its_files_have_an_ascii_slug(lab1_batch):
     _, out, *_ = lab1_batch
-    assert (LAB, "c30_José") in grades(out)
-    folder = slug("c30_José")
-    assert folder.startswith("c30_Jose-") and (out / "feedback" / folder / f"{LAB}.html").exists()
+    assert (LAB, "c29_José") in grades(out)
+    folder = slug("c29_José")
+    assert folder.startswith("c29_Jose-") and (out / "feedback" / folder / f"{LAB}.html").exists()
     assert (out / "results" / LAB / f"{folder}.json").exists()
 
 
 def test_report_lists_the_identical_notebooks(lab1_batch):
     _, out, *_ = lab1_batch
     report = (out / "report" / "report.md").read_text()
-    assert re.search(rf"\| {LAB}\.ipynb \| [0-9a-f]{{16}} \| c01_solution, c32_copy \|", report), report
+    assert re.search(rf"\| {LAB}\.ipynb \| [0-9a-f]{{16}} \| c04_wrong_lab, c31_copy \|", report), report
 
 
 def test_student_html_in_the_feedback_is_text_and_runs_no_script(lab1_batch):
     _, out, *_ = lab1_batch
-    page = (out / "feedback" / "c33_script_output" / f"{LAB}.html").read_text()
+    page = (out / "feedback" / "c32_hostile_feedback" / f"{LAB}.html").read_text()
     assert "PWNED" in page  # the cell's source, shown as text
     assert "<b id='student-html'>" not in page and "<h1>PWNED" not in page
     tags = Tags()
@@ -279,9 +275,9 @@ def test_student_html_in_the_feedback_is_text_and_runs_no_script(lab1_batch):
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     if chromium:  # what a browser makes of it: the page as written, its title and body untouched by the student
         dom = subprocess.run([chromium, "--headless", "--no-sandbox", "--disable-gpu", "--dump-dom",
-                              (out / "feedback" / "c33_script_output" / f"{LAB}.html").as_uri()],
+                              (out / "feedback" / "c32_hostile_feedback" / f"{LAB}.html").as_uri()],
                              capture_output=True, text=True, timeout=120).stdout
-        assert "Feedback: lab1_convolution, c33_script_output" in dom and "<h1>PWNED</h1>" not in dom
+        assert "Feedback: lab1_convolution, c32_hostile_feedback" in dom and "<h1>PWNED</h1>" not in dom
         assert "<title>PWNED" not in dom
 
 
@@ -321,18 +317,18 @@ def test_rerun_from_a_zip_refuses_its_link_and_repairs_the_gradebook(lab1_batch,
         gb.remove_submission(LAB, "c01_solution")
     archive = tmp_path / "class.zip"
     zip_folder(subs, archive,
-               {f"c36_zip_link/{LAB}/{LAB}.ipynb": f"../../c01_solution/{LAB}/{LAB}.ipynb"})
+               {f"c33_zip_link/{LAB}/{LAB}.ipynb": f"../../c01_solution/{LAB}/{LAB}.ipynb"})
     capsys.readouterr()
     assert main(["grade", "--lab", LAB, "--submissions", str(archive), "--out", str(out), "--workers", "1", "--quick",
                  "--timeout", str(TIMEOUT), "--cell-timeout", str(CELL_TIMEOUT), "--data", str(data)]) == 0
     log = capsys.readouterr().out
     assert "gradebook brought in line with the kept results of 1 students: c01_solution" in log
     assert f"{len(cases) - 1} already graded with the same files (kept); 1 to grade" in log, log
-    row = grades(out)[(LAB, "c36_zip_link")]
+    row = grades(out)[(LAB, "c33_zip_link")]
     assert row["status"] == "rejected" and "refused zip members that are symbolic links" in row["reason"], row
     with Gradebook(f"sqlite:///{out / 'gradebook.db'}") as gb:
         assert gb.find_submission(LAB, "c01_solution").score == 14
-        assert "c36_zip_link" not in {s.student.id for s in gb.find_assignment(LAB).submissions}
+        assert "c33_zip_link" not in {s.student.id for s in gb.find_assignment(LAB).submissions}
 
 
 def descendants(pid):

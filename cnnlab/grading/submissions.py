@@ -245,8 +245,8 @@ def discover(root, lab, notebook_name, model_names, id_pattern=DEFAULT_ID_PATTER
             if lab_dir == entry:  # a student folder without a lab folder: only notebooks that look like this lab
                 notebooks = [p for p in notebooks if lab in p.name] or notebooks
             where = f"{entry.name}/{lab_dir.relative_to(entry) if lab_dir != entry else ''}"
-            notebook, reason, note = _pick_notebook(notebooks, notebook_name, where, entry)
-            files, model_notes = _model_files(paths, model_names, entry)
+            notebook, reason, note = _pick_notebook(notebooks, notebook_name, where, lab_dir)
+            files, model_notes = _model_files(paths, model_names, lab_dir)
             submission = Submission(student, lab, notebook, files, reason, lab_dir)
             by_student[student] = _finish(submission, [n for n in [note] if n] + model_notes + notes, lab)
         elif entry.is_file():
