@@ -1,4 +1,5 @@
-"""The hostile corpus: broken and hostile submissions, graded in one batch each, none stops the batch.
+"""The hostile corpus: broken and hostile submissions, graded in one batch each, none stops the batch;
+then the lab-1 folder again as a zip (a link member, a gradebook to repair), and SIGTERM during a batch.
 
 Lab 1 (NumPy, 14 points) takes the notebook cases; a tiny lab with a saved model (built in the test's folder,
 `grading_helpers.tiny_lab`) takes the model cases. Every submission gets the expected status and a reason

@@ -204,7 +204,7 @@ def discover(root, lab, notebook_name, model_names, id_pattern=DEFAULT_ID_PATTER
     root = Path(root)
     pattern = re.compile(id_pattern)
     refused_members = json.loads((root / REFUSED).read_text()) if (root / REFUSED).exists() else []
-    by_student, flat, flat_links, warnings = {}, {}, {}, []
+    by_student, flat, flat_links, zip_links, warnings = {}, {}, {}, {}, []
 
     def row(name, reason, status=Status.REJECTED):
         student, _ = student_id(name)
@@ -262,19 +262,18 @@ def discover(root, lab, notebook_name, model_names, id_pattern=DEFAULT_ID_PATTER
     for member in refused_members:  # flat files that were links in the zip
         match = pattern.match(unicodedata.normalize("NFC", Path(member).name)) if len(Path(member).parts) == 1 else None
         if match:
-            flat_links.setdefault(student_id(match.group(1))[0], []).append(member)
+            zip_links.setdefault(student_id(match.group(1))[0], []).append(member)
         elif len(Path(member).parts) == 1:
             warnings.append(f"refused zip member {member!r}: a symbolic link, and its name starts with no student id")
-    for student in sorted(set(flat) | set(flat_links)):
+    for student in sorted(set(flat) | set(flat_links) | set(zip_links)):
         paths = flat.get(student, [])
         if student in by_student:
             if paths:
                 warnings.append(f"{student} has a folder and flat files; the folder is graded")
             continue
-        links = flat_links.get(student, [])
-        notes = [_links_note([p for p in links if isinstance(p, Path)], root)] if any(isinstance(p, Path) for p in links) else []
-        if any(isinstance(p, str) for p in links):
-            notes.append(_refused_note([p for p in links if isinstance(p, str)]))
+        notes = [_links_note(flat_links[student], root)] if student in flat_links else []
+        if student in zip_links:
+            notes.append(_refused_note(zip_links[student]))
         notebooks = [p for p in paths if p.suffix == ".ipynb" and (lab in p.name or len(paths) == 1)]
         notebook, reason, note = _pick_notebook(notebooks, notebook_name, f"the files of {student}", root)
         files, model_notes = _model_files(paths, model_names, root)

@@ -5,8 +5,10 @@ stdin), kills it at the wall-clock limit (a fresh one takes its place), and read
 
 1. read the notebook (invalid JSON, too large, another lab's notebook: status error);
 2. compare its graded and locked cells with the release (edited, deleted, duplicated: status tampered);
-   nbgrader's DeduplicateIds, OverwriteCells (add_missing_cells) and CheckCellMetadata put the instructors'
-   cells back, hidden tests included, from the gradebook snapshot;
+   graded cells of another lab are removed (with a note); nbgrader's DeduplicateIds, OverwriteCells
+   (add_missing_cells) and CheckCellMetadata put the instructors' cells back, hidden tests included, from the
+   gradebook snapshot, and each hidden part's first line prints a random marker (what a test printed before it
+   is its visible part's, the only output the feedback shows);
 3. run it with nbgrader's Execute in a sandboxed kernel (`cnnlab.grading.sandbox`), in a scratch copy of the
    submission, one cell at a time, with canary cells (below) before each test cell;
 4. score each test cell with nbgrader's `determine_grade`, but only cells that actually ran: after a kernel
