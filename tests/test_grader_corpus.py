@@ -7,6 +7,7 @@ that says what happened. Several minutes on 2 cores: behind the `grader_corpus` 
 (`pytest -m grader_corpus tests/test_grader_corpus.py`, or `make test-grader`).
 """
 
+import contextlib
 import csv
 import html.parser
 import os
@@ -359,17 +360,23 @@ def test_sigterm_stops_workers_and_kernels_and_removes_scratch(lab1_batch, tmp_p
     batch = subprocess.Popen([sys.executable, "-m", "autograder", "grade", "--lab", LAB, "--submissions", str(subs),
                               "--out", str(out), "--workers", "2", "--quick", "--timeout", "300", "--cell-timeout", "250"],
                              cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline, kernels = time.monotonic() + 240, []
-    while time.monotonic() < deadline and len(kernels) < 2:
+    try:
+        deadline, kernels, scratch = time.monotonic() + 240, [], []
+        while time.monotonic() < deadline and (len(kernels) < 2 or len(scratch) < 2):
+            tree = descendants(batch.pid)
+            kernels = [p for p in tree if alive(p) and b"ipykernel_launcher" in Path(f"/proc/{p}/cmdline").read_bytes()]
+            scratch = list(private.glob("cnnlab-grade-*/*/scratch"))
+            time.sleep(0.5)
+        assert len(kernels) == 2 and len(scratch) == 2, "the two kernels did not start"
+        time.sleep(2)
         tree = descendants(batch.pid)
-        kernels = [p for p in tree if b"ipykernel_launcher" in Path(f"/proc/{p}/cmdline").read_bytes()] if tree else []
-        time.sleep(0.5)
-    assert len(kernels) == 2, "the two kernels did not start"
-    time.sleep(2)
-    tree = descendants(batch.pid)
-    assert list(private.glob("cnnlab-grade-*/*/scratch"))
-    batch.send_signal(signal.SIGTERM)
-    _, stderr = batch.communicate(timeout=60)
+        batch.send_signal(signal.SIGTERM)
+        _, stderr = batch.communicate(timeout=60)
+    finally:
+        if batch.poll() is None:  # the test failed: leave nothing behind either
+            for pid in [batch.pid] + descendants(batch.pid):
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
     assert batch.returncode == 1 and "stopped by SIGTERM: the workers and their kernels were stopped" in stderr, stderr
     time.sleep(1)
     assert not [p for p in tree if alive(p)], [Path(f"/proc/{p}/cmdline").read_bytes() for p in tree if alive(p)]
