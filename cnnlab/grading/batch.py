@@ -372,7 +372,7 @@ def load_results(out):
 def write_outputs(out, results):
     """grades.csv and the class report from every result kept in `out`."""
     out = Path(out)
-    with open(out / "grades.csv.tmp", "w", newline="") as file:
+    with open(out / "grades.csv.tmp", "w", newline="", encoding="utf-8") as file:
         writer = csv.DictWriter(file, CSV_FIELDS)
         writer.writeheader()
         for r in sorted(results, key=lambda r: (r["student"], r["lab"])):

@@ -64,4 +64,4 @@ def write_report(directory, results):
                       "| file | sha256 | students |", "|---|---|---|"]
             lines += [f"| {name} | {digest[:16]} | {', '.join(students)} |" for name, digest, students in same]
             lines += [""]
-    (directory / "report.md").write_text("\n".join(lines))
+    (directory / "report.md").write_text("\n".join(lines), encoding="utf-8")
