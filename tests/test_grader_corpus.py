@@ -17,6 +17,7 @@ import signal
 import stat
 import subprocess
 import sys
+import tempfile
 import time
 import unicodedata
 import zipfile
@@ -348,8 +349,8 @@ def alive(pid):
 
 def test_sigterm_stops_workers_and_kernels_and_removes_scratch(lab1_batch, tmp_path):
     _, graded_out, *_ = lab1_batch
-    subs, out, private = tmp_path / "subs", tmp_path / "out", tmp_path / "private"
-    private.mkdir()
+    subs, out = tmp_path / "subs", tmp_path / "out"
+    private = Path(tempfile.mkdtemp(prefix="sig", dir="/tmp"))  # short: a kernel's socket path has 107 bytes at most
     for student in ("s1", "s2"):
         write(subs / student / LAB / f"{LAB}.ipynb",
               with_extra_cell(answered(), "conv2d", "import time\nwhile True:\n    time.sleep(0.2)"))
@@ -381,6 +382,7 @@ def test_sigterm_stops_workers_and_kernels_and_removes_scratch(lab1_batch, tmp_p
     time.sleep(1)
     assert not [p for p in tree if alive(p)], [Path(f"/proc/{p}/cmdline").read_bytes() for p in tree if alive(p)]
     assert not list(private.iterdir())
+    private.rmdir()
     assert not (out / "results").exists()
 
 

@@ -188,6 +188,20 @@ class WorkerProcess:
                 self.process.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 self.kill()
+            except BaseException:  # a signal while waiting: leave nothing running
+                self.kill()
+                raise
+
+
+def _close_all(workers):
+    """Close every worker; if a signal interrupts that, kill them all (and their kernels) and re-raise."""
+    try:
+        for worker in workers:
+            worker.close()
+    except BaseException:
+        for worker in workers:
+            worker.kill()
+        raise
 
 def process_tree(pid):
     """`pid` and all its descendants (from /proc), parents first."""
@@ -457,11 +471,12 @@ def grade(options):
             worker.kill()
         raise
     finally:
-        for worker in workers:
-            worker.close()
-        shutil.rmtree(private_root, ignore_errors=True)
-        for signum, handler in previous_handlers.items():
-            signal.signal(signum, handler)
+        try:
+            _close_all(workers)
+        finally:
+            shutil.rmtree(private_root, ignore_errors=True)
+            for signum, handler in previous_handlers.items():
+                signal.signal(signum, handler)
     elapsed = time.monotonic() - started
     write_outputs(options.out, load_results(options.out))
     if todo:
