@@ -69,7 +69,7 @@ def _safe_data(output):
     data = output.get("data", {})
     kept = {k: v for k, v in data.items() if k in SAFE_DATA and (k == "text/plain" or BASE64.fullmatch(
         v if isinstance(v, str) else "".join(v)))}
-    if set(data) - set(kept) and "text/plain" not in kept:
+    if set(data) - set(kept) - {"text/plain"}:  # (its text/plain is a repr like <IPython.core.display.HTML object>)
         kept["text/plain"] = "[grader] an HTML, JavaScript, SVG or other rich output is not shown in the feedback"
     output.data = nbformat.from_dict(kept)
     output.metadata = nbformat.from_dict({})
