@@ -7,10 +7,16 @@ that says what happened. Several minutes on 2 cores: behind the `grader_corpus` 
 """
 
 import csv
+import json
+import os
 import re
+import socket
+import threading
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
+import h5py
 import nbformat
 import pytest
 
@@ -20,7 +26,7 @@ from grading_helpers import (LAB, ROOT, TINY, answered, index_of, nbg, released,
 
 pytestmark = pytest.mark.grader_corpus
 
-CELL_TIMEOUT, TIMEOUT = 25, 75
+CELL_TIMEOUT, TIMEOUT = 40, 110  # the set-up cell imports TensorFlow: 20 s when 4 other users share 2 cores
 
 
 @dataclass
@@ -55,7 +61,7 @@ def wrong_answers():
     return nb
 
 
-def lab1_corpus(subs, out, data):
+def lab1_corpus(subs, out, data, port):
     def put(student, nb, name=f"{LAB}.ipynb"):
         write(subs / student / LAB / name, nb)
 
@@ -137,7 +143,51 @@ def lab1_corpus(subs, out, data):
     nb = answered()
     nb.metadata["kernelspec"] = {"name": "evil", "display_name": "evil", "language": "python"}
     case("c27_other_kernelspec", "graded", r"^14 of 14 points; all tests passed\.$", 14, nb)
+    # what the OS jail stops (native code steps around the audit hook): nothing lands, nothing connects
+    case("c28_reads_the_grader_environment", "graded", r"^14 of 14 points; all tests passed\.$", 14,
+         with_extra_cell(answered(), "test_conv2d",
+                         "import os\nfound = [os.environ.get('CNNLAB_CORPUS_SECRET', 'no secret here')]\n"
+                         "for pid in [p for p in os.listdir('/proc') if p.isdigit()] + ['self', str(os.getppid())]:\n"
+                         "    for name in ('environ', 'cmdline'):\n        try:\n"
+                         "            found.append(open(f'/proc/{pid}/{name}', 'rb').read().decode(errors='replace'))\n"
+                         "        except OSError:\n            pass\nprint(found)"))
+    outside = escape_markers(out)
+    python_escape = "open('mine.txt', 'w').write('x')\nimport os\n"
+    for i, how in enumerate(("link", "symlink")):
+        python_escape += f"try:\n    os.{how}('mine.txt', {outside[i]!r})\nexcept PermissionError as e:\n    print(e)\n"
+    python_escape += f"os.rename('mine.txt', {outside[2]!r})"
+    case("c29_renames_links_out", "tampered", r"may only change files in its working directory: os.rename", 14,
+         with_extra_cell(answered(), "test_conv2d", python_escape))
+    native = ("import ctypes, struct\nlibc = ctypes.CDLL(None)\nopen('mine.txt', 'w').write('x')\n"
+              + "".join(f"libc.{how}(b'mine.txt', {outside[i].encode()!r})\n"
+                        for i, how in enumerate(("link", "symlink", "rename")))
+              + f"fd = libc.open({outside[3].encode()!r}, 0o101, 0o644)\nlibc.write(fd, b'x', 1)\n"
+              + "sock = libc.socket(2, 1, 0)\n"
+              + f"address = struct.pack('=H', 2) + struct.pack('!H4s8x', {port}, bytes([127, 0, 0, 1]))\n"
+              + "print(libc.connect(sock, address, len(address)))")
+    case("c30_native_escapes", "graded", r"^14 of 14 points; all tests passed\.$", 14,
+         with_extra_cell(answered(), "test_conv2d", native))
+    case("c31_outlives_the_kernel", "graded", r"^14 of 14 points; all tests passed\.$", 14,
+         with_extra_cell(answered(), "test_conv2d",
+                         f"import ctypes\nctypes.CDLL(None).system(b'setsid sleep {SURVIVOR} >/dev/null 2>&1 &')"))
+    case("c32_fork_bomb", "graded", r"^14 of 14 points; all tests passed\.$", 14,
+         with_extra_cell(answered(), "test_conv2d",
+                         "import ctypes\nlibc = ctypes.CDLL(None)\nchildren = 0\nfor _ in range(5000):\n"
+                         "    pid = libc.fork()\n    if pid == 0:\n        libc.pause()\n    if pid < 0:\n"
+                         "        break\n    children += 1\nprint('forked', children)"))
+    case("c33_connects_to_loopback", "tampered", r"without network: connecting to \('127\.0\.0\.1', \d+\) is refused", 14,
+         with_extra_cell(answered(), "test_conv2d",
+                         f"import socket\nsocket.create_connection(('127.0.0.1', {port}), timeout=5)"))
     return cases
+
+
+SURVIVOR = 987_654  # the seconds of a `sleep` started by native code: no such process may outlive the batch
+
+
+def escape_markers(out):
+    """Paths outside every scratch folder that hostile cells try to create (and none may)."""
+    return [str(Path("/tmp") / f"cnnlab-corpus-escape-{i}") for i in range(2)] + \
+        [str(out / "escaped-rename"), str(Path(out).parent / "escaped-open")]
 
 
 def grades(out):
@@ -145,25 +195,46 @@ def grades(out):
         return {(row["lab"], row["student"]): row for row in csv.DictReader(file)}
 
 
+SECRET = "cnnlab-corpus-secret-4f1d"  # in the grader's environment: no kernel may see it
+
+
 @pytest.fixture(scope="module")
 def lab1_batch(tmp_path_factory):
     subs, out, data = (tmp_path_factory.mktemp(name) for name in ("corpus", "corpus_out", "grader_data"))
     tiny_test_set(data / "labels.npz")
-    cases = lab1_corpus(subs, out, data)
-    code_ = main(["grade", "--lab", LAB, "--submissions", str(subs), "--out", str(out), "--workers", "2", "--quick",
-                  "--timeout", str(TIMEOUT), "--cell-timeout", str(CELL_TIMEOUT), "--data", str(data)])
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(0.2)
+    connections = []
+
+    def listen():
+        while listener.fileno() >= 0:
+            try:
+                connections.append(listener.accept())
+            except (TimeoutError, OSError):
+                continue
+
+    threading.Thread(target=listen, daemon=True).start()
+    cases = lab1_corpus(subs, out, data, listener.getsockname()[1])
+    os.environ["CNNLAB_CORPUS_SECRET"] = SECRET
+    try:
+        code_ = main(["grade", "--lab", LAB, "--submissions", str(subs), "--out", str(out), "--workers", "2", "--quick",
+                      "--timeout", str(TIMEOUT), "--cell-timeout", str(CELL_TIMEOUT), "--data", str(data),
+                      "--processes", "256"])
+    finally:
+        del os.environ["CNNLAB_CORPUS_SECRET"]
+        listener.close()
     assert code_ == 0
-    return cases, out
+    return cases, out, connections
 
 
 def test_corpus_has_at_least_20_broken_or_hostile_submissions(lab1_batch):
-    cases, _ = lab1_batch
+    cases, _, _ = lab1_batch
     hostile = [c for c in cases if c.student not in ("c01_solution", "c26", "c27_other_kernelspec")]
     assert len(hostile) >= 20
 
 
 def test_each_submission_gets_its_status_score_and_reason(lab1_batch):
-    cases, out = lab1_batch
+    cases, out, _ = lab1_batch
     rows = grades(out)
     problems = []
     for case in cases:
@@ -178,8 +249,18 @@ def test_each_submission_gets_its_status_score_and_reason(lab1_batch):
 def test_nothing_escaped_and_the_gradebook_is_intact(lab1_batch):
     from nbgrader.api import Gradebook
 
-    cases, out = lab1_batch
+    cases, out, connections = lab1_batch
     assert not Path("/tmp/cnnlab-corpus-escape.txt").exists()
+    assert not [m for m in escape_markers(out) if os.path.lexists(m)]
+    assert not connections, "a kernel reached the loopback listener"
+    survivors = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            if str(SURVIVOR).encode() in Path(f"/proc/{pid}/cmdline").read_bytes():
+                survivors.append(pid)
+        except OSError:
+            pass
+    assert not survivors, "a process started by a kernel outlived it"
     with Gradebook(f"sqlite:///{out / 'gradebook.db'}") as gb:
         scores = {s.student.id: s.score for s in gb.find_assignment(LAB).submissions}
     assert scores["c01_solution"] == 14 and scores["c12_kills_the_kernel"] == 2
@@ -187,7 +268,7 @@ def test_nothing_escaped_and_the_gradebook_is_intact(lab1_batch):
 
 
 def test_feedback_never_shows_hidden_tests_and_stays_small(lab1_batch):
-    cases, out = lab1_batch
+    cases, out, _ = lab1_batch
     solution = nbformat.read(ROOT / "solutions" / LAB / f"{LAB}.ipynb", as_version=4)
     hidden = {line.strip() for cell in solution.cells if nbg(cell).get("grade")
               for line in cell.source.split("### BEGIN HIDDEN TESTS")[-1].split("### END HIDDEN TESTS")[0].splitlines()
@@ -197,6 +278,7 @@ def test_feedback_never_shows_hidden_tests_and_stays_small(lab1_batch):
         html = (out / "feedback" / case.student / f"{LAB}.html").read_text()
         leaked = [line for line in hidden if line in html]
         assert not leaked, f"{case.student}: hidden test lines in the feedback: {leaked[:2]}"
+        assert SECRET not in html, f"{case.student}: the grader's environment in the feedback"
         assert len(html) < 5_000_000, f"{case.student}: feedback of {len(html):,} characters"
 
 
@@ -230,18 +312,72 @@ def model_batch(tmp_path_factory):
     patched.cells.insert(index_of(patched, "test_model"),
                          code("import keras\nkeras.Model.count_params = lambda self: 10"))  # fools the hidden test only
     student("m5_monkeypatched_keras", patched, tiny_model(hidden=3))
+    # hostile model files: refused before any Keras opens them; the honest ones graded after keep full marks
+    good_file = subs / "m1_good" / TINY / f"{TINY}.keras"
+    config = json.loads(zipfile.ZipFile(good_file).read("config.json"))
+    calls = json.loads(json.dumps(config))
+    calls["config"]["layers"][-1]["config"]["activation"] = {
+        "module": "keras.config", "class_name": "function", "config": "set_floatx", "registered_name": "function"}
+    student("m0a_calls_keras_config", good, raw=rewritten(good_file, config=json.dumps(calls)))
+    student("m6_huge_weights", good, raw=rewritten(good_file, weights=lambda f: f.create_dataset(
+        "layers/fc_out/vars/2", shape=(2**31,), dtype="float32")))
+    student("m7_padded_config", good, raw=rewritten(good_file, config=json.dumps(config) + " " * 3 * 2**20))
+    unconnected = json.loads(json.dumps(config))
+    huge = json.loads(json.dumps(unconnected["config"]["layers"][-1]))
+    huge["name"] = huge["config"]["name"] = "huge"
+    huge["config"]["units"] = 10**7  # 40 M weights, for nothing
+    unconnected["config"]["layers"].append(huge)
+    student("m8_unconnected_huge_layer", good, raw=rewritten(good_file, config=json.dumps(unconnected)))
+    student("m9_zip_bomb", good, raw=rewritten(good_file, weights_bytes=b"\0" * 64 * 2**20))
+    student("m10_h5_external_link", good, raw=rewritten(good_file, weights=lambda f: f.__setitem__(
+        "layers/labels", h5py.ExternalLink(str(data / "tiny_test.npz"), "/"))))
+    student("m11_sequential", good, set_tiny_weights(tiny_model(sequential=True)))
     main(["grade", "--lab", TINY, "--submissions", str(subs), "--out", str(out), "--workers", "2", "--timeout", "120",
           "--source", str(source), "--config-dir", str(config_dir), "--data", str(data)])
     return grades(out)
 
 
+def rewritten(path, config=None, weights=None, weights_bytes=None):
+    """The bytes of the .keras file `path` with another config.json, or its weights changed by `weights(h5file)`."""
+    import io
+
+    source = zipfile.ZipFile(path)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as target:
+        for name in source.namelist():
+            data = source.read(name)
+            if name == "config.json" and config is not None:
+                data = config.encode()
+            if name == "model.weights.h5" and weights_bytes is not None:
+                data = weights_bytes
+            if name == "model.weights.h5" and weights is not None:
+                h5 = Path(path).with_suffix(".h5")
+                h5.write_bytes(data)
+                with h5py.File(h5, "a") as file:
+                    weights(file)
+                data = h5.read_bytes()
+                h5.unlink()
+            target.writestr(name, data)
+    return buffer.getvalue()
+
+
+REFUSED = r"^0 of 4 points; lab0_tiny\.keras could not be loaded: the grader refused it before loading \("
+
+
 @pytest.mark.parametrize("student, status, score, reason", [
+    ("m0a_calls_keras_config", "error", 0, REFUSED + r"config.json: Dense 'fc_out' is keras.config.function"),
     ("m1_good", "graded", 4, r"^4 of 4 points; all tests passed\.$"),
     ("m2_missing_model", "error", 0, r"lab0_tiny\.keras is missing: the grader scores the model your notebook saved"),
     ("m3_corrupt_model", "error", 0, r"is not a Keras model file"),
     ("m4_wrong_architecture", "graded", 1, r"^1 of 4 points; failed: test_model \(lab0_tiny: 23 parameters, expected 10, "
                                            r"23 operations, expected 10, accuracy 0\.\d+ on the grader's test set"),
     ("m5_monkeypatched_keras", "graded", 1, r"^1 of 4 points; failed: test_model \(lab0_tiny: 23 parameters, expected 10"),
+    ("m6_huge_weights", "error", 0, REFUSED + r"model.weights.h5 declares more than 100,080 values"),
+    ("m7_padded_config", "error", 0, REFUSED + r"lab0_tiny.keras: config.json expands to 3,1"),
+    ("m8_unconnected_huge_layer", "error", 0, REFUSED + r"config.json: layers huge are not connected"),
+    ("m9_zip_bomb", "error", 0, REFUSED + r"lab0_tiny.keras: model.weights.h5 expands to 67,108,864 bytes"),
+    ("m10_h5_external_link", "error", 0, REFUSED + r"model.weights.h5: /layers/labels is a ExternalLink"),
+    ("m11_sequential", "graded", 4, r"^4 of 4 points; all tests passed\.$"),
 ])
 def test_model_submissions(model_batch, student, status, score, reason):
     row = model_batch[(TINY, student)]

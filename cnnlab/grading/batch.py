@@ -178,7 +178,9 @@ def _kernelspec(directory, jail, limits, private, scratch):
     argv = [sys.executable, "-m", "cnnlab.grading.sandbox", "--limits", json.dumps(limits), "--",
             sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
     argv = jails.command(jail, argv, writable=[private], cwd=scratch)
-    (spec / "kernel.json").write_text(json.dumps({"argv": argv, "display_name": "cnnlab sandbox", "language": "python"}))
+    # interrupts as a message: the kernel signals itself (a signal to bwrap would not reach it, in its own session)
+    (spec / "kernel.json").write_text(json.dumps({"argv": argv, "display_name": "cnnlab sandbox", "language": "python",
+                                                  "interrupt_mode": "message"}))
 
 
 def grade_one(submission, options, setup):

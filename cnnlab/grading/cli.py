@@ -31,6 +31,8 @@ def add_grade_arguments(grade):
                        help="seconds per cell before it is interrupted (default: min(120, --timeout))")
     grade.add_argument("--memory", type=int, default=8192,
                        help="address-space limit of a kernel, MB (default 8192: TensorFlow and a VGG fit)")
+    grade.add_argument("--processes", type=int, default=1024,
+                       help="processes and threads of one jailed kernel or model check (default 1024)")
     grade.add_argument("--model-timeout", type=float, default=300,
                        help="seconds per model check, in its own jail (default 300)")
     grade.add_argument("--unsafe-no-sandbox", action="store_true",
@@ -66,8 +68,8 @@ def run_grade(args):
     options = batch.Options(lab=args.lab, submissions=args.submissions, out=args.out, workers=args.workers,
                             timeout=args.timeout, cell_timeout=cell_timeout, memory_mb=args.memory, quick=args.quick,
                             source=args.source, config_dir=args.config_dir, data_dir=args.data, shard=args.shard,
-                            id_pattern=args.id_pattern, regrade=args.regrade, model_timeout=args.model_timeout,
-                            unsafe_no_sandbox=args.unsafe_no_sandbox)
+                            id_pattern=args.id_pattern, regrade=args.regrade, processes=args.processes,
+                            model_timeout=args.model_timeout, unsafe_no_sandbox=args.unsafe_no_sandbox)
     batch.grade(options)
     return 0
 
