@@ -33,11 +33,13 @@ def jailed(jail, tmp_path, source, **limits):
 def test_the_jail_sees_only_its_folder_the_environment_and_no_other_process(jail, tmp_path):
     seen = jailed(jail, tmp_path, "import json, os\nprint(json.dumps({'uid': os.getuid(), 'pids': [p for p in "
                                   "os.listdir('/proc') if p.isdigit()], 'repo': sorted(os.listdir(%r)), "
-                                  "'home': os.path.exists('/root/.bashrc'), 'tmp': os.listdir('/tmp')}))" % str(ROOT))
+                                  "'home': os.path.exists('/root/.bashrc'), 'tmp': os.listdir('/tmp'), "
+                                  "'etc': os.access('/etc/passwd', os.R_OK)}))" % str(ROOT))
     assert seen["uid"] == jails.INSIDE_UID
     assert len(seen["pids"]) <= 4  # bwrap's init, the inner bwrap, this Python
     assert set(seen["repo"]) <= {"cnnlab", ".venv"}  # no solutions/, autograder/, tests/ (the venv may live here)
     assert not seen["home"]
+    assert seen["etc"]  # the few files of /etc it is given are readable (the loader's cache, passwd)
     assert set(seen["tmp"]) <= {tmp_path.parts[2]}  # only the path down to its own folder
 
 
