@@ -42,6 +42,9 @@ def sequential():
 def test_functional_and_sequential_models_of_core_layers_pass():
     check_config(functional())
     check_config(sequential())
+    compiled = functional()  # compile_config is never built (compile=False): the optimizer's classes do not matter
+    compiled["compile_config"] = {"optimizer": {"module": "keras.optimizers", "class_name": "SGD", "config": {}}}
+    check_config(compiled)
     lrn = dense("lrn", "hidden")
     lrn.update(module="cnnlab.blocks.lrn", class_name="LocalResponseNormalization",
                registered_name="cnnlab>LocalResponseNormalization")

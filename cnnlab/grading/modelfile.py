@@ -8,7 +8,8 @@
 - every object in `config.json` (any dict with a `class_name`) is on the allow-list: a Functional or Sequential
   model, Keras' core layers (`LAYERS`), cnnlab's registered layers and initializer (`CNNLAB`), Keras'
   initializers, regularizers, constraints and dtype policies; no Lambda, no `function` reference, no module or
-  `registered_name` outside the list; activations are names of Keras' activations;
+  `registered_name` outside the list; activations are names of Keras' activations (`compile_config`, the
+  optimizer and loss, is not walked: the model is loaded with `compile=False`, which never builds it);
 - every layer of a Functional model is connected to its outputs (an unconnected layer is weights for nothing);
 - `model.weights.h5`, opened with h5py, has no external or soft link, no virtual or external dataset, numbers
   only, and declares no more values than the cap.
@@ -35,7 +36,7 @@ LAYERS = {
     "Dropout", "SpatialDropout2D", "GaussianNoise", "BatchNormalization", "LayerNormalization", "GroupNormalization",
     "Activation", "ReLU", "LeakyReLU", "PReLU", "ELU", "Softmax", "Add", "Subtract", "Multiply", "Average",
     "Maximum", "Minimum", "Concatenate", "ZeroPadding2D", "Cropping2D", "UpSampling2D", "Rescaling", "Identity",
-    "Resizing", "CenterCrop", "RandomFlip", "RandomCrop", "RandomTranslation", "RandomRotation", "RandomZoom",
+    "Resizing", "CenterCrop", "Normalization", "RandomFlip", "RandomCrop", "RandomTranslation", "RandomRotation", "RandomZoom",
 }
 CNNLAB = {"TrainableSubsampling", "ScaledTanh", "RBFOutput", "LocalResponseNormalization", "Subsample",
           "ZeroPadChannels", "FanInUniform"}
@@ -149,6 +150,8 @@ def _walk(node, where, count):
     elif "module" in node or "registered_name" in node:
         _refuse(where, f"an object without a class ({str(node.get('module'))[:60]})")
     for key, value in node.items():
+        if key == "compile_config":
+            continue  # optimizer, loss, metrics: the grader loads with compile=False, so nothing of it is built
         if key == "activation" and isinstance(value, str) and value not in ACTIVATIONS:
             _refuse(where, f"activation {value[:60]!r}")
         _walk(value, where, count)
