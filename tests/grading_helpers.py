@@ -50,10 +50,12 @@ def write(path, nb_or_bytes):
 TINY = "lab0_tiny"
 
 
-def tiny_model(units=2, hidden=None):
+def tiny_model(units=2, hidden=None, sequential=False):
     """Input(4) -> Dense(2): picks the larger of the first two inputs when its weights are `tiny_weights()`."""
     import keras
 
+    if sequential:
+        return keras.Sequential([keras.Input((4,), name="input"), keras.layers.Dense(units, name="fc_out")], name=TINY)
     inputs = keras.Input((4,), name="input")
     x = inputs
     if hidden:

@@ -9,21 +9,26 @@ that says what happened. Several minutes on 2 cores: behind the `grader_corpus` 
 
 import contextlib
 import csv
+import functools
 import html.parser
+import json
 import os
 import re
 import shutil
 import signal
+import socket
 import stat
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import unicodedata
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
+import h5py
 import nbformat
 import pytest
 
@@ -33,7 +38,20 @@ from grading_helpers import (LAB, ROOT, TINY, answered, index_of, nbg, released,
 
 pytestmark = pytest.mark.grader_corpus
 
-CELL_TIMEOUT, TIMEOUT = 25, 75
+
+
+@functools.lru_cache(maxsize=1)
+def cell_timeout():
+    """25 s a cell, or 4 times a fresh `import keras` when other users slow this machine (40 s at load 12 on
+    2 cores): the set-up cell, which imports TensorFlow, must fit in it for the timeout cases to mean anything."""
+    import subprocess
+    import sys
+    import time
+
+    start = time.perf_counter()
+    subprocess.run([sys.executable, "-c", "import keras"], check=True, capture_output=True,
+                   env={"TF_CPP_MIN_LOG_LEVEL": "3", "PATH": os.environ.get("PATH", ""), "KERAS_BACKEND": "tensorflow"})
+    return max(25, round(4 * (time.perf_counter() - start)))
 
 
 @dataclass
@@ -68,7 +86,7 @@ def wrong_answers():
     return nb
 
 
-def lab1_corpus(subs, out, data):
+def lab1_corpus(subs, out, data, port, cell_timeout):
     def put(student, nb, name=f"{LAB}.ipynb"):
         write(subs / student / LAB / name, nb)
 
@@ -100,7 +118,7 @@ def lab1_corpus(subs, out, data):
     nb = answered()
     nb.cells[index_of(nb, "test_conv2d")].metadata.nbgrader["points"] = 100
     case("c08_edited_points", "graded", r"^14 of 14 points; all tests passed\.$", 14, nb)
-    case("c09_infinite_loop", "timeout", rf"cell 5 ran longer than {CELL_TIMEOUT} s and was interrupted", 14,
+    case("c09_infinite_loop", "timeout", rf"cell 5 ran longer than {cell_timeout} s and was interrupted", 14,
          with_extra_cell(answered(), "test_conv2d", "while True:\n    pass"))
     case("c10_ignores_interrupts", "timeout", r"did not stop when interrupted; the 7 test cells after it were not run", 2,
          with_extra_cell(answered(), "test_conv2d",
@@ -176,6 +194,43 @@ def lab1_corpus(subs, out, data):
     nb.cells.insert(index_of(nb, "test_conv2d") + 1, other_test)
     case("c32_hostile_feedback", "graded", rf"^14 of 14 points; cells of no {LAB} test or answer were found "
                                            rf"\({nbg(other_test)['grade_id']}; copied from another lab\?\)", 14, nb)
+    # what the OS jail stops (native code steps around the audit hook): nothing lands, nothing connects
+    case("c34_reads_the_grader_environment", "graded", r"^14 of 14 points; all tests passed\.$", 14,
+         with_extra_cell(answered(), "test_conv2d",
+                         "import os\nfound = [os.environ.get('CNNLAB_CORPUS_SECRET', 'no secret here')]\n"
+                         "for pid in [p for p in os.listdir('/proc') if p.isdigit()] + ['self', str(os.getppid())]:\n"
+                         "    for name in ('environ', 'cmdline'):\n        try:\n"
+                         "            found.append(open(f'/proc/{pid}/{name}', 'rb').read().decode(errors='replace'))\n"
+                         "        except OSError:\n            pass\nprint(found)"))
+    outside = escape_markers(out)
+    python_escape = "open('mine.txt', 'w').write('x')\nimport os\n"
+    for i, how in enumerate(("link", "symlink")):
+        python_escape += f"try:\n    os.{how}('mine.txt', {outside[i]!r})\nexcept PermissionError as e:\n    print(e)\n"
+    python_escape += f"os.rename('mine.txt', {outside[2]!r})"
+    case("c35_renames_links_out", "tampered", r"may only change files in its working directory: os.rename", 14,
+         with_extra_cell(answered(), "test_conv2d", python_escape))
+    native = ("import ctypes, struct\nlibc = ctypes.CDLL(None)\nopen('mine.txt', 'w').write('x')\n"
+              + "".join(f"libc.{how}(b'mine.txt', {outside[i].encode()!r})\n"
+                        for i, how in enumerate(("link", "symlink", "rename")))
+              + f"fd = libc.open({outside[3].encode()!r}, 0o101, 0o644)\nlibc.write(fd, b'x', 1)\n"
+              + "sock = libc.socket(2, 1, 0)\n"
+              + f"address = struct.pack('=H', 2) + struct.pack('!H4s8x', {port}, bytes([127, 0, 0, 1]))\n"
+              + "print(libc.connect(sock, address, len(address)))")
+    case("c36_native_escapes", "graded", r"^14 of 14 points; all tests passed\.$", 14,
+         with_extra_cell(answered(), "test_conv2d", native))
+    case("c37_outlives_the_kernel", "graded", r"^14 of 14 points; all tests passed\.$", 14,
+         with_extra_cell(answered(), "test_conv2d",
+                         f"import ctypes\nctypes.CDLL(None).system(b'setsid sleep {SURVIVOR} >/dev/null 2>&1 &')"))
+    case("c38_fork_bomb", "graded", r"^14 of 14 points; all tests passed\.$", 14,
+         with_extra_cell(answered(), "test_conv2d",
+                         "import ctypes\nlibc = ctypes.CDLL(None)\nchildren = []\nfor _ in range(5000):\n"
+                         "    pid = libc.fork()\n    if pid == 0:\n        libc.pause()\n    if pid < 0:\n"
+                         "        break\n    children.append(pid)\nprint('forked', len(children))\n"
+                         "for pid in children:  # the limit held: free it, so the kernel's own threads can start\n"
+                         "    libc.kill(pid, 9)\n    libc.waitpid(pid, None, 0)"))
+    case("c39_connects_to_loopback", "tampered", r"without network: looking up '127\.0\.0\.1' is refused", 14,
+         with_extra_cell(answered(), "test_conv2d",
+                         f"import socket\nsocket.create_connection(('127.0.0.1', {port}), timeout=5)"))
     return cases
 
 
@@ -183,20 +238,51 @@ SCRIPT = ("<script>document.title = 'PWNED'; document.body.innerHTML = '<h1>PWNE
           "<b id='student-html'>bold</b><img src=x onerror=\"document.body.innerHTML = 'PWNED'\">")
 
 
+SURVIVOR = 987_654  # the seconds of a `sleep` started by native code: no such process may outlive the batch
+
+
+def escape_markers(out):
+    """Paths outside every scratch folder that hostile cells try to create (and none may)."""
+    return [str(Path("/tmp") / f"cnnlab-corpus-escape-{i}") for i in range(2)] + \
+        [str(out / "escaped-rename"), str(Path(out).parent / "escaped-open")]
+
+
 def grades(out):
     with open(out / "grades.csv", newline="") as file:
         return {(row["lab"], row["student"]): row for row in csv.DictReader(file)}
+
+
+SECRET = "cnnlab-corpus-secret-4f1d"  # in the grader's environment: no kernel may see it
 
 
 @pytest.fixture(scope="module")
 def lab1_batch(tmp_path_factory):
     subs, out, data = (tmp_path_factory.mktemp(name) for name in ("corpus", "corpus_out", "grader_data"))
     tiny_test_set(data / "labels.npz")
-    cases = lab1_corpus(subs, out, data)
-    code_ = main(["grade", "--lab", LAB, "--submissions", str(subs), "--out", str(out), "--workers", "2", "--quick",
-                  "--timeout", str(TIMEOUT), "--cell-timeout", str(CELL_TIMEOUT), "--data", str(data)])
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(0.2)
+    connections = []
+
+    def listen():
+        while listener.fileno() >= 0:
+            try:
+                connections.append(listener.accept())
+            except (TimeoutError, OSError):
+                continue
+
+    threading.Thread(target=listen, daemon=True).start()
+    timeout = cell_timeout()
+    cases = lab1_corpus(subs, out, data, listener.getsockname()[1], timeout)
+    os.environ["CNNLAB_CORPUS_SECRET"] = SECRET
+    try:
+        code_ = main(["grade", "--lab", LAB, "--submissions", str(subs), "--out", str(out), "--workers", "2", "--quick",
+                      "--timeout", str(3 * timeout), "--cell-timeout", str(timeout), "--data", str(data),
+                      "--processes", "256"])
+    finally:
+        del os.environ["CNNLAB_CORPUS_SECRET"]
+        listener.close()
     assert code_ == 0
-    return cases, out, subs, data
+    return cases, out, subs, data, connections
 
 
 def test_corpus_has_at_least_20_broken_or_hostile_submissions(lab1_batch):
@@ -221,8 +307,18 @@ def test_each_submission_gets_its_status_score_and_reason(lab1_batch):
 def test_nothing_escaped_and_the_gradebook_is_intact(lab1_batch):
     from nbgrader.api import Gradebook
 
-    cases, out, *_ = lab1_batch
+    cases, out, _, _, connections = lab1_batch
     assert not Path("/tmp/cnnlab-corpus-escape.txt").exists()
+    assert not [m for m in escape_markers(out) if os.path.lexists(m)]
+    assert not connections, "a kernel reached the loopback listener"
+    survivors = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            if str(SURVIVOR).encode() in Path(f"/proc/{pid}/cmdline").read_bytes():
+                survivors.append(pid)
+        except OSError:
+            pass
+    assert not survivors, "a process started by a kernel outlived it"
     with Gradebook(f"sqlite:///{out / 'gradebook.db'}") as gb:
         scores = {s.student.id: s.score for s in gb.find_assignment(LAB).submissions}
     assert scores["c01_solution"] == 14 and scores["c12_kills_the_kernel"] == 2
@@ -240,6 +336,7 @@ def test_feedback_never_shows_hidden_tests_and_stays_small(lab1_batch):
         html = (out / "feedback" / slug(case.student) / f"{LAB}.html").read_text()
         leaked = [line for line in hidden if line in html]
         assert not leaked, f"{case.student}: hidden test lines in the feedback: {leaked[:2]}"
+        assert SECRET not in html, f"{case.student}: the grader's environment in the feedback"
         assert len(html) < 5_000_000, f"{case.student}: feedback of {len(html):,} characters"
     shown = nbformat.read(out / ".work" / LAB / "c32_hostile_feedback" / "autograded.ipynb", as_version=4)
     printed = "".join(o.get("text", "") for o in shown.cells[index_of(shown, "test_conv2d")].outputs)
@@ -315,7 +412,7 @@ def test_rerun_from_a_zip_refuses_its_link_and_repairs_the_gradebook(lab1_batch,
     """A run killed between a result and the gradebook left a student out of gradebook.db: the next run puts it back."""
     from nbgrader.api import Gradebook
 
-    cases, out, subs, data = lab1_batch
+    cases, out, subs, data, _ = lab1_batch
     with Gradebook(f"sqlite:///{out / 'gradebook.db'}") as gb:
         gb.remove_submission(LAB, "c01_solution")
     archive = tmp_path / "class.zip"
@@ -323,7 +420,7 @@ def test_rerun_from_a_zip_refuses_its_link_and_repairs_the_gradebook(lab1_batch,
                {f"c33_zip_link/{LAB}/{LAB}.ipynb": f"../../c01_solution/{LAB}/{LAB}.ipynb"})
     capsys.readouterr()
     assert main(["grade", "--lab", LAB, "--submissions", str(archive), "--out", str(out), "--workers", "1", "--quick",
-                 "--timeout", str(TIMEOUT), "--cell-timeout", str(CELL_TIMEOUT), "--data", str(data)]) == 0
+                 "--timeout", str(3 * cell_timeout()), "--cell-timeout", str(cell_timeout()), "--data", str(data)]) == 0
     log = capsys.readouterr().out
     assert "gradebook brought in line with the kept results of 1 students: c01_solution" in log
     assert f"{len(cases) - 1} already graded with the same files (kept); 1 to grade" in log, log
@@ -416,18 +513,73 @@ def model_batch(tmp_path_factory):
     patched.cells.insert(index_of(patched, "test_model"),
                          code("import keras\nkeras.Model.count_params = lambda self: 10"))  # fools the hidden test only
     student("m5_monkeypatched_keras", patched, tiny_model(hidden=3))
-    main(["grade", "--lab", TINY, "--submissions", str(subs), "--out", str(out), "--workers", "2", "--timeout", "120",
+    # hostile model files: refused before any Keras opens them; the honest ones graded after keep full marks
+    good_file = subs / "m1_good" / TINY / f"{TINY}.keras"
+    config = json.loads(zipfile.ZipFile(good_file).read("config.json"))
+    calls = json.loads(json.dumps(config))
+    calls["config"]["layers"][-1]["config"]["activation"] = {
+        "module": "keras.config", "class_name": "function", "config": "set_floatx", "registered_name": "function"}
+    student("m0a_calls_keras_config", good, raw=rewritten(good_file, config=json.dumps(calls)))
+    student("m6_huge_weights", good, raw=rewritten(good_file, weights=lambda f: f.create_dataset(
+        "layers/fc_out/vars/2", shape=(2**31,), dtype="float32")))
+    student("m7_padded_config", good, raw=rewritten(good_file, config=json.dumps(config) + " " * 3 * 2**20))
+    unconnected = json.loads(json.dumps(config))
+    huge = json.loads(json.dumps(unconnected["config"]["layers"][-1]))
+    huge["name"] = huge["config"]["name"] = "huge"
+    huge["config"]["units"] = 10**7  # 40 M weights, for nothing
+    unconnected["config"]["layers"].append(huge)
+    student("m8_unconnected_huge_layer", good, raw=rewritten(good_file, config=json.dumps(unconnected)))
+    student("m9_zip_bomb", good, raw=rewritten(good_file, weights_bytes=b"\0" * 64 * 2**20))
+    student("m10_h5_external_link", good, raw=rewritten(good_file, weights=lambda f: f.__setitem__(
+        "layers/labels", h5py.ExternalLink(str(data / "tiny_test.npz"), "/"))))
+    student("m11_sequential", good, set_tiny_weights(tiny_model(sequential=True)))
+    main(["grade", "--lab", TINY, "--submissions", str(subs), "--out", str(out), "--workers", "2",
+          "--timeout", str(max(120, 3 * cell_timeout())),
           "--source", str(source), "--config-dir", str(config_dir), "--data", str(data)])
     return grades(out)
 
 
+def rewritten(path, config=None, weights=None, weights_bytes=None):
+    """The bytes of the .keras file `path` with another config.json, or its weights changed by `weights(h5file)`."""
+    import io
+
+    source = zipfile.ZipFile(path)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as target:
+        for name in source.namelist():
+            data = source.read(name)
+            if name == "config.json" and config is not None:
+                data = config.encode()
+            if name == "model.weights.h5" and weights_bytes is not None:
+                data = weights_bytes
+            if name == "model.weights.h5" and weights is not None:
+                h5 = Path(path).with_suffix(".h5")
+                h5.write_bytes(data)
+                with h5py.File(h5, "a") as file:
+                    weights(file)
+                data = h5.read_bytes()
+                h5.unlink()
+            target.writestr(name, data)
+    return buffer.getvalue()
+
+
+REFUSED = r"^0 of 4 points; lab0_tiny\.keras could not be loaded: the grader refused it before loading \("
+
+
 @pytest.mark.parametrize("student, status, score, reason", [
+    ("m0a_calls_keras_config", "error", 0, REFUSED + r"config.json: Dense 'fc_out' is keras.config.function"),
     ("m1_good", "graded", 4, r"^4 of 4 points; all tests passed\.$"),
     ("m2_missing_model", "error", 0, r"lab0_tiny\.keras is missing: the grader scores the model your notebook saved"),
     ("m3_corrupt_model", "error", 0, r"is not a Keras model file"),
     ("m4_wrong_architecture", "graded", 1, r"^1 of 4 points; failed: test_model \(lab0_tiny: 23 parameters, expected 10, "
                                            r"23 operations, expected 10, accuracy 0\.\d+ on the grader's test set"),
     ("m5_monkeypatched_keras", "graded", 1, r"^1 of 4 points; failed: test_model \(lab0_tiny: 23 parameters, expected 10"),
+    ("m6_huge_weights", "error", 0, REFUSED + r"model.weights.h5 declares more than 100,080 values"),
+    ("m7_padded_config", "error", 0, REFUSED + r"lab0_tiny.keras: config.json expands to 3,1"),
+    ("m8_unconnected_huge_layer", "error", 0, REFUSED + r"config.json: layers huge are not connected"),
+    ("m9_zip_bomb", "error", 0, REFUSED + r"lab0_tiny.keras: model.weights.h5 expands to 67,108,864 bytes"),
+    ("m10_h5_external_link", "error", 0, REFUSED + r"model.weights.h5: /layers/labels is a ExternalLink"),
+    ("m11_sequential", "graded", 4, r"^4 of 4 points; all tests passed\.$"),
 ])
 def test_model_submissions(model_batch, student, status, score, reason):
     row = model_batch[(TINY, student)]

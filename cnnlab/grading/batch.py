@@ -32,7 +32,7 @@ from pathlib import Path
 
 import nbformat
 
-from cnnlab.grading import labconfig, submissions as subs
+from cnnlab.grading import jail as jails, labconfig, submissions as subs
 from cnnlab.grading.status import STATUSES, Status, new_result
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -49,6 +49,9 @@ class Options:
     timeout: float = 600
     cell_timeout: float = 120
     memory_mb: int = 8192
+    processes: int = 1024  # processes and threads of one jail (RLIMIT_NPROC): TensorFlow starts ~100 threads
+    model_timeout: float = 300  # seconds per model check (its jail: load, count, predict)
+    unsafe_no_sandbox: bool = False  # grade without the jail when the machine has none (the results say so)
     quick: bool = False
     source: Path = ROOT / "solutions"
     config_dir: Path = ROOT / "autograder" / "labs"
@@ -62,21 +65,6 @@ class Options:
 def log(options, message):
     if options.verbose:
         print(message, flush=True)
-
-
-# -- isolation probe --
-
-def isolation():
-    """The strongest kernel isolation this machine allows: (command prefix, hide paths?, description)."""
-    unshare = shutil.which("unshare")
-    if unshare:
-        for flags, who in ((["-m", "-n"], "root"), (["-r", "-m", "-n"], "an unprivileged user namespace")):
-            probe = subprocess.run([unshare, *flags, "true"], capture_output=True)
-            if probe.returncode == 0:
-                return [unshare, *flags], True, (f"network and mount namespaces (unshare {' '.join(flags)}, as {who}), "
-                                                 f"rlimits, audit hook")
-    return [], False, ("no namespaces here (unshare failed: not root and no unprivileged user namespaces); "
-                       "network, files and programs are refused by a Python audit hook only, which native code can bypass")
 
 
 # -- the nbgrader course --
@@ -232,12 +220,16 @@ def _hash_inputs(submission, extra):
     return h.hexdigest()
 
 
-def _kernelspec(directory, prefix, limits):
+def _kernelspec(directory, jail, limits, private, scratch):
+    """The kernelspec of a submission's kernel: the jail, `cnnlab.grading.sandbox`'s limits, then ipykernel."""
     spec = directory / "kernels" / "cnnlab-sandbox"
     spec.mkdir(parents=True, exist_ok=True)
-    argv = prefix + [sys.executable, "-m", "cnnlab.grading.sandbox", "--limits", json.dumps(limits), "--",
-                     sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
-    (spec / "kernel.json").write_text(json.dumps({"argv": argv, "display_name": "cnnlab sandbox", "language": "python"}))
+    argv = [sys.executable, "-m", "cnnlab.grading.sandbox", "--limits", json.dumps(limits), "--",
+            sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
+    argv = jails.command(jail, argv, writable=[private], cwd=scratch)
+    # interrupts as a message: the kernel signals itself (a signal to bwrap would not reach it, in its own session)
+    (spec / "kernel.json").write_text(json.dumps({"argv": argv, "display_name": "cnnlab sandbox", "language": "python",
+                                                  "interrupt_mode": "message"}))
 
 
 def grade_one(submission, options, setup):
@@ -256,8 +248,8 @@ def grade_one(submission, options, setup):
         protected.append(str(Path(options.data_dir).resolve()))
     # CPU seconds: a backstop behind the wall clock, which a kernel with several threads may use faster
     limits = {"memory_mb": options.memory_mb, "cpu_s": int(options.timeout * (os.cpu_count() or 1)) + 10, "file_mb": 1024,
-              "protected": protected, "writable": [str(private)], "hide": setup["hide"]}
-    _kernelspec(private / "jupyter", setup["prefix"], limits)
+              "processes": options.processes, "protected": protected, "writable": [str(private)]}
+    _kernelspec(private / "jupyter", setup["jail"], limits, private, scratch)
     # the kernel sees an allow-list of the instructor's environment (no tokens, no credentials), plus its own
     env = {k: v for k, v in os.environ.items()
            if k in KERNEL_ENV or k.startswith(("LC_", "OMP_", "MKL_", "TF_", "XLA_", "JAX_"))}
@@ -275,6 +267,8 @@ def grade_one(submission, options, setup):
            "submission_dir": str(work / "models"), "released": str(setup["released"]), "gradebook": str(setup["snapshot"]),
            "config": setup["config"].to_json(), "max_score": setup["max_score"], "cell_timeout": options.cell_timeout,
            "limits": limits, "isolation": setup["isolation"], "mpl_cache": str(setup["mpl"]),
+           "jail": setup["jail"].to_json(), "model_timeout": options.model_timeout,
+           "model_work": str(options.out / ".work" / options.lab / "jail"),
            "data_dir": str(options.data_dir) if options.data_dir else None, "quick": options.quick, "env": env,
            "result": str(work / "result.json"), "feedback_html": str(work / "feedback.html"),
            "autograded": str(work / "autograded.ipynb")}
@@ -305,6 +299,9 @@ def grade_one(submission, options, setup):
                       f"{returncode}) before writing a result; it is graded again on the next run; an instructor "
                       f"should look at {slot.log_path}.")
     result["files_sha256"] = subs.file_digests(submission, setup["config"].notebook)
+    if not setup["jail"].jailed:
+        result["unsafe_no_sandbox"] = True
+        result["reason"] = f"UNSAFE, graded without a sandbox (--unsafe-no-sandbox): {result['reason']}"
     if not (work / "feedback.html").exists():
         from cnnlab.grading.feedback import write_missing_feedback
 
@@ -431,15 +428,21 @@ def grade(options):
         log(options, f"warning: {warning}")
     index, count = options.shard
     mine = subs.shard(found, index, count)
-    prefix, hide, described = isolation()
+    try:
+        jail = jails.probe(allow_unsafe=options.unsafe_no_sandbox)
+    except jails.JailError as error:
+        raise SystemExit(str(error)) from None
+    described = jail.description
+    (options.out / ".work" / options.lab / "jail").mkdir(parents=True, exist_ok=True)  # the model checks' folders
     private_root = Path(tempfile.mkdtemp(prefix="cnnlab-grade-")).resolve()  # every kernel's folder, each its own
     setup = {"config": config, "released": released, "snapshot": snapshot, "max_score": float(sum(graded_cells.values())),
-             "prefix": prefix, "hide": hide, "isolation": described, "mpl": _mpl_cache(options.out),
+             "jail": jail, "isolation": described, "mpl": _mpl_cache(options.out),
              "submissions_root": root, "private_root": private_root}
     log(options, f"{options.lab}: {len(mine)} submissions{f' (shard {index}/{count} of {len(found)})' if count > 1 else ''}; "
                  f"{options.workers} worker(s); kernel isolation: {described}")
     extra = {"source": source_digest, "config": config.to_json(), "timeout": options.timeout, "quick": options.quick,
-             "cell_timeout": options.cell_timeout, "memory_mb": options.memory_mb, "data": str(options.data_dir)}
+             "cell_timeout": options.cell_timeout, "memory_mb": options.memory_mb, "data": str(options.data_dir),
+             "jail": jail.mode}
     synced = sync_gradebook(options.out / "gradebook.db", options.lab, load_results(options.out))
     if synced:
         log(options, f"gradebook brought in line with the kept results of {len(synced)} students: {', '.join(synced)}")

@@ -1,9 +1,15 @@
-"""The decisive model checks: run in the grader's process on the `.keras` file a student submitted.
+"""The decisive model checks: each submitted `.keras` file measured in a one-shot jail, judged here.
 
-Nothing the notebook did in its kernel (redefining helpers, monkeypatching Keras) reaches this process: the
-model is loaded here from the submitted file, with Keras' safe mode (no Python code from the file), and
-measured with this process's own Keras, `cnnlab.profile` and the grader's copy of the data (`--data DIR`,
-read with `cnnlab.data.load_split(name, split, DIR)`; the sandboxed kernel cannot read it).
+`run_model(spec, directory, data_dir, quick, sandbox)`, for one model of a lab's config:
+
+1. `cnnlab.grading.modelfile.inspect` checks the archive, its config.json (allow-list, connected layers) and
+   its weights (h5py) in this process, without Keras; a refused file fails every check with the reason;
+2. a fresh jailed subprocess (`cnnlab.grading.model_probe`, in `cnnlab.grading.jail`'s jail, with the
+   sandbox's memory, CPU, process and time limits) loads that one file with Keras' safe mode, counts its
+   parameters and operations, reads its output shape, and predicts the grader's test images (never the labels;
+   `--data DIR`, read here with `cnnlab.data.load_split(name, split, DIR)`), writing JSON and `.npy`, and exits;
+3. here: the thresholds, accuracy, Dice and points. One process never loads two students' models, and nothing
+   a model does (a config that calls Keras functions, a bomb) reaches this process or the next student.
 
 Predictions: an output with one channel is thresholded at 0.5 (a sigmoid), a wider one gives its argmax. On a
 spatial output (a segmentation model, `(None, H, W, C)`) "accuracy" is the share of pixels labelled right and
@@ -11,14 +17,28 @@ spatial output (a segmentation model, `(None, H, W, C)`) "accuracy" is the share
 """
 
 import functools
+import hashlib
 import json
-import zipfile
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
 from dataclasses import asdict, dataclass
+from importlib.util import find_spec
 from pathlib import Path
 
 import numpy as np
 
+from cnnlab.grading import jail as jails
 from cnnlab.grading.labconfig import data_files
+from cnnlab.grading.modelfile import RefusedModel, inspect
+
+ROOT = Path(__file__).resolve().parents[2]
+MODEL_TIMEOUT = 300  # seconds per model check (load, count, predict) before it is stopped
+MAX_PROBE_JSON = 2**20
 
 
 @dataclass
@@ -32,21 +52,6 @@ class CheckResult:
 
     def to_json(self):
         return asdict(self)
-
-
-def _load(path):
-    import keras
-
-    import cnnlab.blocks  # noqa: F401  (registers cnnlab's layers for deserialization)
-
-    if not zipfile.is_zipfile(path):
-        raise ValueError(f"{path.name} is not a Keras model file (a .keras file is a zip archive); "
-                         f"save it with model.save('{path.name}') or lab.save_model")
-    return keras.saving.load_model(path, compile=False, safe_mode=True)
-
-
-def _shape(shape):
-    return [None if d is None else int(d) for d in shape]
 
 
 def describe(check):
@@ -90,14 +95,6 @@ def _evaluation_set(data_dir, source):
     return x, y
 
 
-def predicted_labels(model, x, batch_size=None):
-    """The model's label per image (classifier) or per pixel (segmentation): threshold 0.5 on one channel, else argmax."""
-    from cnnlab.train.metrics import classes_of  # cnnlab.train imports TensorFlow: only when a model is checked
-
-    spatial = len(model.output.shape) > 2
-    return classes_of(model.predict(x, batch_size=batch_size or (4 if spatial else 500), verbose=0))
-
-
 def _labels(y, shape):
     y = np.asarray(y)
     if y.size != int(np.prod(shape)) and y.ndim == len(shape) + 1:
@@ -110,31 +107,6 @@ def _labels(y, shape):
 def accuracy(predicted, y):
     """The share of images (or pixels) whose predicted label equals the label."""
     return float(np.mean(predicted == _labels(y, predicted.shape)))
-
-
-def measure(model, check, data_dir):
-    """The measured value of one check on a loaded model."""
-    kind = check["check"]
-    if kind == "params":
-        if check.get("trainable"):
-            return int(sum(int(np.prod(w.shape)) for w in model.trainable_weights))
-        return int(model.count_params())
-    if kind == "output_shape":
-        return _shape(model.output.shape)
-    if kind == "ops":
-        from cnnlab.profile import profile
-
-        return int(profile(model, convention=check.get("convention", "deck"), rows="layers",
-                           softmax_ops=check.get("softmax_ops", True)).total_ops)
-    if kind in ("accuracy", "dice"):
-        x, y = evaluation_set(check, data_dir)
-        predicted = predicted_labels(model, x, check.get("batch_size"))
-        if kind == "accuracy":
-            return accuracy(predicted, y)
-        from cnnlab.train.metrics import dice
-
-        return dice(_labels(y, predicted.shape), predicted, check.get("label", 1))
-    raise ValueError(f"unknown check {kind!r}")
 
 
 def minimum(check, quick=False):
@@ -158,31 +130,192 @@ def _verdict(check, value, quick=False):
     return ok, f"{value:,} {noun}, expected {expected:,}"
 
 
-def check_model(spec, directory, data_dir=None, quick=False):
-    """Run every check of one model spec on `directory/<name>.keras`; one CheckResult per check.
+class GraderFault(RuntimeError):
+    """The grader, not the submission, failed (the jail did not start): an instructor must look, then regrade."""
 
-    A missing or unreadable file fails every check with the reason; nothing raises but a problem with the
-    grader's own data (FileNotFoundError, `cnnlab.data.DatasetError`), which every student would share.
+
+@dataclass
+class ModelSandbox:
+    """Where and how model checks run: the jail, its limits, the folder for the probes' files."""
+
+    jail: jails.Jail
+    memory_mb: int = 8192
+    timeout_s: float = MODEL_TIMEOUT
+    processes: int = 1024
+    work: str | None = None  # the probes' folders and the test images (.npy); default: a temporary folder
+
+    def folder(self):
+        if self.work is None:
+            self.work = tempfile.mkdtemp(prefix="cnnlab-models-")
+        return self.work
+
+
+@functools.lru_cache(maxsize=1)
+def default_sandbox():
+    """This machine's jail with the default limits (JailError without one)."""
+    return ModelSandbox(jails.probe())
+
+
+@dataclass
+class ModelRun:
+    """One model's check: `outcome` is measured, missing, refused, unloadable, crashed or timeout."""
+
+    model: str
+    outcome: str
+    seconds: float
+    reason: str
+    results: list
+
+    def to_json(self):
+        return {"model": self.model, "outcome": self.outcome, "seconds": self.seconds, "reason": self.reason}
+
+
+def check_model(spec, directory, data_dir=None, quick=False, sandbox=None):
+    """Run every check of one model spec on `directory/<name>.keras`; one CheckResult per check."""
+    return run_model(spec, directory, data_dir, quick, sandbox).results
+
+
+def run_model(spec, directory, data_dir=None, quick=False, sandbox=None):
+    """The ModelRun of one model spec on `directory/<name>.keras` (see the module's docstring).
+
+    A missing, refused or unloadable file fails every check with the reason; nothing raises but a problem with
+    the grader's own data (FileNotFoundError, `cnnlab.data.DatasetError`) or a jail that did not start
+    (GraderFault), which every student would share.
     """
+    sandbox = sandbox or default_sandbox()
     path = Path(directory) / f"{spec.name}.keras"
-    results = []
-    if not path.exists():
-        reason = (f"{path.name} is missing: the grader scores the model your notebook saved; run the training "
-                  f"cell and submit {path.name} with the notebook")
-        return [CheckResult(spec.name, c["check"], c["points"], 0, False, reason) for c in spec.checks]
-    try:
-        model = _load(path)
-    except Exception as error:  # any unreadable file is the submission's problem, not the grader's
-        reason = f"{path.name} could not be loaded ({type(error).__name__}: {str(error)[:200]})"
-        return [CheckResult(spec.name, c["check"], c["points"], 0, False, reason) for c in spec.checks]
-    from cnnlab.data import DatasetError
+    started = time.monotonic()
 
-    for check in spec.checks:
+    def failed(outcome, reason):
+        results = [CheckResult(spec.name, c["check"], c["points"], 0, False, reason) for c in spec.checks]
+        return ModelRun(spec.name, outcome, round(time.monotonic() - started, 3), reason, results)
+
+    if not path.exists():
+        return failed("missing", f"{path.name} is missing: the grader scores the model your notebook saved; run the "
+                                 f"training cell and submit {path.name} with the notebook")
+    folder = Path(tempfile.mkdtemp(prefix=f"{spec.name}-", dir=sandbox.folder()))
+    try:
+        expected = next((c["expected"] for c in spec.checks if c["check"] == "params"), None)
         try:
-            ok, message = _verdict(check, measure(model, check, data_dir), quick)
-        except (FileNotFoundError, DatasetError):
-            raise  # the grader's own data is missing: the instructor must fix it, every student would fail
-        except Exception as error:
-            ok, message = False, f"{check['check']} could not be measured ({type(error).__name__}: {str(error)[:200]})"
-        results.append(CheckResult(spec.name, check["check"], check["points"], check["points"] if ok else 0, ok, message))
-    return results
+            inspect(path, expected, scratch=folder)
+        except RefusedModel as error:
+            return failed("refused", f"{path.name} could not be loaded: the grader refused it before loading ({error})")
+        (folder / "model.weights.h5").unlink(missing_ok=True)
+        measures, images = _measures(spec, data_dir, sandbox)
+        model = folder / path.name
+        shutil.copyfile(path, model)
+        request = {"folder": str(folder), "model": str(model), "measures": measures}
+        (folder / "request.json").write_text(json.dumps(request))
+        probe, reason = _run_probe(folder, images, sandbox)
+        if probe is None:
+            return failed("timeout" if "longer than" in reason else "crashed", f"{path.name} could not be loaded: {reason}")
+        if probe.get("load_error"):
+            return failed("unloadable", f"{path.name} could not be loaded ({probe['load_error']})")
+        results = [_judge(check, value, folder, data_dir, quick) for check, value in zip(spec.checks, probe["values"])]
+        if len(results) != len(spec.checks):
+            return failed("crashed", f"{path.name}: the model check returned {len(results)} of {len(spec.checks)} values")
+        return ModelRun(spec.name, "measured", round(time.monotonic() - started, 3), "",
+                        [CheckResult(spec.name, c["check"], c["points"], c["points"] if ok else 0, ok, message)
+                         for c, (ok, message) in zip(spec.checks, results)])
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _measures(spec, data_dir, sandbox):
+    """The probe's measures (no thresholds, no labels) and the image files it must see."""
+    measures, images = [], []
+    for check in spec.checks:
+        kind = check["check"]
+        if kind in ("accuracy", "dice"):
+            image_file = _images_file(check, data_dir, sandbox)
+            images.append(image_file)
+            measures.append({"kind": "outputs", "images": image_file, "batch_size": check.get("batch_size")})
+        elif kind in ("params", "output_shape", "ops"):
+            measures.append({"kind": kind, **{k: check[k] for k in ("trainable", "convention", "softmax_ops")
+                                              if k in check}})
+        else:
+            raise ValueError(f"unknown check {kind!r}")
+    return measures, sorted(set(images))
+
+
+def _images_file(check, data_dir, sandbox):
+    """The check's test images as a read-only .npy in the sandbox's folder, written once (by any worker)."""
+    key = hashlib.sha256(json.dumps([str(data_dir), {k: check.get(k) for k in
+                                                     ("test_set", "dataset", "split", "pad_to", "limit")}],
+                                    sort_keys=True).encode()).hexdigest()[:16]
+    target = Path(sandbox.folder()) / "images" / f"{key}.npy"
+    if not target.exists():
+        x, _ = evaluation_set(check, data_dir)
+        target.parent.mkdir(mode=0o755, exist_ok=True)
+        partial = target.with_suffix(f".{os.getpid()}.tmp")
+        with open(partial, "wb") as file:
+            np.save(file, x, allow_pickle=False)
+        partial.chmod(0o444)
+        partial.replace(target)
+    return str(target)
+
+
+def _run_probe(folder, images, sandbox):
+    """(probe.json as a dict, "") or (None, why): a jail that never started raises GraderFault."""
+    jail = sandbox.jail
+    limits = {"memory_mb": sandbox.memory_mb, "cpu_s": int(sandbox.timeout_s * (os.cpu_count() or 1)) + 10,
+              "file_mb": 1024, "processes": sandbox.processes, "protected": [], "writable": [str(folder)]}
+    argv = [sys.executable, "-m", "cnnlab.grading.sandbox", "--limits", json.dumps(limits), "--",
+            sys.executable, "-m", "cnnlab.grading.model_probe", str(folder / "request.json")]
+    backend = "jax" if find_spec("jax") else os.environ.get("KERAS_BACKEND", "tensorflow")  # JAX: half the import
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(folder), "TMPDIR": str(folder),
+           "MPLCONFIGDIR": str(folder), "KERAS_BACKEND": backend, "JAX_PLATFORMS": "cpu", "CUDA_VISIBLE_DEVICES": "",
+           "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONDONTWRITEBYTECODE": "1", "PYTHONWARNINGS": "ignore",
+           "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH", "")]))}
+    env.update({k: v for k, v in os.environ.items() if k.startswith(("OMP_", "LC_", "LANG"))})
+    command = jails.command(jail, argv, writable=[folder], readonly=images, cwd=folder)
+    began = time.monotonic()
+    try:
+        done = subprocess.run(command, env=env, capture_output=True, timeout=sandbox.timeout_s, cwd=folder)
+    except subprocess.TimeoutExpired:
+        return None, (f"checking it took longer than {sandbox.timeout_s:g} s (the time budget of a model check) "
+                      f"and was stopped")
+    if not (folder / "started").exists():
+        tail = (done.stderr or b"").decode(errors="replace").strip()[-300:]
+        raise GraderFault(f"the model check's jail did not start (exit {done.returncode} after "
+                          f"{time.monotonic() - began:.1f} s): {tail}")
+    result = folder / "probe.json"
+    if not result.exists():
+        code = done.returncode
+        how = f"killed by signal {-code}" if code < 0 else f"exit {code}"
+        return None, (f"the process that loads and measures it died ({how}): the model needs more than the grader's "
+                      f"{sandbox.memory_mb} MB of memory, or crashes Keras")
+    if result.stat().st_size > MAX_PROBE_JSON:
+        return None, "the model check returned more than 1 MB of measurements"
+    return json.loads(result.read_text()), ""
+
+
+def _judge(check, value, folder, data_dir, quick):
+    """(passed, message) of one check from the probe's plain value (validated: the probe ran untrusted code)."""
+    kind = check["check"]
+    if isinstance(value, dict) and "error" in value:
+        return False, f"{kind} could not be measured ({str(value['error'])[:200]})"
+    try:
+        if kind in ("accuracy", "dice"):
+            name = value.get("outputs", "") if isinstance(value, dict) else ""
+            if not re.fullmatch(r"outputs-\d+\.npy", name):
+                raise ValueError("the model check returned no outputs")
+            from cnnlab.train.metrics import classes_of, dice
+
+            outputs = np.load(folder / name, allow_pickle=False)
+            if outputs.dtype != np.float32 or outputs.ndim < 2:
+                raise ValueError(f"outputs of shape {outputs.shape} and type {outputs.dtype}")
+            predicted = classes_of(outputs)
+            _, y = evaluation_set(check, data_dir)
+            if kind == "accuracy":
+                value = accuracy(predicted, y)
+            else:
+                value = dice(_labels(y, predicted.shape), predicted, check.get("label", 1))
+        elif kind == "output_shape":
+            if not (isinstance(value, list) and all(d is None or type(d) is int for d in value)):
+                raise ValueError(f"output shape {str(value)[:80]}")
+        elif type(value) is not int:
+            raise ValueError(f"{kind} {str(value)[:80]}")
+        return _verdict(check, value, quick)
+    except ValueError as error:
+        return False, f"{kind} could not be measured ({str(error)[:200]})"

@@ -31,6 +31,13 @@ def add_grade_arguments(grade):
                        help="seconds per cell before it is interrupted (default: min(120, --timeout))")
     grade.add_argument("--memory", type=int, default=8192,
                        help="address-space limit of a kernel, MB (default 8192: TensorFlow and a VGG fit)")
+    grade.add_argument("--processes", type=int, default=1024,
+                       help="processes and threads of one jailed kernel or model check (default 1024)")
+    grade.add_argument("--model-timeout", type=float, default=300,
+                       help="seconds per model check, in its own jail (default 300)")
+    grade.add_argument("--unsafe-no-sandbox", action="store_true",
+                       help="grade even where no jail can be made (no bubblewrap or user namespaces): only for work "
+                            "you trust; every result says so")
     grade.add_argument("--quick", action="store_true", help="run the notebooks in quick mode (CNNLAB_QUICK=1)")
     grade.add_argument("--data", type=Path, default=os.environ.get("CNNLAB_DATA_DIR"),
                        help="the grader's test sets for accuracy checks (default $CNNLAB_DATA_DIR)")
@@ -61,7 +68,8 @@ def run_grade(args):
     options = batch.Options(lab=args.lab, submissions=args.submissions, out=args.out, workers=args.workers,
                             timeout=args.timeout, cell_timeout=cell_timeout, memory_mb=args.memory, quick=args.quick,
                             source=args.source, config_dir=args.config_dir, data_dir=args.data, shard=args.shard,
-                            id_pattern=args.id_pattern, regrade=args.regrade)
+                            id_pattern=args.id_pattern, regrade=args.regrade, processes=args.processes,
+                            model_timeout=args.model_timeout, unsafe_no_sandbox=args.unsafe_no_sandbox)
     try:
         batch.grade(options)
     except batch.Interrupted as stop:

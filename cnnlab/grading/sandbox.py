@@ -1,19 +1,17 @@
-"""The students' kernel, fenced: resource limits, hidden grader files, no network, death with its parent.
+"""Inside the jail: resource limits and a Python audit hook, then the jailed Python module (a kernel, a model probe).
 
-The grader starts each kernel through this launcher (a Jupyter kernelspec whose argv is
-`[python, -m, cnnlab.grading.sandbox, --limits JSON, --, python, -m, ipykernel_launcher, -f, {connection_file}]`,
-prefixed by `unshare` when that works). Layers, each used when available, strongest first:
+The grader starts each kernel (a Jupyter kernelspec) and each model probe as
+`JAIL... python -m cnnlab.grading.sandbox --limits JSON -- python -m MODULE ARGS`, where JAIL is bubblewrap's
+command line from `cnnlab.grading.jail` (own namespaces, unprivileged uid, only its folders visible), or
+nothing with `--unsafe-no-sandbox`. Here, before any untrusted code runs:
 
-1. `unshare -m -n` (root, or `unshare -r -m -n` with unprivileged user namespaces): an empty network
-   namespace (only a loopback that is down), and a private mount namespace in which the launcher mounts an
-   empty tmpfs over every protected path (the course source with the hidden tests, the gradebook and the
-   grader's output, the grader's test data). The kernel talks to the grader over Unix sockets (Jupyter's
-   `ipc` transport), which cross namespaces.
-2. Always: `setrlimit` (address space, CPU seconds, file size, core dumps), `PR_SET_PDEATHSIG` so the kernel
-   dies with the grader's worker, and a Python audit hook (PEP 578; it cannot be removed from Python) that
-   refuses `socket.connect`/`getaddrinfo` to the network, subprocesses, and opening protected paths.
-   Native code (ctypes, a compiled extension) can step around the audit hook; layer 1 cannot be stepped
-   around that way, which is why the grader reports which layers were active.
+- `setrlimit` (hard limits, which the code cannot raise again): address space, CPU seconds, processes and
+  threads (`RLIMIT_NPROC`: per user namespace, and never applied to root, which is why the jail drops root),
+  file size, no core dumps; `PR_SET_PDEATHSIG`, so the process dies with its parent;
+- a Python audit hook (PEP 578; it cannot be removed from Python) that refuses `socket.connect`/`getaddrinfo`
+  to the network, subprocesses, and opening protected paths or writing outside the writable folders. Native
+  code (ctypes, a compiled extension) can step around it; the jail cannot be stepped around that way. In the
+  jail it is a second layer that names what was tried; without the jail it is the only one.
 """
 
 import argparse
@@ -22,12 +20,9 @@ import json
 import os
 import resource
 import runpy
-import shutil
 import signal
 import socket
-import subprocess
 import sys
-from pathlib import Path
 
 PR_SET_PDEATHSIG = 1
 
@@ -40,7 +35,7 @@ def _die_with_parent():
         pass
 
 
-def _set_limits(memory_mb, cpu_s, file_mb):
+def _set_limits(memory_mb, cpu_s, file_mb, processes):
     if memory_mb:
         limit = memory_mb * 2**20
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
@@ -49,35 +44,9 @@ def _set_limits(memory_mb, cpu_s, file_mb):
     if file_mb:
         limit = file_mb * 2**20
         resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+    if processes:
+        resource.setrlimit(resource.RLIMIT_NPROC, (processes, processes))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-
-
-def _own_mount_namespace():
-    """True when this process has a mount namespace of its own (started by `unshare -m`), not its parent's."""
-    try:
-        return os.readlink("/proc/self/ns/mnt") != os.readlink(f"/proc/{os.getppid()}/ns/mnt")
-    except OSError:
-        return False
-
-
-def _hide(paths, writable):
-    """Mount an empty read-only tmpfs over each path (inside our private mount namespace); returns those hidden.
-
-    A path that holds one of the writable folders (the kernel's own) is left to the audit hook."""
-    hidden = []
-    mount = shutil.which("mount")
-    if mount is None or not _own_mount_namespace():
-        return hidden  # never mount anything in the grader's own namespace
-    subprocess.run([mount, "--make-rprivate", "/"], capture_output=True)
-    for path in paths:
-        if any(w == path or w.startswith(path.rstrip(os.sep) + os.sep) for w in writable):
-            continue
-        if os.path.isdir(path):
-            result = subprocess.run([mount, "-t", "tmpfs", "-o", "ro,size=1k", "cnnlab-hidden", path],
-                                    capture_output=True)
-            if result.returncode == 0:
-                hidden.append(path)
-    return hidden
 
 
 def _audit_hook(protected, writable):
@@ -122,17 +91,20 @@ def _audit_hook(protected, writable):
             if under(path, protected) and not under(path, writable):
                 raise PermissionError(f"{os.fsdecode(args[0])} is the grader's: listing it is refused")
         elif event in ("os.remove", "os.rename", "os.rmdir", "os.mkdir", "os.chmod", "os.truncate", "os.symlink", "os.link"):
-            path = real(args[0]) if args and isinstance(args[0], (str, bytes, os.PathLike)) else None
-            if path is not None and not under(path, writable):
-                raise PermissionError(f"the notebook may only change files in its working directory: {event} "
-                                      f"on {os.fsdecode(args[0])} is refused")
+            # rename, link and symlink: the new name (args[1]) must be inside too; a symlink's target may be anything
+            names = args[1:2] if event == "os.symlink" else (args[:2] if event in ("os.rename", "os.link") else args[:1])
+            for name in names:
+                path = real(name) if isinstance(name, (str, bytes, os.PathLike)) else None
+                if path is not None and not under(path, writable):
+                    raise PermissionError(f"the notebook may only change files in its working directory: {event} "
+                                          f"on {os.fsdecode(name)} is refused")
 
     sys.addaudithook(hook)
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--limits", required=True, help="JSON: memory_mb, cpu_s, file_mb, protected and writable (paths), hide")
+    parser.add_argument("--limits", required=True, help="JSON: memory_mb, cpu_s, file_mb, processes, protected and writable (paths)")
     parser.add_argument("command", nargs=argparse.REMAINDER, help="-- python -m ipykernel_launcher -f FILE")
     args = parser.parse_args(argv)
     limits = json.loads(args.limits)
@@ -142,9 +114,7 @@ def main(argv=None):
     _die_with_parent()
     if os.getppid() == 1:  # the worker died before we got here
         sys.exit(1)
-    if limits.get("hide"):
-        _hide(limits.get("protected", []), limits.get("writable", []))
-    _set_limits(limits.get("memory_mb"), limits.get("cpu_s"), limits.get("file_mb"))
+    _set_limits(limits.get("memory_mb"), limits.get("cpu_s"), limits.get("file_mb"), limits.get("processes"))
     _audit_hook(limits.get("protected", []), limits.get("writable", []))
     module = command[2]
     sys.argv = [module] + command[3:]

@@ -9,11 +9,12 @@ stdin), kills it at the wall-clock limit (a fresh one takes its place), and read
    (add_missing_cells) and CheckCellMetadata put the instructors' cells back, hidden tests included, from the
    gradebook snapshot, and each hidden part's first line prints a random marker (what a test printed before it
    is its visible part's, the only output the feedback shows);
-3. run it with nbgrader's Execute in a sandboxed kernel (`cnnlab.grading.sandbox`), in a scratch copy of the
+3. run it with nbgrader's Execute in a jailed kernel (`cnnlab.grading.jail`, `cnnlab.grading.sandbox`), in a scratch copy of the
    submission, one cell at a time, with canary cells (below) before each test cell;
 4. score each test cell with nbgrader's `determine_grade`, but only cells that actually ran: after a kernel
    death the later cells score 0 (nbgrader issue #427);
-5. run the lab's model checks here, in this process, on the submitted `.keras` files (`cnnlab.grading.checks`);
+5. run the lab's model checks on the submitted `.keras` files, each in its own one-shot jail, judged here
+   (`cnnlab.grading.checks`);
 6. write the feedback notebook and HTML with the released test cells (hidden tests never shown).
 
 A canary cell checks, in the kernel, that failing assertions still fail and errors still reach the grader
@@ -293,23 +294,28 @@ class Worker:
                 score, state = 0.0, "not run"
             graded[grade_id] = {"grade_id": grade_id, "points": points, "score": float(score or 0), "state": state,
                                 "hidden_failed": self.hidden_failure(cell) if state == "failed" else False}
-        # the model checks, decisive, in this process
+        # the model checks, decisive: each model file measured in its own one-shot jail, judged here
         t = time.monotonic()
-        from cnnlab.grading.checks import check_model
+        from cnnlab.grading.checks import ModelSandbox, run_model
+        from cnnlab.grading.jail import Jail
         from cnnlab.grading.labconfig import parse
 
         config = parse(self.lab, job["config"])
+        sandbox = ModelSandbox(Jail.from_json(job["jail"]), memory_mb=job["limits"]["memory_mb"],
+                               timeout_s=job["model_timeout"], processes=job["limits"]["processes"],
+                               work=job["model_work"])
         for spec in config.models:
-            results = check_model(spec, job["submission_dir"], job.get("data_dir"), job.get("quick", False))
+            run = run_model(spec, job["submission_dir"], job.get("data_dir"), job.get("quick", False), sandbox)
+            results = run.results
             self.result["models"] += [r.to_json() for r in results]
+            self.result.setdefault("model_runs", []).append(run.to_json())
             if spec.grade_id in graded:
                 entry = graded[spec.grade_id]
                 entry["score"] = float(sum(r.score for r in results))
                 entry["state"] = "passed" if all(r.passed for r in results) else "failed"
                 entry["hidden_failed"] = False
-            unreadable = [r for r in results if "missing" in r.message or "could not be loaded" in r.message]
-            if unreadable:
-                self.note("error", unreadable[0].message)
+            if run.outcome != "measured":
+                self.note("timeout" if run.outcome == "timeout" else "error", run.reason)
         self.result["timings"]["model_checks"] = round(time.monotonic() - t, 3)
         self.result["cells"] = list(graded.values())
         self.result["score"] = sum(c["score"] for c in graded.values())
