@@ -55,6 +55,45 @@ def wrong_answers():
     return nb
 
 
+KERNEL_ATTACKS = {
+    "c21_monkeypatched_asserts": "import numpy as np\nnp.testing.assert_allclose = lambda *a, **k: None\n"
+                                 "np.testing.assert_array_equal = lambda *a, **k: None\nnp.testing.assert_equal = lambda *a, **k: None",
+    "c22_swallowed_errors": "get_ipython().set_custom_exc((BaseException,), lambda *a, **k: None)",
+    "c23_rewritten_cells": "get_ipython().input_transformers_cleanup.append(lambda lines: ['pass\\n'])",
+    "c29_asserts_dropped_by_a_transformer": (
+        "get_ipython().input_transformers_post.append(lambda lines: [l for l in lines if 'assert' not in l])"),
+    "c30_run_cell_patched": (
+        "shell = get_ipython()\noriginal, original_async = shell.run_cell, shell.run_cell_async\n"
+        "def quiet(cell):\n    return 'pass' if 'assert' in cell or 'cnnlab' in cell else cell\n"
+        "shell.run_cell = lambda cell, *a, **k: original(quiet(cell), *a, **k)\n"
+        "async def run_cell_async(cell, *a, **k):\n    return await original_async(quiet(cell), *a, **k)\n"
+        "shell.run_cell_async = run_cell_async"),
+    "c31_compiled_without_asserts": (
+        "shell = get_ipython()\nclass NoAsserts(type(shell.compile)):\n"
+        "    def __call__(self, source, filename, symbol):\n"
+        "        return compile(source, filename, symbol, self.flags, True, optimize=1)\n"
+        "shell.compile.__class__ = NoAsserts"),
+    "c32_numpy_testing_replaced_out_of_sight": (
+        "import inspect\nimport numpy as np\nreal = np.testing.assert_allclose\n"
+        "def assert_allclose(*a, **k):\n"
+        "    if any('canary' in f.function for f in inspect.stack()):\n        return real(*a, **k)\n"
+        "np.testing.assert_allclose = assert_allclose"),
+    "c33_probe_api_replaced": (
+        "import json, re\nimport cnnlab.grading.probes as probes\n"
+        "def run(directory, namespace):\n    code = open(f'{directory}/probe.py').read()\n"
+        "    names = re.findall(r'probe.record\\(\"([^\"]+)\"', code)\n"
+        "    values = {n: {'kind': 'json', 'value': 0} for n in names}\n"
+        "    open(f'{directory}/records.json', 'w').write(json.dumps({'values': values, 'error': None}))\n"
+        "probes.run = run\nprobes.Recorder.record = lambda self, name, value: value"),
+    "c34_forges_records_from_a_thread": (
+        "import glob, json, threading, time\n"
+        "def forge():\n    while True:\n        for folder in glob.glob('.cnnlab-probe-*'):\n"
+        "            try:\n                open(folder + '/records.json', 'w').write(json.dumps({'values': {}, 'error': None}))\n"
+        "            except OSError:\n                pass\n        time.sleep(0.001)\n"
+        "threading.Thread(target=forge, daemon=True).start()"),
+}
+
+
 def lab1_corpus(subs, out, data):
     def put(student, nb, name=f"{LAB}.ipynb"):
         write(subs / student / LAB / name, nb)
@@ -119,14 +158,10 @@ def lab1_corpus(subs, out, data):
          with_extra_cell(answered(), "test_conv2d", "open('/tmp/cnnlab-corpus-escape.txt', 'w').write('x')"))
     case("c20_starts_a_program", "tampered", r"without starting programs \(subprocess.Popen refused\)", 14,
          with_extra_cell(answered(), "test_conv2d", "import subprocess\nsubprocess.run(['cat', '/etc/hostname'])"))
-    case("c21_monkeypatched_asserts", "tampered", r"no test result from its kernel can be trusted: score 0", 0,
-         with_extra_cell(wrong_answers(), "conv2d",
-                         "import numpy as np\nnp.testing.assert_allclose = lambda *a, **k: None\n"
-                         "np.testing.assert_array_equal = lambda *a, **k: None\nnp.testing.assert_equal = lambda *a, **k: None"))
-    case("c22_swallowed_errors", "tampered", r"no test result from its kernel can be trusted: score 0", 0,
-         with_extra_cell(wrong_answers(), "conv2d", "get_ipython().set_custom_exc((BaseException,), lambda *a, **k: None)"))
-    case("c23_rewritten_cells", "tampered", r"no test result from its kernel can be trusted: score 0", 0,
-         with_extra_cell(wrong_answers(), "conv2d", "get_ipython().input_transformers_cleanup.append(lambda lines: ['pass\\n'])"))
+    # attacks on the kernel's Python: with blank answers, each can at most change what a probe hands back
+    blank = r"^0 of 14 points; failed: test_conv2d, .*test_conv1x1\.$"
+    for student, attack in KERNEL_ATTACKS.items():
+        case(student, "graded", blank, 0, with_extra_cell(released(), "conv2d", attack))
     write(subs / "c24_missing" / "notes.txt", b"I forgot")
     case("c24_missing", "missing", r"no notebook for this lab", 0)
     put("c25_two_notebooks", answered(), "a.ipynb")
@@ -137,6 +172,13 @@ def lab1_corpus(subs, out, data):
     nb = answered()
     nb.metadata["kernelspec"] = {"name": "evil", "display_name": "evil", "language": "python"}
     case("c27_other_kernelspec", "graded", r"^14 of 14 points; all tests passed\.$", 14, nb)
+    nb = answered()
+    for cell in nb.cells:
+        if nbg(cell).get("solution"):
+            cell.source = "import sys\nprint('warning: printed to stderr', file=sys.stderr)\n" + cell.source.replace(
+                '    """\n', '    """\n    print("called", file=sys.stderr)\n', 1)
+    case("c28_prints_to_stderr", "graded", r"^14 of 14 points; all tests passed\.$", 14,
+         with_extra_cell(nb, "test_conv2d", "import sys\nsys.stderr.write('noise on stderr\\n')"))
     return cases
 
 

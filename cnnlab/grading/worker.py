@@ -8,15 +8,18 @@ stdin), kills it at the wall-clock limit (a fresh one takes its place), and read
    nbgrader's DeduplicateIds, OverwriteCells (add_missing_cells) and CheckCellMetadata put the instructors'
    cells back, hidden tests included, from the gradebook snapshot;
 3. run it with nbgrader's Execute in a sandboxed kernel (`cnnlab.grading.sandbox`), in a scratch copy of the
-   submission, one cell at a time, with canary cells (below) before each test cell;
-4. score each test cell with nbgrader's `determine_grade`, but only cells that actually ran: after a kernel
-   death the later cells score 0 (nbgrader issue #427);
+   submission, one cell at a time: a probed test cell as released, then its probe (`ProbeRun`, below);
+4. score each probed test in this process (`cnnlab.grading.judge`) against the batch's reference
+   (`cnnlab.grading.reference`); a test cell scored by the model checks ignores the kernel; any other test cell
+   (the kernel-asserts path of labs not yet ported) with nbgrader's `determine_grade`, behind canary cells, but
+   only cells that actually ran: after a kernel death the later cells score 0 (nbgrader issue #427);
 5. run the lab's model checks here, in this process, on the submitted `.keras` files (`cnnlab.grading.checks`);
 6. write the feedback notebook and HTML with the released test cells (hidden tests never shown).
 
-A canary cell checks, in the kernel, that failing assertions still fail and errors still reach the grader
-(nothing monkeypatched `numpy.testing`, IPython's exception handling or its input transformers). A canary
-that does not answer exactly as expected makes the submission `tampered` with score 0.
+On the kernel-asserts path, a canary cell checks, in the kernel, that failing assertions still fail and errors
+still reach the grader (nothing monkeypatched `numpy.testing`, IPython's exception handling or its input
+transformers). A canary that does not answer exactly as expected makes the submission `tampered`, and the tests
+its kernel judged score 0.
 """
 
 import copy
