@@ -129,6 +129,7 @@ def test_a_test_without_rules_or_with_an_unknown_name_is_the_authors_error():
 def test_self_check_judges_the_rules_on_the_solutions_own_values():
     probe, expect = probes.self_check()
     probe.record("y", np.array([1.0, 2.0]))
+    assert expect.names == ["y"]
     expect.allclose("y")
     expect.check("y", lambda y: y.min() > 0, "positive")
     with pytest.raises(AssertionError, match="fails on the solution's own values: 'y' fails a check: negative"):
@@ -183,7 +184,7 @@ def test_the_reader_refuses_what_a_probe_does_not_write(tmp_path, attack, messag
         read_records(folder)
 
 
-PORTED = ["lab1_convolution", "lab2_first_convnet"]
+PORTED = ["lab1_convolution", "lab2_first_convnet", "lab3_lenet5", "lab4_alexnet_vgg"]
 
 
 @pytest.mark.parametrize("lab", PORTED)

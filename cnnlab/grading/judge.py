@@ -121,6 +121,11 @@ class Expect:
         self.student, self.reference, self.probe_error = student, reference, probe_error
         self.failures, self.missing, self.rules = [], [], 0
 
+    @property
+    def names(self):
+        """The names the reference's probe recorded, in order: `for name in expect.names: expect.equal(name)`."""
+        return list(self.reference)
+
     def allclose(self, name, rtol=1e-7, atol=0.0, why=""):
         """The student's numbers have the reference's shape and |a - b| <= atol + rtol * |b| everywhere."""
 
