@@ -179,6 +179,10 @@ def lab1_corpus(subs, out, data):
                 '    """\n', '    """\n    print("called", file=sys.stderr)\n', 1)
     case("c28_prints_to_stderr", "graded", r"^14 of 14 points; all tests passed\.$", 14,
          with_extra_cell(nb, "test_conv2d", "import sys\nsys.stderr.write('noise on stderr\\n')"))
+    nb = answered()
+    set_answer(nb, "conv_counts", nb.cells[index_of(nb, "conv_counts")].source.replace(
+        '    ### BEGIN SOLUTION\n    return n_out', '    while n_out == 55:  # a hidden input only\n        pass\n    return n_out'))
+    case("c35_endless_on_a_hidden_input", "timeout", r"^12 of 14 points; cell \d+ ran longer than 25 s and was interrupted", 12, nb)
     return cases
 
 

@@ -346,30 +346,34 @@ class Worker:
         self.result["cells"] = list(graded.values())
         self.result["score"] = sum(c["score"] for c in graded.values())
         code_cells = [i for i, c in enumerate(nb.cells) if c.cell_type == "code" and id(c) not in inserted]
+
+        def number(index):
+            """The student's number of the code cell at `index`; an inserted cell counts as the one before it."""
+            return sum(1 for i in code_cells if i <= index) or 1
+
         if died_at is not None:
             lost = [c["grade_id"] for c in graded.values() if c["state"] == "not run"]
-            where = max((i for i in code_cells if i <= died_at), default=code_cells[0] if code_cells else 0)
-            self.note("error", f"the kernel died while running cell {code_cells.index(where) + 1 if where in code_cells else '?'}"
+            self.note("error", f"the kernel died while running cell {number(died_at)}"
                                f" (os._exit, a crash, or running out of memory); the {len(lost)} test cells after "
                                f"it were not run and score 0" + (f" ({', '.join(lost)})" if lost else ""))
         memory = [i for i in executed if id(nb.cells[i]) not in inserted and
                   any(o.get("ename") == "MemoryError" for o in nb.cells[i].get("outputs", []))]
         if memory:
-            self.note("error", f"cell {code_cells.index(memory[0]) + 1} ran out of memory (the limit is "
+            self.note("error", f"cell {number(memory[0])} ran out of memory (the limit is "
                                f"{job['limits']['memory_mb']} MB); the cells after it ran on")
         if stuck_at is not None:
             lost = [c["grade_id"] for c in graded.values() if c["state"] == "not run"]
-            self.note("timeout", f"cell {code_cells.index(stuck_at) + 1} ran longer than {job['cell_timeout']:g} s and did "
+            self.note("timeout", f"cell {number(stuck_at)} ran longer than {job['cell_timeout']:g} s and did "
                                  f"not stop when interrupted; the {len(lost)} test cells after it were not run and score 0")
         if timed_out:
-            self.note("timeout", f"cell {code_cells.index(timed_out[0]) + 1} ran longer than {job['cell_timeout']:g} s "
+            self.note("timeout", f"cell {number(timed_out[0])} ran longer than {job['cell_timeout']:g} s "
                                  f"and was interrupted (an endless loop?); the cells after it ran on")
         refused = [(i, o) for i in sorted(executed) if id(nb.cells[i]) not in inserted
                    for o in nb.cells[i].get("outputs", []) if o.get("output_type") == "error" and
                    o.get("ename") == "PermissionError" and "refused" in str(o.get("evalue", ""))]
         if refused:
             index, output = refused[0]
-            self.note("tampered", f"cell {code_cells.index(index) + 1} tried what the grader forbids ({output.evalue}); "
+            self.note("tampered", f"cell {number(index)} tried what the grader forbids ({output.evalue}); "
                                   f"the attempt was refused")
         if canary_failed:
             self.note("tampered", "the notebook changed how tests run (numpy.testing, IPython's error handling or "
