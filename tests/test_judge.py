@@ -199,3 +199,9 @@ def test_ported_labs_probe_every_test_the_kernel_would_otherwise_judge(lab):
     assert graded == set(tests) | checked and not set(tests) & checked
     release = (ROOT / "labs" / lab / f"{lab}.ipynb").read_text()
     assert "PROBE" not in release and "EXPECT" not in release and "probe.record" not in release
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "solutions").glob("*/*.ipynb")), ids=lambda p: p.parent.name)
+def test_every_lab_test_cell_is_probed_or_plain_asserts(path):
+    """reference.split accepts every test cell (a malformed PROBE/EXPECT block would stop the batch)."""
+    reference.probed_tests(nbformat.read(path, as_version=4))

@@ -11,8 +11,9 @@ stdin), kills it at the wall-clock limit (a fresh one takes its place), and read
    submission, one cell at a time: a probed test cell as released, then its probe (`ProbeRun`, below);
 4. score each probed test in this process (`cnnlab.grading.judge`) against the batch's reference
    (`cnnlab.grading.reference`); a test cell scored by the model checks ignores the kernel; any other test cell
-   (the kernel-asserts path of labs not yet ported) with nbgrader's `determine_grade`, behind canary cells, but
-   only cells that actually ran: after a kernel death the later cells score 0 (nbgrader issue #427);
+   (the kernel-asserts path of labs not yet ported) as nbgrader's `determine_grade` does, less its rule that
+   any stderr output fails the cell, behind canary cells, and only cells that actually ran: after a kernel death
+   the later cells score 0 (nbgrader issue #427);
 5. run the lab's model checks here, in this process, on the submitted `.keras` files (`cnnlab.grading.checks`);
 6. write the feedback notebook and HTML with the released test cells (hidden tests never shown).
 
@@ -288,8 +289,6 @@ class Worker:
         self.result["timings"]["prepare"] = round(time.monotonic() - t, 3)
         executed, died_at, timed_out, stuck_at = self.execute(nb, scratch, probe_cells)
 
-        from nbgrader.utils import determine_grade
-
         t = time.monotonic()
         baseline, canary_failed = None, []
         graded = {}
@@ -320,11 +319,10 @@ class Worker:
                                  hidden_failed=not verdict.passed, message="; ".join(verdict.failures)[:1000])
             else:
                 entry["path"] = "kernel asserts"
-                if index in executed:
-                    score, _ = determine_grade(cell)
-                    state = "passed" if score == points else ("failed" if not score else "partial")
-                    entry.update(score=float(score or 0), state=state,
-                                 hidden_failed=self.hidden_failure(cell) if state == "failed" else False)
+                if index in executed:  # nbgrader's determine_grade, but what the cell printed to stderr does not count
+                    passed = not any(o.get("output_type") == "error" for o in cell.get("outputs", []))
+                    entry.update(score=points if passed else 0.0, state="passed" if passed else "failed",
+                                 hidden_failed=False if passed else self.hidden_failure(cell))
             graded[grade_id] = entry
         self.result["timings"]["judge"] = round(time.monotonic() - t, 3)
         # the model checks, decisive, in this process
