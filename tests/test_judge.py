@@ -155,6 +155,7 @@ def test_the_probe_runs_in_a_copy_of_the_namespace_and_records_its_exception(tmp
     ("pickle", "not a NumPy array file"),
     ("path", "the array's file name is not one a probe writes"),
     ("not json", "records.json is not JSON"),
+    ("deep", "records.json is not JSON \\(or nested too deeply\\)"),
 ])
 def test_the_reader_refuses_what_a_probe_does_not_write(tmp_path, attack, message):
     outside = tmp_path / "secret.json"
@@ -170,6 +171,8 @@ def test_the_reader_refuses_what_a_probe_does_not_write(tmp_path, attack, messag
         (folder / probes.RECORDS).write_text(" " * (judge.MAX_RECORDS_BYTES + 1))
     elif attack == "not json":
         (folder / probes.RECORDS).write_bytes(b"\xff{")
+    elif attack == "deep":
+        (folder / probes.RECORDS).write_text('{"values": {"y": {"kind": "json", "value": ' + "[" * 100_000 + "]" * 100_000 + "}}}")
     else:
         name = "0.npy" if attack == "pickle" else "../secret.npy"
         np.save(folder / "0.npy", np.array([{"a": 1}], dtype=object), allow_pickle=True)

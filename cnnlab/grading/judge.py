@@ -69,8 +69,8 @@ def read_records(directory):
     try:
         try:
             manifest = json.loads(_read(RECORDS, dir_fd, MAX_RECORDS_BYTES))
-        except (UnicodeDecodeError, json.JSONDecodeError):
-            raise ProbeDataError(f"{RECORDS} is not JSON") from None
+        except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+            raise ProbeDataError(f"{RECORDS} is not JSON (or nested too deeply)") from None
         if not isinstance(manifest, dict) or not isinstance(manifest.get("values"), dict):
             raise ProbeDataError(f"{RECORDS} does not hold a values object")
         error = manifest.get("error")
