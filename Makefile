@@ -27,7 +27,7 @@ test: $(VENV)/installed
 	PATH=$(CURDIR)/$(VENV)/bin:$$PATH KERAS_BACKEND=tensorflow $(PY) -m pytest
 	KERAS_BACKEND=jax $(PY) -m pytest -m backends tests/test_models.py tests/test_blocks.py
 
-# The autograder's hostile corpus: 30 broken or hostile submissions graded in two batches (several minutes).
+# The autograder's hostile corpus: 40 broken or hostile submissions graded in two batches (several minutes).
 test-grader: $(VENV)/installed
 	PATH=$(CURDIR)/$(VENV)/bin:$$PATH $(PY) -m pytest -m grader_corpus tests/test_grader_corpus.py
 
