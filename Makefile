@@ -27,7 +27,7 @@ test: $(VENV)/installed
 	PATH=$(CURDIR)/$(VENV)/bin:$$PATH KERAS_BACKEND=tensorflow $(PY) -m pytest
 	KERAS_BACKEND=jax $(PY) -m pytest -m backends tests/test_models.py tests/test_blocks.py
 
-# The autograder's hostile corpus: 45 broken or hostile submissions graded in two batches, in bubblewrap jails
+# The autograder's hostile corpus: broken or hostile submissions graded in bubblewrap jails, a zip rerun, SIGTERM
 # (several minutes; .ci/run runs it).
 test-grader: $(VENV)/installed
 	PATH=$(CURDIR)/$(VENV)/bin:$$PATH KERAS_BACKEND=tensorflow $(PY) -m pytest -m grader_corpus tests/test_grader_corpus.py

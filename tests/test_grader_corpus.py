@@ -86,6 +86,45 @@ def wrong_answers():
     return nb
 
 
+KERNEL_ATTACKS = {
+    "c21_monkeypatched_asserts": "import numpy as np\nnp.testing.assert_allclose = lambda *a, **k: None\n"
+                                 "np.testing.assert_array_equal = lambda *a, **k: None\nnp.testing.assert_equal = lambda *a, **k: None",
+    "c22_swallowed_errors": "get_ipython().set_custom_exc((BaseException,), lambda *a, **k: None)",
+    "c23_rewritten_cells": "get_ipython().input_transformers_cleanup.append(lambda lines: ['pass\\n'])",
+    "c40_asserts_dropped_by_a_transformer": (
+        "get_ipython().input_transformers_post.append(lambda lines: [l for l in lines if 'assert' not in l])"),
+    "c41_run_cell_patched": (
+        "shell = get_ipython()\noriginal, original_async = shell.run_cell, shell.run_cell_async\n"
+        "def quiet(cell):\n    return 'pass' if 'assert' in cell or 'cnnlab' in cell else cell\n"
+        "shell.run_cell = lambda cell, *a, **k: original(quiet(cell), *a, **k)\n"
+        "async def run_cell_async(cell, *a, **k):\n    return await original_async(quiet(cell), *a, **k)\n"
+        "shell.run_cell_async = run_cell_async"),
+    "c42_compiled_without_asserts": (
+        "shell = get_ipython()\nclass NoAsserts(type(shell.compile)):\n"
+        "    def __call__(self, source, filename, symbol):\n"
+        "        return compile(source, filename, symbol, self.flags, True, optimize=1)\n"
+        "shell.compile.__class__ = NoAsserts"),
+    "c43_numpy_testing_replaced_out_of_sight": (
+        "import inspect\nimport numpy as np\nreal = np.testing.assert_allclose\n"
+        "def assert_allclose(*a, **k):\n"
+        "    if any('canary' in f.function for f in inspect.stack()):\n        return real(*a, **k)\n"
+        "np.testing.assert_allclose = assert_allclose"),
+    "c44_probe_api_replaced": (
+        "import json, re\nimport cnnlab.grading.probes as probes\n"
+        "def run(directory, namespace):\n    code = open(f'{directory}/probe.py').read()\n"
+        "    names = re.findall(r'probe.record\\(\"([^\"]+)\"', code)\n"
+        "    values = {n: {'kind': 'json', 'value': 0} for n in names}\n"
+        "    open(f'{directory}/records.json', 'w').write(json.dumps({'values': values, 'error': None}))\n"
+        "probes.run = run\nprobes.Recorder.record = lambda self, name, value: value"),
+    "c45_forges_records_from_a_thread": (
+        "import glob, json, threading, time\n"
+        "def forge():\n    while True:\n        for folder in glob.glob('.cnnlab-probe-*'):\n"
+        "            try:\n                open(folder + '/records.json', 'w').write(json.dumps({'values': {}, 'error': None}))\n"
+        "            except OSError:\n                pass\n        time.sleep(0.001)\n"
+        "threading.Thread(target=forge, daemon=True).start()"),
+}
+
+
 def lab1_corpus(subs, out, data, port, cell_timeout):
     def put(student, nb, name=f"{LAB}.ipynb"):
         write(subs / student / LAB / name, nb)
@@ -150,14 +189,10 @@ def lab1_corpus(subs, out, data, port, cell_timeout):
          with_extra_cell(answered(), "test_conv2d", "open('/tmp/cnnlab-corpus-escape.txt', 'w').write('x')"))
     case("c20_starts_a_program", "tampered", r"without starting programs \(subprocess.Popen refused\)", 14,
          with_extra_cell(answered(), "test_conv2d", "import subprocess\nsubprocess.run(['cat', '/etc/hostname'])"))
-    case("c21_monkeypatched_asserts", "tampered", r"no test result from its kernel can be trusted: score 0", 0,
-         with_extra_cell(wrong_answers(), "conv2d",
-                         "import numpy as np\nnp.testing.assert_allclose = lambda *a, **k: None\n"
-                         "np.testing.assert_array_equal = lambda *a, **k: None\nnp.testing.assert_equal = lambda *a, **k: None"))
-    case("c22_swallowed_errors", "tampered", r"no test result from its kernel can be trusted: score 0", 0,
-         with_extra_cell(wrong_answers(), "conv2d", "get_ipython().set_custom_exc((BaseException,), lambda *a, **k: None)"))
-    case("c23_rewritten_cells", "tampered", r"no test result from its kernel can be trusted: score 0", 0,
-         with_extra_cell(wrong_answers(), "conv2d", "get_ipython().input_transformers_cleanup.append(lambda lines: ['pass\\n'])"))
+    # attacks on the kernel's Python: with blank answers, each can at most change what a probe hands back
+    blank = r"^0 of 14 points; failed: test_conv2d, .*test_conv1x1\.$"
+    for student, attack in KERNEL_ATTACKS.items():
+        case(student, "graded", blank, 0, with_extra_cell(released(), "conv2d", attack))
     write(subs / "c24_missing" / "notes.txt", b"I forgot")
     case("c24_missing", "missing", r"no notebook for this lab", 0)
     put("c25_two_notebooks", answered(), "a.ipynb")
@@ -231,6 +266,17 @@ def lab1_corpus(subs, out, data, port, cell_timeout):
     case("c39_connects_to_loopback", "tampered", r"without network: looking up '127\.0\.0\.1' is refused", 14,
          with_extra_cell(answered(), "test_conv2d",
                          f"import socket\nsocket.create_connection(('127.0.0.1', {port}), timeout=5)"))
+    nb = answered()
+    for cell in nb.cells:
+        if nbg(cell).get("solution"):
+            cell.source = "import sys\nprint('warning: printed to stderr', file=sys.stderr)\n" + cell.source.replace(
+                '    """\n', '    """\n    print("called", file=sys.stderr)\n', 1)
+    case("c46_prints_to_stderr", "graded", r"^14 of 14 points; all tests passed\.$", 14,
+         with_extra_cell(nb, "test_conv2d", "import sys\nsys.stderr.write('noise on stderr\\n')"))
+    nb = answered()
+    set_answer(nb, "conv_counts", nb.cells[index_of(nb, "conv_counts")].source.replace(
+        '    ### BEGIN SOLUTION\n    return n_out', '    while n_out == 55:  # a hidden input only\n        pass\n    return n_out'))
+    case("c47_endless_on_a_hidden_input", "timeout", rf"^12 of 14 points; cell \d+ ran longer than {cell_timeout} s and was interrupted", 12, nb)
     return cases
 
 
@@ -287,7 +333,7 @@ def lab1_batch(tmp_path_factory):
 
 def test_corpus_has_at_least_20_broken_or_hostile_submissions(lab1_batch):
     cases, *_ = lab1_batch
-    hostile = [c for c in cases if c.student not in ("c01_solution", "c26", "c27_other_kernelspec", "c28", "c29_José")]
+    hostile = [c for c in cases if c.student not in ("c01_solution", "c26", "c27_other_kernelspec", "c28", "c29_José", "c46_prints_to_stderr")]
     assert len(hostile) >= 20
 
 

@@ -32,7 +32,7 @@ from pathlib import Path
 
 import nbformat
 
-from cnnlab.grading import jail as jails, labconfig, submissions as subs
+from cnnlab.grading import jail as jails, labconfig, reference, submissions as subs
 from cnnlab.grading.status import STATUSES, Status, new_result
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -271,7 +271,7 @@ def grade_one(submission, options, setup):
            "model_work": str(options.out / ".work" / options.lab / "jail"),
            "data_dir": str(options.data_dir) if options.data_dir else None, "quick": options.quick, "env": env,
            "result": str(work / "result.json"), "feedback_html": str(work / "feedback.html"),
-           "autograded": str(work / "autograded.ipynb")}
+           "autograded": str(work / "autograded.ipynb"), "reference": setup["reference"]}
     (work / "models").mkdir()
     for name, path in submission.files.items():  # the grader's own copy of the models: the kernel cannot touch it
         shutil.copy(path, work / "models" / name)
@@ -416,6 +416,14 @@ def grade(options):
     graded_cells = {c.metadata.nbgrader["grade_id"]: c.metadata.nbgrader["points"]
                     for c in release_nb.cells if c.metadata.get("nbgrader", {}).get("grade")}
     labconfig.check_points(config, graded_cells)
+    started = time.monotonic()
+    try:  # the solution's own values for the probed tests: one trusted kernel per lab, kept while unchanged
+        reference_path = reference.compute(options.source / options.lab / config.notebook,
+                                           options.out / ".work" / options.lab, options.quick)
+    except (RuntimeError, ValueError) as error:
+        raise SystemExit(f"{options.lab}: the reference for the probed tests could not be made: {error}") from None
+    if reference_path:
+        log(options, f"{options.lab}: reference values of the probed tests ready ({time.monotonic() - started:.1f} s)")
     root = Path(options.submissions).resolve()
     if not root.exists():
         raise SystemExit(f"--submissions {options.submissions}: no such file or folder")
@@ -437,7 +445,8 @@ def grade(options):
     private_root = Path(tempfile.mkdtemp(prefix="cnnlab-grade-")).resolve()  # every kernel's folder, each its own
     setup = {"config": config, "released": released, "snapshot": snapshot, "max_score": float(sum(graded_cells.values())),
              "jail": jail, "isolation": described, "mpl": _mpl_cache(options.out),
-             "submissions_root": root, "private_root": private_root}
+             "submissions_root": root, "private_root": private_root,
+             "reference": str(reference_path) if reference_path else None}
     log(options, f"{options.lab}: {len(mine)} submissions{f' (shard {index}/{count} of {len(found)})' if count > 1 else ''}; "
                  f"{options.workers} worker(s); kernel isolation: {described}")
     extra = {"source": source_digest, "config": config.to_json(), "timeout": options.timeout, "quick": options.quick,

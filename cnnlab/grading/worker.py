@@ -9,17 +9,22 @@ stdin), kills it at the wall-clock limit (a fresh one takes its place), and read
    (add_missing_cells) and CheckCellMetadata put the instructors' cells back, hidden tests included, from the
    gradebook snapshot, and each hidden part's first line prints a random marker (what a test printed before it
    is its visible part's, the only output the feedback shows);
-3. run it with nbgrader's Execute in a jailed kernel (`cnnlab.grading.jail`, `cnnlab.grading.sandbox`), in a scratch copy of the
-   submission, one cell at a time, with canary cells (below) before each test cell;
-4. score each test cell with nbgrader's `determine_grade`, but only cells that actually ran: after a kernel
-   death the later cells score 0 (nbgrader issue #427);
+3. run it with nbgrader's Execute in a jailed kernel (`cnnlab.grading.jail`, `cnnlab.grading.sandbox`), in a
+   scratch copy of the submission, one cell at a time: a probed test cell as released, then its probe
+   (`ProbeRun`, below);
+4. score each probed test in this process (`cnnlab.grading.judge`) against the batch's reference
+   (`cnnlab.grading.reference`); a test cell scored by the model checks ignores the kernel; any other test cell
+   (the kernel-asserts path of labs not yet ported) as nbgrader's `determine_grade` does, less its rule that
+   any stderr output fails the cell, behind canary cells, and only cells that actually ran: after a kernel death
+   the later cells score 0 (nbgrader issue #427);
 5. run the lab's model checks on the submitted `.keras` files, each in its own one-shot jail, judged here
    (`cnnlab.grading.checks`);
 6. write the feedback notebook and HTML with the released test cells (hidden tests never shown).
 
-A canary cell checks, in the kernel, that failing assertions still fail and errors still reach the grader
-(nothing monkeypatched `numpy.testing`, IPython's exception handling or its input transformers). A canary
-that does not answer exactly as expected makes the submission `tampered` with score 0.
+On the kernel-asserts path, a canary cell checks, in the kernel, that failing assertions still fail and errors
+still reach the grader (nothing monkeypatched `numpy.testing`, IPython's exception handling or its input
+transformers). A canary that does not answer exactly as expected makes the submission `tampered`, and the tests
+its kernel judged score 0.
 """
 
 import copy
@@ -194,8 +199,37 @@ class Worker:
             shutil.copytree(mpl, scratch / ".mpl")
         return scratch
 
-    def execute(self, nb, scratch):
-        """Run the notebook cell by cell with canaries; returns (executed indices, canary map, died_at, timed out)."""
+    def plan(self, nb, probed, checked):
+        """The cells to run: (cells, {id(inserted cell): (kind, nonce)}, {id(probe cell): ProbeRun}).
+
+        A probed test cell runs as released (its visible tests, for the student's feedback), then a probe cell;
+        a model-checked one as released; any other test cell (the kernel-asserts path) whole, with a canary
+        before it, and a baseline canary before the first cell."""
+        legacy = any(nbg(c).get("grade") and nbg(c).get("grade_id") not in set(probed) | checked for c in nb.cells)
+        cells, inserted, probe_cells = [], {}, {}
+        for cell in nb.cells:
+            grade_id = nbg(cell).get("grade_id") if nbg(cell).get("grade") else None
+            if grade_id in probed or grade_id in checked:
+                cell.source = self.visible_sources[grade_id]
+            elif legacy and (grade_id or not cells):
+                nonce = "canary" + secrets.token_hex(8)
+                canary = nbformat.v4.new_code_cell(canary_source(nonce))
+                inserted[id(canary)] = ("canary", nonce)
+                cells.append(canary)
+            cells.append(cell)
+            if grade_id in probed:
+                probe = nbformat.v4.new_code_cell("")
+                inserted[id(probe)] = ("probe", grade_id)
+                probe_cells[id(probe)] = ProbeRun(probed[grade_id])
+                cells.append(probe)
+        nb.cells = cells
+        return nb, inserted, probe_cells
+
+    def execute(self, nb, scratch, probe_cells):
+        """Run the notebook cell by cell; returns (executed indices, died_at, timed out, stuck_at).
+
+        Each cell of `probe_cells` ({id(cell): ProbeRun}) gets its probe's folder just before it runs and has
+        its records read back (into the grader's memory) as soon as it stops, before any later cell runs."""
         from jupyter_client.manager import AsyncKernelManager
         from nbclient.exceptions import CellTimeoutError, DeadKernelError
         from nbgrader.preprocessors import Execute
@@ -222,14 +256,20 @@ class Worker:
                 if cell.cell_type != "code":
                     continue
                 began = time.monotonic()
+                run = probe_cells.get(id(cell))
+                if run is not None:
+                    run.prepare(cell, scratch)
                 try:
-                    client.execute_cell(cell, index, store_history=True)
+                    client.execute_cell(cell, index, store_history=run is None)  # probes stay out of In/Out
                 except DeadKernelError:
                     died_at = index
                     break
                 except CellTimeoutError:  # the kernel did not stop when interrupted: it is lost
                     stuck_at = index
                     break
+                finally:
+                    if run is not None:
+                        run.collect()
                 elapsed = time.monotonic() - began
                 executed.add(index)
                 if elapsed >= cell_timeout - 0.5:
@@ -252,32 +292,28 @@ class Worker:
         t = time.monotonic()
         nb = self.sanitize(nb)
         self.marker = "hidden" + secrets.token_hex(8)
-        for cell in nb.cells:
+        for cell in nb.cells:  # (plan() then runs probed and model-checked test cells without their hidden part)
             if nbg(cell).get("grade") and cell.cell_type == "code":
                 cell.source = mark_hidden_part(cell.source, self.marker)
-        # canaries: one before the first cell (a baseline) and one before each test cell
-        nonces, cells = {}, []
-        for cell in nb.cells:
-            if (nbg(cell).get("grade") and nbg(cell).get("grade_id")) or not cells:
-                nonce = "canary" + secrets.token_hex(8)
-                canary = nbformat.v4.new_code_cell(canary_source(nonce))
-                nonces[id(canary)] = nonce
-                cells.append(canary)
-            cells.append(cell)
-        nb.cells = cells
+        from cnnlab.grading.labconfig import parse
+
+        config = parse(self.lab, job["config"])
+        probed = load_reference(job.get("reference"))
+        checked = {spec.grade_id for spec in config.models}
+        nb, inserted, probe_cells = self.plan(nb, probed, checked)
         scratch = self.scratch()
         self.result["timings"]["prepare"] = round(time.monotonic() - t, 3)
-        executed, died_at, timed_out, stuck_at = self.execute(nb, scratch)
+        executed, died_at, timed_out, stuck_at = self.execute(nb, scratch, probe_cells)
 
-        from nbgrader.utils import determine_grade
-
+        t = time.monotonic()
         baseline, canary_failed = None, []
         graded = {}
         for index, cell in enumerate(nb.cells):
-            if id(cell) in nonces:
-                if index not in executed:
+            if id(cell) in inserted:
+                kind, nonce = inserted[id(cell)]
+                if kind != "canary" or index not in executed:
                     continue
-                report = read_canary(cell, nonces[id(cell)])
+                report = read_canary(cell, nonce)
                 if baseline is None and report is not None:
                     baseline = report
                 elif report is None or report != baseline or report[0] != 3:
@@ -287,20 +323,29 @@ class Worker:
                 continue  # DeduplicateIds leaves copies of a graded cell without their grade_id
             grade_id = nbg(cell)["grade_id"]
             points = float(nbg(cell)["points"])
-            if index in executed:
-                score, _ = determine_grade(cell)
-                state = "passed" if score == points else ("failed" if not score else "partial")
+            entry = {"grade_id": grade_id, "points": points, "score": 0.0, "state": "not run", "hidden_failed": False}
+            if grade_id in checked:
+                entry["path"] = "model checks"  # scored below from the saved models; the kernel's outcome is ignored
+            elif grade_id in probed:
+                entry["path"] = "probe"
+                run = probe_cells[id(nb.cells[index + 1])]
+                if run.collected:
+                    verdict = run.verdict(probed[grade_id], grade_id)
+                    entry.update(score=points if verdict.passed else 0.0, state="passed" if verdict.passed else "failed",
+                                 hidden_failed=not verdict.passed, message="; ".join(verdict.failures)[:1000])
             else:
-                score, state = 0.0, "not run"
-            graded[grade_id] = {"grade_id": grade_id, "points": points, "score": float(score or 0), "state": state,
-                                "hidden_failed": self.hidden_failure(cell) if state == "failed" else False}
+                entry["path"] = "kernel asserts"
+                if index in executed:  # nbgrader's determine_grade, but what the cell printed to stderr does not count
+                    passed = not any(o.get("output_type") == "error" for o in cell.get("outputs", []))
+                    entry.update(score=points if passed else 0.0, state="passed" if passed else "failed",
+                                 hidden_failed=False if passed else self.hidden_failure(cell))
+            graded[grade_id] = entry
+        self.result["timings"]["judge"] = round(time.monotonic() - t, 3)
         # the model checks, decisive: each model file measured in its own one-shot jail, judged here
         t = time.monotonic()
         from cnnlab.grading.checks import ModelSandbox, run_model
         from cnnlab.grading.jail import Jail
-        from cnnlab.grading.labconfig import parse
 
-        config = parse(self.lab, job["config"])
         sandbox = ModelSandbox(Jail.from_json(job["jail"]), memory_mb=job["limits"]["memory_mb"],
                                timeout_s=job["model_timeout"], processes=job["limits"]["processes"],
                                work=job["model_work"])
@@ -319,40 +364,45 @@ class Worker:
         self.result["timings"]["model_checks"] = round(time.monotonic() - t, 3)
         self.result["cells"] = list(graded.values())
         self.result["score"] = sum(c["score"] for c in graded.values())
-        code_cells = [i for i, c in enumerate(nb.cells) if c.cell_type == "code" and id(c) not in nonces]
+        code_cells = [i for i, c in enumerate(nb.cells) if c.cell_type == "code" and id(c) not in inserted]
+
+        def number(index):
+            """The student's number of the code cell at `index`; an inserted cell counts as the one before it."""
+            return sum(1 for i in code_cells if i <= index) or 1
+
         if died_at is not None:
             lost = [c["grade_id"] for c in graded.values() if c["state"] == "not run"]
-            where = max((i for i in code_cells if i <= died_at), default=code_cells[0] if code_cells else 0)
-            self.note("error", f"the kernel died while running cell {code_cells.index(where) + 1 if where in code_cells else '?'}"
+            self.note("error", f"the kernel died while running cell {number(died_at)}"
                                f" (os._exit, a crash, or running out of memory); the {len(lost)} test cells after "
                                f"it were not run and score 0" + (f" ({', '.join(lost)})" if lost else ""))
-        memory = [i for i in executed if id(nb.cells[i]) not in nonces and
+        memory = [i for i in executed if id(nb.cells[i]) not in inserted and
                   any(o.get("ename") == "MemoryError" for o in nb.cells[i].get("outputs", []))]
         if memory:
-            self.note("error", f"cell {code_cells.index(memory[0]) + 1} ran out of memory (the limit is "
+            self.note("error", f"cell {number(memory[0])} ran out of memory (the limit is "
                                f"{job['limits']['memory_mb']} MB); the cells after it ran on")
         if stuck_at is not None:
             lost = [c["grade_id"] for c in graded.values() if c["state"] == "not run"]
-            self.note("timeout", f"cell {code_cells.index(stuck_at) + 1} ran longer than {job['cell_timeout']:g} s and did "
+            self.note("timeout", f"cell {number(stuck_at)} ran longer than {job['cell_timeout']:g} s and did "
                                  f"not stop when interrupted; the {len(lost)} test cells after it were not run and score 0")
         if timed_out:
-            self.note("timeout", f"cell {code_cells.index(timed_out[0]) + 1} ran longer than {job['cell_timeout']:g} s "
+            self.note("timeout", f"cell {number(timed_out[0])} ran longer than {job['cell_timeout']:g} s "
                                  f"and was interrupted (an endless loop?); the cells after it ran on")
-        refused = [(i, o) for i in sorted(executed) if id(nb.cells[i]) not in nonces
+        refused = [(i, o) for i in sorted(executed) if id(nb.cells[i]) not in inserted
                    for o in nb.cells[i].get("outputs", []) if o.get("output_type") == "error" and
                    o.get("ename") == "PermissionError" and "refused" in str(o.get("evalue", ""))]
         if refused:
             index, output = refused[0]
-            self.note("tampered", f"cell {code_cells.index(index) + 1} tried what the grader forbids ({output.evalue}); "
+            self.note("tampered", f"cell {number(index)} tried what the grader forbids ({output.evalue}); "
                                   f"the attempt was refused")
         if canary_failed:
             self.note("tampered", "the notebook changed how tests run (numpy.testing, IPython's error handling or "
                                   "input transformers were replaced), so no test result from its kernel can be "
-                                  "trusted: score 0")
-            self.result["score"] = 0.0
+                                  "trusted: score 0 for the tests its kernel judged")
             for entry in graded.values():
-                entry["score"], entry["state"] = 0.0, "void"
-        nb.cells = [c for c in nb.cells if id(c) not in nonces]
+                if entry["path"] == "kernel asserts":  # probed and model-checked tests never trusted the kernel
+                    entry["score"], entry["state"] = 0.0, "void"
+            self.result["score"] = sum(c["score"] for c in graded.values())
+        nb.cells = [c for c in nb.cells if id(c) not in inserted]
         self.result["reason"] = summary(self.result)
         t = time.monotonic()
         self.feedback(nb, released)
@@ -416,6 +466,57 @@ def summary(result):
     elif failed and result["status"] != "tampered":
         parts.append(f"failed: {', '.join(failed)}")
     return f"{score}; " + "; ".join(parts) + "."
+
+
+class ProbeRun:
+    """One run of one test's probe in the student's kernel: a folder made just before the probe cell runs, under
+    a random name no earlier cell could know, read back as soon as the cell stops, then removed."""
+
+    def __init__(self, test):
+        self.test = test
+        self.directory = None
+        self.collected = False
+        self.records, self.error, self.unreadable = {}, None, ""
+
+    def prepare(self, cell, scratch):
+        from cnnlab.grading.reference import harness_source, new_probe_run
+
+        self.directory = new_probe_run(scratch, self.test["probe"])
+        cell.source = harness_source(self.directory)
+
+    def collect(self):
+        from cnnlab.grading.judge import ProbeDataError, read_records
+
+        try:
+            self.records, self.error = read_records(self.directory)
+        except ProbeDataError as error:
+            self.unreadable = str(error)
+        self.collected = True
+        shutil.rmtree(self.directory, ignore_errors=True)
+
+    def verdict(self, test, label):
+        from cnnlab.grading.judge import Verdict, judge
+
+        if self.unreadable:
+            return Verdict(False, [f"the probe's data could not be read ({self.unreadable})"], 0)
+        return judge(test["expect"], self.records, test["reference_records"], self.error, label)
+
+
+_REFERENCES = {}
+
+
+def load_reference(path):
+    """{grade_id: {"probe", "expect", "reference_records"}} of the batch's reference, or {} (no probed test)."""
+    if not path:
+        return {}
+    if path not in _REFERENCES:
+        from cnnlab.grading.judge import read_records
+
+        tests = json.loads(Path(path).read_text())["tests"]
+        for test in tests.values():
+            test["reference_records"], _ = read_records(test["records"])
+        _REFERENCES[path] = tests
+    return _REFERENCES[path]
 
 
 class Rejected(Exception):

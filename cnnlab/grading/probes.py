@@ -1,0 +1,132 @@
+"""The kernel's side of a test: a probe calls the student's functions and records plain values, nothing more.
+
+A test cell's `### BEGIN PROBE` block runs in the kernel (the student's, or the reference's) through `run`,
+with `probe` bound to a `Recorder`; the values it records land in the folder the grader named for this one
+run of this one probe, as `records.json` and `.npy` files (no pickle). Nothing here decides a score: the
+student controls this interpreter and may replace anything in it, which can only change the data handed
+back; `cnnlab.grading.judge` compares that data with the reference's, in the grader's process.
+
+`self_check()` gives a plain run of a solution notebook (an instructor's, or the tests') a `probe` and an
+`expect` that check the test's rules against the solution's own values.
+"""
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+RECORDS = "records.json"
+CODE = "probe.py"
+MAX_RECORDS = 1000
+JSON_TYPES = (str, bool, type(None))
+
+
+def plain(value):
+    """A JSON value for str/bool/None and nested lists, tuples and str-keyed dicts of them and of numbers, else None."""
+    if isinstance(value, JSON_TYPES):
+        return value
+    if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool):
+        number = value.item() if isinstance(value, np.generic) else value
+        return number if np.isfinite(number) else None
+    if isinstance(value, (list, tuple)):
+        items = [plain(v) for v in value]
+        return None if any(i is None and v is not None for i, v in zip(items, value)) else items
+    if isinstance(value, dict) and all(isinstance(k, str) for k in value):
+        items = {k: plain(v) for k, v in value.items()}
+        return None if any(items[k] is None and value[k] is not None for k in value) else items
+    return None
+
+
+def encode(value):
+    """("json", value) or ("array", ndarray) for one recorded value; ("unsupported", type name) otherwise.
+
+    Numbers and nested tuples of numbers and strings (shapes, counts) are JSON; arrays and tensors are
+    arrays of a numeric dtype."""
+    if isinstance(value, (list, tuple, dict)) or isinstance(value, JSON_TYPES) or np.isscalar(value):
+        converted = plain(value)
+        if converted is not None or value is None:
+            return "json", converted
+    try:
+        array = np.asarray(value)
+    except Exception:
+        return "unsupported", type(value).__name__
+    if array.dtype.kind not in "biufc":
+        return "unsupported", type(value).__name__
+    return "array", array
+
+
+class Recorder:
+    """`probe` in a PROBE block: `probe.record(name, value)` keeps a value for the grader under a unique name."""
+
+    def __init__(self, directory=None):
+        self.directory = Path(directory) if directory else None
+        self.values = {}
+        self.error = None
+
+    def record(self, name, value):
+        if not isinstance(name, str) or not name:
+            raise TypeError(f"probe.record needs a name (a non-empty str) first. Received: {name!r}")
+        if name in self.values:
+            raise ValueError(f"probe.record: {name!r} is recorded twice; give each value its own name")
+        if len(self.values) >= MAX_RECORDS:
+            raise ValueError(f"probe.record: more than {MAX_RECORDS} values in one probe")
+        self.values[name] = encode(value)
+        return value
+
+    def save(self):
+        """records.json: {"values": {name: {"kind", "value" | "file"}}, "error": exception type or null}."""
+        entries = {}
+        for number, (name, (kind, data)) in enumerate(self.values.items()):
+            if kind == "array":
+                file = f"{number}.npy"
+                np.save(self.directory / file, data, allow_pickle=False)
+                entries[name] = {"kind": kind, "file": file}
+            else:
+                entries[name] = {"kind": kind, "value": data}
+        text = json.dumps({"values": entries, "error": self.error})
+        (self.directory / RECORDS).write_text(text)
+
+
+def run(directory, namespace):
+    """Run the probe code the grader left in `directory` (then deleted), recording into `directory`.
+
+    The code runs in a copy of the notebook's namespace, so its inputs do not change the student's variables.
+    An exception stops the probe; its type is recorded (not its message, which may show a hidden input)."""
+    directory = Path(directory)
+    code_path = directory / CODE
+    code = code_path.read_text()
+    code_path.unlink()
+    recorder = Recorder(directory)
+    scope = dict(namespace)
+    scope["probe"] = recorder
+    try:
+        exec(compile(code, "<cnnlab probe>", "exec"), scope)
+    except BaseException as error:  # noqa: B036 (an interrupt is recorded too, then goes on)
+        recorder.error = type(error).__name__
+        if not isinstance(error, Exception):
+            recorder.save()
+            raise
+    recorder.save()
+
+
+def self_check():
+    """(probe, expect) for a plain run of a solution notebook: each rule is judged against the solution's values.
+
+    A rule that fails on the solution itself (a typo in a name, a wrong predicate) raises AssertionError."""
+    from cnnlab.grading.judge import Expect, Record
+
+    recorder = Recorder()
+
+    class Check(Expect):
+        @property
+        def names(self):
+            return list(recorder.values)
+
+        def _rule(self, name, rule, why):
+            self.student = self.reference = {k: Record(kind, data) for k, (kind, data) in recorder.values.items()}
+            super()._rule(name, rule, why)
+            if self.failures:
+                raise AssertionError(f"the test's rule fails on the solution's own values: {self.failures.pop()}")
+
+    return recorder, Check({}, {})
+
