@@ -40,8 +40,8 @@ def resolve(policy="auto"):
     """`policy`, or for "auto": mixed_float16 on a GPU; on a CPU, mixed_bfloat16 under TensorFlow when the CPU
     has native bfloat16 (oneDNN's kernels: measured 1.5-2x the float32 training throughput of convnet-mnist
     on this course's 2-core machine), float32 otherwise: without native bfloat16 it is emulated (measured by
-    `bench/backends.py` on a CPU without it: 9x slower under TensorFlow, 2.8x under JAX), and XLA:CPU, JAX's
-    compiler, has no oneDNN bfloat16 kernels to gain from. The models' softmax layers stay float32."""
+    `bench/backends.py` on a CPU without it: 9x slower under TensorFlow, 2.8x under JAX); JAX's bfloat16 on a CPU
+    that has it was not measured. The models' softmax layers stay float32."""
     if policy not in POLICIES:
         raise ValueError(f"unknown precision {policy!r}. Known: {', '.join(POLICIES)}. Received: {policy!r}")
     if policy != "auto":
