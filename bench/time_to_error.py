@@ -14,6 +14,7 @@ error). Both print their test error; the ratio counts only if both reach the tar
 
     CNNLAB_DATA_DIR=../shared/data python bench/time_to_error.py mnist
     CNNLAB_DATA_DIR=../shared/data python bench/time_to_error.py cifar10 --max-epochs 40
+    CNNLAB_DATA_DIR=../shared/data python bench/time_to_error.py mnist --end-to-end-only 2
 """
 
 import argparse
@@ -137,7 +138,11 @@ def main():
     parser.add_argument("--max-epochs", type=int, help="epochs for the slower side (default: mnist 4, cifar10 40)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--precision", default="auto", help="dtype policy of our recipes (default: auto)")
+    parser.add_argument("--end-to-end-only", type=int, metavar="EPOCHS",
+                        help="mnist: only the end-to-end timing, the keras.io-style script training EPOCHS epochs")
     args = parser.parse_args()
+    if args.end_to_end_only:
+        return end_to_end(args.end_to_end_only, args.seed, 100 * recipes.get("convnet-mnist", "fast").target_error)
     network = f"convnet-{args.dataset}"
     data = load(args.dataset)
     target_error = recipes.get(network, "fast").target_error
