@@ -58,7 +58,7 @@ def jit_compile(recipe_policy="auto"):
 
     "auto": Keras' own choice (XLA under JAX, and under TensorFlow on a GPU; none under PyTorch). "gpu": XLA
     only on a GPU under TensorFlow (on this course's 2-core CPU it made TensorFlow's U-Net step 8x slower),
-    but always under JAX, whose steps without jit run op by op (a U-Net fit 6x slower than TensorFlow's)."""
+    but always under JAX, whose steps without jit are dispatched op by op (as Keras' "auto" does)."""
     if recipe_policy == "auto":
         return "auto"
     if recipe_policy == "gpu":
