@@ -13,10 +13,14 @@ endif
 
 .PHONY: demo test test-training test-grader bench bench-train bench-grader labs clean
 
+# PyTorch for the tests' PyTorch pass: the CPU wheel this machine keeps on disk (plain `torch` downloads a CUDA build).
+TORCH ?= torch==2.13.0
+
 $(VENV)/installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e '.[dev]'
+	$(PY) -m pip install -q $(TORCH)
 	touch $@
 
 demo: $(VENV)/installed
@@ -25,7 +29,8 @@ demo: $(VENV)/installed
 
 test: $(VENV)/installed
 	PATH=$(CURDIR)/$(VENV)/bin:$$PATH KERAS_BACKEND=tensorflow $(PY) -m pytest
-	KERAS_BACKEND=jax $(PY) -m pytest -m backends tests/test_models.py tests/test_blocks.py
+	KERAS_BACKEND=jax $(PY) -m pytest -m backends tests/test_models.py tests/test_blocks.py tests/test_backends.py
+	KERAS_BACKEND=torch $(PY) -m pytest -m backends tests/test_blocks.py tests/test_backends.py
 
 # The autograder's hostile corpus: broken or hostile submissions graded in bubblewrap jails, a zip rerun, SIGTERM
 # (several minutes; .ci/run runs it).

@@ -13,7 +13,7 @@ def _seed():
 
 
 def pytest_configure(config):
-    config.addinivalue_line("markers", "backends: also run under the JAX backend by `make test`")
+    config.addinivalue_line("markers", "backends: also run under the JAX and PyTorch backends by `make test`")
 
 
 @pytest.fixture

@@ -1,32 +1,59 @@
-"""tf.data input pipelines for the labs, built as the tf.data performance guide recommends.
+"""Input pipelines for the labs: tf.data where TensorFlow is installed, else `keras.utils.PyDataset`s
+(`cnnlab.data.arrays`, the same batches for any Keras backend). `choose_engine()` says which one `make` picks.
 
-Each split: in-memory uint8 arrays -> cache -> [shuffle over the whole training set, reshuffled each
-epoch] -> batch -> one vectorized map per batch (channel axis, label dtype/one-hot) -> prefetch(AUTOTUNE).
+tf.data, built as its performance guide recommends. Each split: in-memory uint8 arrays -> cache -> [shuffle
+over the whole training set, reshuffled each epoch] -> batch -> one vectorized map per batch (channel axis,
+label dtype/one-hot) -> prefetch(AUTOTUNE).
 Images stay uint8 until the model: normalization and augmentation are Keras layers inside the model
 (`cnnlab.data.preprocessing`), so they run on the GPU when there is one.
 """
 
 import dataclasses
+import functools
 
-import tensorflow as tf
-
+from cnnlab.data import arrays
 from cnnlab.data.datasets import Dataset, load
+
+ENGINES = ("auto", "tf.data", "pydataset")
+
+
+@functools.cache
+def tensorflow_available():
+    """True when TensorFlow imports (the GPU machine's JAX and PyTorch environments have none)."""
+    try:
+        import tensorflow  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def choose_engine(choice="auto"):
+    """The input pipeline `make` builds: "tf.data" where TensorFlow imports ("auto"), else "pydataset"."""
+    if choice not in ENGINES:
+        raise ValueError(f"unknown input pipeline {choice!r}. Known: {', '.join(ENGINES)}. Received: engine={choice!r}")
+    if choice == "auto":
+        return "tf.data" if tensorflow_available() else "pydataset"
+    return choice
 
 
 @dataclasses.dataclass(frozen=True)
 class Splits:
-    """The tf.data datasets of one lab, with what a model needs to know about them."""
+    """The batches of one lab (tf.data datasets or PyDatasets), with what a model needs to know about them."""
 
-    train: tf.data.Dataset
-    val: tf.data.Dataset | None
-    test: tf.data.Dataset | None
+    train: object
+    val: object | None
+    test: object | None
     train_size: int
     input_shape: tuple
     num_classes: int
     data: Dataset  # the arrays behind them (for plots and normalization statistics)
 
 
-def _split(x, y, batch_size, shuffle_seed, num_classes, one_hot):
+def _split(x, y, batch_size, shuffle_seed, num_classes, one_hot, engine):
+    if engine == "pydataset":
+        return arrays.ArrayBatches(x, y, batch_size, shuffle_seed, num_classes, one_hot)
+    import tensorflow as tf
+
     images = tf.data.Dataset.from_tensor_slices(x)
     pairs = images if y is None else tf.data.Dataset.zip(images, tf.data.Dataset.from_tensor_slices(y))
     pairs = pairs.cache()
@@ -45,8 +72,8 @@ def _split(x, y, batch_size, shuffle_seed, num_classes, one_hot):
     return pairs.map(per_batch, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
 
 
-def make(dataset, batch_size=128, validation=0, seed=0, one_hot=False) -> Splits:
-    """Train/validation/test tf.data datasets of `dataset` (a name for `load`, or a loaded `Dataset`).
+def make(dataset, batch_size=128, validation=0, seed=0, one_hot=False, engine="auto") -> Splits:
+    """Train/validation/test batches of `dataset` (a name for `load`, or a loaded `Dataset`).
 
     Args:
         batch_size: images per batch (128, as in the lecture).
@@ -55,7 +82,9 @@ def make(dataset, batch_size=128, validation=0, seed=0, one_hot=False) -> Splits
             uses its own fixed split (`cnnlab.data.MEMBRANE_VALIDATION_SLICES`).
         seed: seed of the training-set shuffle; the epoch orders repeat exactly for one seed.
         one_hot: labels as one-hot float vectors (needed for label smoothing), else int32 indices.
+        engine: "tf.data", "pydataset" (`cnnlab.data.arrays`), or "auto": tf.data where TensorFlow imports.
     """
+    chosen = choose_engine(engine)
     data = load(dataset) if isinstance(dataset, str) else dataset
     x_train, y_train, x_val, y_val = data.x_train, data.y_train, data.x_val, data.y_val
     if x_val is None and validation:
@@ -65,7 +94,7 @@ def make(dataset, batch_size=128, validation=0, seed=0, one_hot=False) -> Splits
         x_train, x_val = x_train[:-validation], x_train[-validation:]
         y_train, y_val = y_train[:-validation], y_train[-validation:]
     num_classes = data.num_classes
-    common = dict(batch_size=batch_size, num_classes=num_classes, one_hot=one_hot)
+    common = dict(batch_size=batch_size, num_classes=num_classes, one_hot=one_hot, engine=chosen)
     input_shape = x_train.shape[1:] if x_train.ndim == 4 else (*x_train.shape[1:], 1)
     return Splits(
         train=_split(x_train, y_train, shuffle_seed=seed, **common),

@@ -1,6 +1,7 @@
-"""tf.data input pipelines for segmentation: batches of (image, mask) pairs, augmented together.
+"""Input pipelines for segmentation: batches of (image, mask) pairs, augmented together; tf.data where
+TensorFlow is installed, else `cnnlab.data.arrays.PairBatches` (`pipeline.choose_engine`).
 
-Each split: uint8 slices -> cache -> [shuffle over the whole training set, reshuffled each epoch] ->
+tf.data: each split: uint8 slices -> cache -> [shuffle over the whole training set, reshuffled each epoch] ->
 batch -> one vectorized map per batch (channel axes; in training, the same random flips, 90-degree
 rotations and crop for an image and its mask) -> prefetch(AUTOTUNE). The augmentation cannot be a
 Keras layer inside the model as for classification: the mask never enters the model. The images stay
@@ -9,8 +10,7 @@ uint8; their normalization is the model's first layers (`cnnlab.data.preprocessi
 
 import dataclasses
 
-import tensorflow as tf
-
+from cnnlab.data import arrays, pipeline
 from cnnlab.data.datasets import Dataset, load
 
 AUGMENTATIONS = ("none", "dihedral")  # dihedral: random flips and 90-degree rotations (the 8 symmetries of a square)
@@ -20,8 +20,8 @@ AUGMENTATIONS = ("none", "dihedral")  # dihedral: random flips and 90-degree rot
 class SegmentationSplits:
     """Training and validation batches of (uint8 image (B, H, W, 1), float32 mask (B, H, W, 1))."""
 
-    train: tf.data.Dataset
-    val: tf.data.Dataset | None
+    train: object  # a tf.data dataset or a PyDataset
+    val: object | None
     train_size: int
     input_shape: tuple  # of the training batches (the crop when cropping)
     data: Dataset  # the arrays behind them (for plots and normalization statistics)
@@ -35,6 +35,8 @@ def dihedral(images, masks, seeds):
     Three independent coin flips per pair (swap the axes, flip up-down, flip left-right) give each of
     the 8 symmetries with probability 1/8; all pairs of the batch are transformed at once.
     """
+    import tensorflow as tf
+
     if images.shape[1] is not None and images.shape[1] != images.shape[2]:
         raise ValueError(f"90-degree rotations need square images. Received: {images.shape[1]}x{images.shape[2]}")
     coins = tf.random.stateless_uniform((3, tf.shape(images)[0], 1, 1, 1), seed=seeds) < 0.5
@@ -48,6 +50,8 @@ def dihedral(images, masks, seeds):
 
 def random_crop(images, masks, size, seeds):
     """A random `size` x `size` window per pair of a batch, the same window for image and mask."""
+    import tensorflow as tf
+
     batch, height, width = tf.shape(images)[0], tf.shape(images)[1], tf.shape(images)[2]
     top = tf.random.stateless_uniform((batch,), seed=seeds, maxval=height - size + 1, dtype=tf.int32)
     left = tf.random.stateless_uniform((batch,), seed=seeds[::-1], maxval=width - size + 1, dtype=tf.int32)
@@ -57,8 +61,12 @@ def random_crop(images, masks, size, seeds):
                  for x in (images, masks))
 
 
-def _split(x, y, batch_size, seed, augment="none", crop=None):
+def _split(x, y, batch_size, seed, augment="none", crop=None, engine="tf.data"):
     """Batches of one split; `seed=None`: in order, not augmented (validation)."""
+    if engine == "pydataset":
+        return arrays.PairBatches(x, y, batch_size, seed, augment, crop)
+    import tensorflow as tf
+
     pairs = tf.data.Dataset.zip(tf.data.Dataset.from_tensor_slices(x), tf.data.Dataset.from_tensor_slices(y)).cache()
     if seed is not None:
         pairs = pairs.shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
@@ -85,7 +93,8 @@ def _split(x, y, batch_size, seed, augment="none", crop=None):
             .prefetch(tf.data.AUTOTUNE))
 
 
-def make(dataset="isbi2012_membrane", batch_size=1, augment="dihedral", crop=None, seed=0) -> SegmentationSplits:
+def make(dataset="isbi2012_membrane", batch_size=1, augment="dihedral", crop=None, seed=0,
+         engine="auto") -> SegmentationSplits:
     """Training and validation datasets of image/mask pairs (a name for `load`, or a loaded `Dataset`).
 
     Args:
@@ -94,7 +103,9 @@ def make(dataset="isbi2012_membrane", batch_size=1, augment="dihedral", crop=Non
         crop: side of a random square window cut from each training pair (before the flips), or None
             for whole slices. Validation slices are never cropped.
         seed: seeds the shuffle and the augmentation; one seed gives the same batches epoch by epoch.
+        engine: "tf.data", "pydataset" or "auto" (`cnnlab.data.pipeline.choose_engine`).
     """
+    chosen = pipeline.choose_engine(engine)
     if augment not in AUGMENTATIONS:
         raise ValueError(f"unknown augmentation {augment!r}. Known: {', '.join(AUGMENTATIONS)}. Received: augment={augment!r}")
     data = load(dataset) if isinstance(dataset, str) else dataset
@@ -106,7 +117,7 @@ def make(dataset="isbi2012_membrane", batch_size=1, augment="dihedral", crop=Non
     if crop is not None and not 0 < crop <= min(height, width):
         raise ValueError(f"crop must be between 1 and {min(height, width)} for {data.name}'s {height}x{width} "
                          f"slices. Received: crop={crop}")
-    train = _split(data.x_train, data.y_train, batch_size, seed, augment, crop)
-    val = None if data.x_val is None else _split(data.x_val, data.y_val, 1, seed=None)
+    train = _split(data.x_train, data.y_train, batch_size, seed, augment, crop, chosen)
+    val = None if data.x_val is None else _split(data.x_val, data.y_val, 1, seed=None, engine=chosen)
     side = (crop, crop) if crop is not None else (height, width)
     return SegmentationSplits(train, val, len(data.x_train), (*side, 1), data)

@@ -5,10 +5,9 @@ import dataclasses
 import time
 
 import keras
-import tensorflow as tf
 
 from cnnlab import models
-from cnnlab.data import Dataset, load, pad, pipeline, preprocessing, segmentation
+from cnnlab.data import Dataset, arrays, load, pad, pipeline, preprocessing, segmentation
 from cnnlab.train import precision, recipes
 from cnnlab.train.target import ERRORS
 
@@ -60,7 +59,7 @@ class Run:
 
 
 def make_splits(recipe, data=None, seed=0):
-    """The recipe's tf.data splits of `data` (a `Dataset`, a dataset name, or None: `recipe.dataset`),
+    """The recipe's splits (`pipeline.make`: tf.data, or PyDatasets without TensorFlow) of `data` (a `Dataset`, a dataset name, or None: `recipe.dataset`),
     zero-padded to `recipe.pad_to` when set; image/mask pairs (`cnnlab.data.segmentation`) for segmentation."""
     data = data if data is not None else recipe.dataset
     if recipe.task == "segmentation":
@@ -127,20 +126,16 @@ def _build(network, recipe, epochs, seed, data, mixed_precision):
 
 
 def steps_per_epoch(splits):
-    """Batches in one pass over the training split."""
-    batches = int(splits.train.cardinality())
-    if batches < 0:
-        raise ValueError(f"the training split must be finite (no .repeat()) to count its steps. "
-                         f"Received: cardinality {batches}")
-    return batches
+    """Batches in one pass over the training split (tf.data or PyDataset)."""
+    return arrays.batches(splits.train)
 
 
 def compile_model(model, recipe, steps, jit_compile="auto"):
     """Compile `model` with the recipe's optimizer and schedule for `steps` steps, its loss and metrics.
 
-    `jit_compile="auto"` follows `recipe.jit_compile`: Keras' own "auto", or for "gpu" XLA only on a GPU."""
-    if jit_compile == "auto" and recipe.jit_compile == "gpu":
-        jit_compile = bool(tf.config.list_physical_devices("GPU"))
+    `jit_compile="auto"` follows `recipe.jit_compile` (`cnnlab.train.precision.jit_compile`)."""
+    if jit_compile == "auto":
+        jit_compile = precision.jit_compile(recipe.jit_compile)
     model.compile(optimizer=recipe.make_optimizer(steps), loss=recipe.make_loss(), metrics=recipe.make_metrics(),
                   jit_compile=jit_compile)
 

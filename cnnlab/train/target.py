@@ -38,10 +38,11 @@ class TimeToError(keras.callbacks.Callback):
 
 
 def test_error(model, data):
-    """The fraction of misclassified images in `data`, batches of (images, labels): tf.data or a list."""
+    """The fraction of misclassified images in `data`, batches of (images, labels): tf.data, a PyDataset or a
+    list. The batches become NumPy arrays first: JAX and PyTorch models take no TensorFlow tensors."""
     wrong = total = 0
     for images, labels in data:
-        predicted = metrics.classes_of(model.predict_on_batch(images))
+        predicted = metrics.classes_of(model.predict_on_batch(np.asarray(images)))
         labels = np.asarray(labels)
         if labels.ndim == 2:  # one-hot
             labels = labels.argmax(axis=-1)
