@@ -193,20 +193,3 @@ def build_bundle(root, out):
         raise ValueError(f"the student bundle {out} must not hold answers; found:\n" + "\n".join(problems))
     return out
 
-
-def main(argv=None):
-    import argparse
-
-    parser = argparse.ArgumentParser(prog="cnnlab release", description=build_bundle.__doc__)
-    parser.add_argument("--out", type=Path, default=Path("release"), help="the bundle's folder (default release/)")
-    parser.add_argument("--root", type=Path, default=Path("."), help="the course repository (default: here)")
-    args = parser.parse_args(argv)
-    out = build_bundle(args.root, args.out)
-    print(f"student bundle: {out}")
-    for path in sorted(p for p in out.rglob("*") if p.is_file()):
-        print(f"  {path.relative_to(out)}")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
