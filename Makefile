@@ -60,3 +60,9 @@ test-training: $(VENV)/installed
 bench-train: $(VENV)/installed
 	$(PY) bench/time_to_error.py mnist
 	$(PY) bench/time_to_error.py cifar10
+
+# The student bundle (README, "Publish a course"): released labs, wheel and sdist, a student README; no answers.
+RELEASE_DIR ?= release
+.PHONY: release
+release: $(VENV)/installed
+	$(VENV)/bin/cnnlab release --out $(RELEASE_DIR)

@@ -4,11 +4,13 @@
     python autograder/make_labs.py lab1_convolution # one lab
     python autograder/make_labs.py --out DIR        # write DIR/<lab>/ instead of labs/<lab>/ (the drift test)
 
-First, each solution notebook's first cell is made equal to `cnnlab.lab.setup_cell_source()`, so the
-repository URL stays in cnnlab/lab.py only (skipped with --out, which must not touch solutions/).
-Then nbgrader runs with autograder/nbgrader_config.py in a scratch course directory whose solutions/
+First, each solution notebook's first cell is made equal to `cnnlab.lab.setup_cell_source(lab, install)`, with
+the install line of autograder/course.toml and cnnlab's version (skipped with --out, which must not touch
+solutions/). Then nbgrader runs with autograder/nbgrader_config.py in a scratch course directory whose solutions/
 links to ours: its log and the copies it makes stay out of the repository. `--no-db`: the gradebook is
 the autograder's business (it runs generate_assignment against its own database before autograding).
+Last, each released notebook gets its hand-in: a "What to hand in" paragraph after the introduction's first cell
+and a last cell `lab.submit(...)` naming the lab's models (cnnlab.release.hand_in); solutions/ has neither.
 """
 
 import argparse
@@ -30,20 +32,41 @@ def assignments():
     return sorted(p.name for p in SOURCE.iterdir() if p.is_dir() and any(p.glob("*.ipynb")))
 
 
-def sync_setup_cell(notebook_path):
-    """Make the notebook's first cell the shared set-up cell; returns True when the file changed."""
+def setup_source(lab):
+    """The set-up cell of `lab`: the course's pinned install line (autograder/course.toml) and `lab.setup(lab)`."""
+    from cnnlab import release
     from cnnlab.lab import setup_cell_source
 
+    return setup_cell_source(lab, release.course(ROOT)["install"])
+
+
+def sync_setup_cell(notebook_path):
+    """Make the notebook's first cell the lab's set-up cell; returns True when the file changed."""
     nb = nbformat.read(notebook_path, as_version=4)
-    first = nb.cells[0]
-    if first.cell_type == "code" and first.source == setup_cell_source():
+    first, wanted = nb.cells[0], setup_source(notebook_path.parent.name)
+    if first.cell_type == "code" and first.source == wanted:
         return False
-    if first.cell_type != "code" or "lab.setup()" not in first.source:
-        raise SystemExit(f"{notebook_path}: the first cell should be the set-up cell ending in lab.setup(). "
+    if first.cell_type != "code" or "lab.setup(" not in first.source:
+        raise SystemExit(f"{notebook_path}: the first cell should be the set-up cell calling lab.setup(...). "
                          f"Received: a {first.cell_type} cell starting {first.source[:60]!r}")
-    first.source = setup_cell_source()
+    first.source = wanted
     nbformat.write(nb, notebook_path)
     return True
+
+
+def add_hand_in(notebook_path):
+    """Put the hand-in into a released notebook: the paragraph after its second cell, `lab.submit` as its last."""
+    from cnnlab import release
+    from cnnlab.lab import submit_cell_source
+
+    lab = notebook_path.parent.name
+    info = release.hand_in(ROOT, lab)
+    nb = nbformat.read(notebook_path, as_version=4)
+    nb.cells.insert(2, nbformat.v4.new_markdown_cell(release.hand_in_markdown(info)))
+    nb.cells.append(nbformat.v4.new_code_cell(submit_cell_source(
+        lab, info.models, info.hidden_tests, info.hidden_points, info.model_points)))
+    nb.cells[2].id, nb.cells[-1].id = "cnnlab-hand-in", "cnnlab-submit"  # fixed: random ids would differ each run
+    nbformat.write(nb, notebook_path)
 
 
 def generate(assignment, out_dir):
@@ -62,6 +85,8 @@ def generate(assignment, out_dir):
         if target.exists():
             shutil.rmtree(target)
         shutil.copytree(released, target)
+    for notebook in sorted(target.glob("*.ipynb")):
+        add_hand_in(notebook)
     return target
 
 

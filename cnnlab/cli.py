@@ -1,5 +1,5 @@
 """Command line: `cnnlab table NAME`, `cnnlab table --all --check`, `cnnlab networks`, `cnnlab reproduce`,
-`cnnlab grade`."""
+`cnnlab grade`, `cnnlab release`."""
 
 import argparse
 import functools
@@ -80,7 +80,21 @@ def parser():
     grade = commands.add_parser("grade", help="autograde a class's submissions of one lab (autograder/README.md)")
     add_grade_arguments(grade)
     grade.set_defaults(run=run_grade)
+
+    release = commands.add_parser("release", help="write the student bundle: released labs, wheel, sdist, README")
+    release.add_argument("--out", default="release", help="the bundle's folder (default release/; emptied first)")
+    release.add_argument("--root", default=".", help="the course repository (default: the current folder)")
+    release.set_defaults(run=_release)
     return top
+
+
+def _release(args):
+    from cnnlab import release
+
+    out = release.build_bundle(args.root, args.out)
+    print(f"student bundle {out}:")
+    print("\n".join(f"  {path.relative_to(out)}" for path in sorted(out.rglob("*")) if path.is_file()))
+    return 0
 
 
 def main(argv=None):

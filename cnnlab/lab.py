@@ -1,7 +1,9 @@
-"""What every lab notebook shares: the set-up cell and its report, quick mode, grading mode, the saved model.
+"""What every lab notebook shares: the set-up cell and its report, quick mode, grading mode, the saved models,
+the lab's working folder (Google Drive in Colab), and the hand-in cell `submit`.
 
-A lab's first cell is `setup_cell_source()` (written there by `make labs`), so the repository URL lives
-here only. Two environment variables steer a notebook:
+A lab's first cell is `setup_cell_source(lab, install)` and its last `submit_cell_source(...)`, written there by
+`make labs` (autograder/make_labs.py) from the course configuration (autograder/course.toml). Two environment
+variables steer a notebook (`setup(quick=True)` sets the first from inside a notebook, as Colab needs):
 
 - `CNNLAB_QUICK=1`: quick mode; `pick(full=..., quick=...)` returns the small value (data, epochs),
   so a whole solution notebook runs on a laptop CPU in minutes. The tests set it. Without it, a lab
@@ -10,14 +12,21 @@ here only. Two environment variables steer a notebook:
   saved next to the notebook instead of training again.
 """
 
+import json
 import os
 import platform
+import re
 import sys
+import zipfile
 from pathlib import Path
 
-REPO_URL = "https://github.com/sif-dlv/cnnlab"
 QUICK_ENV = "CNNLAB_QUICK"
 GRADING_ENV = "CNNLAB_GRADING"
+DRIVE_MOUNT = "/content/drive"
+DRIVE_FOLDER = "MyDrive/cnnlab"  # in Colab each lab works in <Drive>/cnnlab/<lab>/ when Drive is mounted
+# A student id the grader reads from `<student>_<lab>.zip` (cnnlab.grading.submissions: no '_' in the id).
+STUDENT_ID = re.compile(r"[A-Za-z0-9.-]{1,64}")
+_state = {"lab": None, "training": None}
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"", "0", "false", "no", "off"}
@@ -59,23 +68,29 @@ def in_colab():
     return "google.colab" in sys.modules
 
 
-def setup_cell_source():
-    """The text of every lab's first cell: in Colab clone the repository and install cnnlab from it, then report.
-
-    A clone (not a bare `pip install git+...`) keeps the repository's `data/` checksum registry
-    next to the package; putting it on `sys.path` makes it importable without restarting the kernel.
-    """
+def setup_cell_source(lab, install):
+    """The text of a lab's first cell: in Colab pip-install the course's pinned cnnlab (`install`, a pip
+    requirement), then `lab.setup(lab)`. Plain pip keeps what Colab ships (TensorFlow, Keras, NumPy): cnnlab's
+    dependencies are lower bounds that Colab satisfies, so pip installs cnnlab alone."""
     return (
-        "# Set-up. In Colab this installs cnnlab from the course repository (pick a GPU first:\n"
-        "# Runtime > Change runtime type). In a local Jupyter with cnnlab installed, nothing is installed.\n"
-        "import os, subprocess, sys\n"
+        "# Set-up. In Colab (pick a GPU first: Runtime > Change runtime type) this installs the course's cnnlab and\n"
+        "# offers to keep your work in Google Drive. In a local Jupyter with cnnlab installed, nothing is installed.\n"
+        "import subprocess, sys\n"
         "if \"google.colab\" in sys.modules:\n"
-        "    if not os.path.isdir(\"/content/cnnlab\"):\n"
-        f"        subprocess.run([\"git\", \"clone\", \"-q\", \"--depth\", \"1\", \"{REPO_URL}\", \"/content/cnnlab\"], check=True)\n"
-        "    subprocess.run([sys.executable, \"-m\", \"pip\", \"install\", \"-q\", \"-e\", \"/content/cnnlab\"], check=True)\n"
-        "    sys.path.insert(0, \"/content/cnnlab\")\n"
+        f"    subprocess.run([sys.executable, \"-m\", \"pip\", \"install\", \"-q\", {install!r}], check=True)\n"
         "from cnnlab import lab\n"
-        "lab.setup()"
+        f"lab.setup({lab!r})  # lab.setup(quick=True) in a new cell: quick mode, small data and epochs"
+    )
+
+
+def submit_cell_source(lab, models, hidden_tests, hidden_points, model_points):
+    """The text of a lab's last cell: `lab.submit(...)` with what the lab hands in and what the grader still runs."""
+    return (
+        "# Hand in: write your student id below (letters, digits, '.' or '-'), run this cell, and upload the zip it\n"
+        "# writes. It checks your saved models and visible tests first.\n"
+        "STUDENT_ID = \"\"\n"
+        f"lab.submit({lab!r}, STUDENT_ID, models={list(models)!r}, hidden_tests={hidden_tests}, "
+        f"hidden_points={hidden_points:g}, model_points={model_points:g})"
     )
 
 
@@ -109,16 +124,29 @@ def _accelerators(backend):
     return []
 
 
-def setup(verbose=True):
+def setup(lab=None, quick=None, drive=True, verbose=True):
     """Report where the notebook runs (Colab or local), the Keras backend, accelerators and modes.
 
-    Returns the report as a dict; prints it unless `verbose=False`. In Colab without a GPU it says
-    how to get one; on a CPU it suggests quick mode for the training labs.
+    `lab` names the lab (its working folder in Drive; later calls keep it). `quick=True/False` switches quick
+    mode for this kernel (not in grading mode: there the grader decides). In Colab, `drive=True` mounts Google
+    Drive (Colab asks for permission) and works in `<Drive>/cnnlab/<lab>/`, so saved models and training
+    checkpoints outlive the runtime; locally the working folder stays the notebook's. Returns the report as a
+    dict; prints it unless `verbose=False`. In Colab without a GPU it says how to get one.
     """
     import keras
 
     import cnnlab
 
+    if lab is not None:
+        _state["lab"] = lab
+    notes = []
+    if quick is not None:
+        if grading_mode():
+            notes.append(f"setup(quick={quick}) ignored: in grading mode the grader sets quick mode.")
+        else:
+            os.environ[QUICK_ENV] = "1" if quick else "0"
+    if in_colab() and not grading_mode():
+        notes.append(_colab_working_folder(drive))
     backend = keras.backend.backend()
     devices = _accelerators(backend)
     report = {
@@ -127,21 +155,57 @@ def setup(verbose=True):
         "cnnlab": cnnlab.__version__,
         "keras": keras.__version__,
         "backend": backend,
+        "backend_version": _backend_version(backend),
+        "numpy": _version("numpy"),
         "accelerators": devices,
         "quick": quick_mode(),
         "grading": grading_mode(),
+        "folder": os.getcwd(),
     }
     if verbose:
         print(f"Running {report['where']}: Python {report['python']}, cnnlab {report['cnnlab']}, "
-              f"Keras {report['keras']} on {backend}.")
+              f"Keras {report['keras']} on {backend} {report['backend_version']}, NumPy {report['numpy']}.")
         print(f"Accelerators: {', '.join(devices) if devices else 'none, the CPU will do the work'}.")
         print(f"Quick mode ({QUICK_ENV}): {'on' if report['quick'] else 'off'}; "
               f"grading mode ({GRADING_ENV}): {'on' if report['grading'] else 'off'}.")
+        print(f"Working folder (saved models, checkpoints): {report['folder']}")
+        for note in notes:
+            print(note)
         if not devices and in_colab():
             print("No GPU: choose Runtime > Change runtime type > GPU, then run this cell again.")
         elif not devices and not report["quick"]:
-            print(f"Training labs are slow on a CPU: set {QUICK_ENV}=1 before starting Jupyter for a small run.")
+            print("Training labs are slow on a CPU: run lab.setup(quick=True) for a small run.")
     return report
+
+
+def _version(package):
+    from importlib import metadata
+
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return "?"
+
+
+def _backend_version(backend):
+    return _version({"tensorflow": "tensorflow", "jax": "jax", "torch": "torch"}.get(backend, backend))
+
+
+def _colab_working_folder(drive):
+    """Mount Google Drive (unless `drive=False`) and make `<Drive>/cnnlab/<lab>/` the working folder; a sentence."""
+    lost = "it is lost when the runtime disconnects; save your models elsewhere before closing"
+    if not drive:
+        return f"Google Drive not mounted (drive=False): work stays in {os.getcwd()}, and {lost}."
+    from google.colab import drive as colab_drive
+
+    try:
+        colab_drive.mount(DRIVE_MOUNT)
+    except Exception as error:  # declined or unavailable: work stays in the runtime
+        return f"Google Drive not mounted ({error}): work stays in {os.getcwd()}, and {lost}."
+    folder = Path(DRIVE_MOUNT) / DRIVE_FOLDER / (_state["lab"] or "work")
+    folder.mkdir(parents=True, exist_ok=True)
+    os.chdir(folder)
+    return f"Google Drive mounted: saved models and checkpoints go to {folder} and survive a disconnect."
 
 
 def model_path(name, directory=None):
@@ -169,12 +233,168 @@ def load_model(name, directory=None):
     return keras.saving.load_model(path)
 
 
-def train_or_load(name, train, directory=None):
-    """Train with `train()` and save the model, or, in grading mode, load the saved one without training."""
+def backup():
+    """A `keras.callbacks.BackupAndRestore` for the model `train_or_load` is training: pass it to `fit`
+    (`callbacks=[lab.backup()]`), and a training cell run again after a disconnect resumes from its last epoch.
+    Its checkpoint lives in the working folder (`.backup-<name>/`) and is deleted when training ends."""
+    import keras
+
+    name = _state["training"]
+    if name is None:
+        raise RuntimeError("lab.backup() belongs inside the training function given to lab.train_or_load(name, "
+                           "train): it names the checkpoint after the model being trained.")
+    return keras.callbacks.BackupAndRestore(backup_dir=str(Path(os.getcwd()) / f".backup-{name}"))
+
+
+def _architecture_mismatch(model, build):
+    """Why `model` does not have the architecture `build()` makes ("" when it does): trainable weights' shapes."""
+    expected = build()
+    shapes = [tuple(w.shape) for w in model.trainable_weights]
+    wanted = [tuple(w.shape) for w in expected.trainable_weights]
+    if shapes != wanted:
+        return f"its trainable weights have shapes {shapes}, the network now builds {wanted}"
+    if tuple(model.output.shape) != tuple(expected.output.shape):
+        return f"its output shape is {tuple(model.output.shape)}, the network now gives {tuple(expected.output.shape)}"
+    return ""
+
+
+def train_or_load(name, train, directory=None, build=None, retrain=False):
+    """The model `name`: in grading mode the saved one, never trained; else a saved one that still fits, else
+    `train()` saved as `<name>.keras`.
+
+    A saved model is reused (after a disconnect, or when the notebook runs again) unless `retrain=True`. With
+    `build` (a function returning the untrained network) it is reused only when its architecture matches.
+    """
     if grading_mode():
         model = load_model(name, directory)
         print(f"Grading mode: loaded {model_path(name, directory)}; not training.")
         return model
-    model = train()
+    path = model_path(name, directory)
+    if path.exists() and not retrain:
+        import keras
+
+        try:
+            model = keras.saving.load_model(path)
+            reason = _architecture_mismatch(model, build) if build is not None else ""
+        except Exception as error:  # a file from an interrupted save, or another Keras: train again
+            reason = f"it does not load ({type(error).__name__}: {error})"
+        if not reason:
+            print(f"Reusing {path} (trained earlier); lab.train_or_load(..., retrain=True) trains again.")
+            return model
+        print(f"Training again: {path.name} does not fit, {reason}.")
+    _state["training"] = name
+    try:
+        model = train()
+    finally:
+        _state["training"] = None
     save_model(model, name, directory)
     return model
+
+
+# -- hand-in --
+
+def _notebook_json(lab, directory):
+    """(notebook dict or None, where it came from or why it is missing): in Colab the running notebook, locally
+    the saved `<lab>.ipynb` of the notebook's folder."""
+    if in_colab():
+        from google.colab import _message
+
+        reply = _message.blocking_request("get_ipynb", request="", timeout_sec=120)
+        if not reply or "ipynb" not in reply:
+            return None, "Colab did not hand over the running notebook (get_ipynb): run this cell again."
+        return reply["ipynb"], "the running notebook"
+    path = Path(directory) / f"{lab}.ipynb"
+    if not path.exists():
+        return None, (f"no notebook {path}: the hand-in packs {lab}.ipynb from the notebook's folder. Save the "
+                      f"notebook under that name (File > Save As) and run this cell again.")
+    return json.loads(path.read_text()), f"{path} as last saved (save with Ctrl+S before this cell)"
+
+
+def _visible_tests(nb):
+    """{grade_id: "passed" | "failed (Error: ...)" | "not run"} of the notebook's test cells, from their outputs."""
+    results = {}
+    for cell in nb.get("cells", []):
+        meta = cell.get("metadata", {}).get("nbgrader", {})
+        if not meta.get("grade"):
+            continue
+        errors = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
+        if cell.get("execution_count") is None and not cell.get("outputs"):
+            results[meta["grade_id"]] = "not run"
+        elif errors:
+            results[meta["grade_id"]] = f"failed ({errors[0].get('ename')}: {str(errors[0].get('evalue'))[:80]})"
+        else:
+            results[meta["grade_id"]] = "passed"
+    return results
+
+
+def _check_model(name, directory):
+    """(ok, sentence) for the saved model `name`: present, loads, its parameters and output shape."""
+    import keras
+
+    path = model_path(name, directory)
+    if not path.exists():
+        return False, f"{path.name}: missing. Run the cell that trains it (lab.train_or_load({name!r}, ...))."
+    try:
+        model = keras.saving.load_model(path)
+    except Exception as error:
+        return False, (f"{path.name}: does not load ({type(error).__name__}: {str(error)[:120]}). "
+                       f"Train it again: lab.train_or_load({name!r}, ..., retrain=True).")
+    return True, f"{path.name}: loads; {model.count_params():,} parameters, output shape {tuple(model.output.shape)}."
+
+
+def submit(lab, student, models=(), hidden_tests=0, hidden_points=0, model_points=0, directory=None):
+    """Check what the lab hands in and pack it as `<student>_<lab>.zip` (the notebook and its saved models), in the
+    layout `cnnlab grade` reads (`<student>/<lab>/...`). In Colab the zip is also downloaded.
+
+    Prints what it found: each model (present, loads), the visible tests' results as the notebook shows them,
+    and what the grader runs on top. Writes no zip while `student` is empty or a model is missing or broken.
+    Returns `{"zip": path or None, "problems": [...], "tests": {...}, "models": {...}}`. In grading mode it does
+    nothing.
+    """
+    if grading_mode():
+        print("Grading mode: nothing to hand in.")
+        return {"zip": None, "problems": [], "tests": {}, "models": {}}
+    directory = Path(directory if directory is not None else os.getcwd())
+    problems, found = [], {}
+    for name in models:
+        ok, sentence = _check_model(name, directory)
+        found[name] = sentence
+        print(("ok      " if ok else "PROBLEM ") + sentence)
+        if not ok:
+            problems.append(sentence)
+    nb, source = _notebook_json(lab, directory)
+    tests = _visible_tests(nb) if nb is not None else {}
+    if nb is None:
+        problems.append(source)
+        print("PROBLEM " + source)
+    else:
+        passed = sum(status == "passed" for status in tests.values())
+        print(f"Visible tests ({source}): {passed} of {len(tests)} passed.")
+        for grade_id, status in tests.items():
+            if status != "passed":
+                print(f"  {grade_id}: {status}")
+    graded = [f"{hidden_tests} test cell(s) with hidden tests ({hidden_points:g} points)"] if hidden_tests else []
+    if models:
+        graded.append(f"the checks of your {len(models)} saved model(s) on the grader's own test data "
+                      f"({model_points:g} points)")
+    if graded:
+        print("The grader also runs " + " and ".join(graded) + ".")
+    if not STUDENT_ID.fullmatch(student or ""):
+        problem = (f"STUDENT_ID is {student!r}: write your student id (letters, digits, '.' or '-', at most 64) in "
+                   f"this cell and run it again.")
+        problems.append(problem)
+        print(problem)
+    if problems:
+        print("No zip written: fix the problems above first.")
+        return {"zip": None, "problems": problems, "tests": tests, "models": found}
+    archive = directory / f"{student}_{lab}.zip"
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr(f"{student}/{lab}/{lab}.ipynb", json.dumps(nb, indent=1))
+        for name in models:
+            zf.write(model_path(name, directory), f"{student}/{lab}/{name}.keras")
+    print(f"Wrote {archive}: hand in this file.")
+    if in_colab():
+        from google.colab import files
+
+        files.download(str(archive))
+    return {"zip": archive, "problems": [], "tests": tests, "models": found}

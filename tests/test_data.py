@@ -127,7 +127,7 @@ def test_pad_centres_images_in_a_field_of_zeros():
 
 
 def test_load_split_reads_only_the_given_folder(offline, tmp_path):
-    shutil.copy(os.path.join(os.path.dirname(__file__), "..", "data", "SHA256SUMS"), offline[1] / "mnist.npz")
+    shutil.copy(os.path.join(os.path.dirname(data.checksums.__file__), "registry", "SHA256SUMS"), offline[1] / "mnist.npz")
     with pytest.raises(data.DatasetError, match=f"{tmp_path / 'grader' / 'mnist.npz'} does not exist"):
         data.load_split("mnist", "test", tmp_path / "grader")
 

@@ -13,6 +13,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from cnnlab import release
 from cnnlab.lab import setup_cell_source
 from notebook_runs import execute
 
@@ -82,7 +83,8 @@ def test_committed_notebooks_have_no_outputs(path):
 @pytest.mark.parametrize("path", SOLUTION_NOTEBOOKS + RELEASED_NOTEBOOKS,
                          ids=[str(p.relative_to(ROOT)) for p in SOLUTION_NOTEBOOKS + RELEASED_NOTEBOOKS])
 def test_first_cell_is_the_shared_setup_cell(path):
-    assert read(path).cells[0].source == setup_cell_source(), \
+    install = release.course(ROOT)["install"]
+    assert read(path).cells[0].source == setup_cell_source(path.parent.name, install), \
         f"{path.name}: the set-up cell differs from cnnlab.lab.setup_cell_source(); run `make labs`"
 
 

@@ -1,10 +1,11 @@
-"""The sha256 registry in the repository's `data/` folder, and the check of one file against it."""
+"""The sha256 registry of the datasets (package data in `cnnlab/data/registry/`), and the check of one file."""
 
 import functools
 import hashlib
+from importlib import resources
 from pathlib import Path
 
-REGISTRY_DIR = Path(__file__).resolve().parents[2] / "data"
+REGISTRY = "cnnlab.data.registry"  # the package that holds the lists, read with importlib.resources
 COURSE_SUMS = "SHA256SUMS"  # the course's <name>.npz files
 KERAS_SUMS = "KERAS_SHA256SUMS"  # what keras.datasets downloads
 
@@ -15,11 +16,11 @@ class DatasetError(RuntimeError):
 
 @functools.cache
 def read_sums(list_name):
-    """`{file name: sha256}` from one `sha256sum`-format list in `data/`."""
-    path = REGISTRY_DIR / list_name
+    """`{file name: sha256}` from one `sha256sum`-format list of the registry."""
+    path = resources.files(REGISTRY).joinpath(list_name)
     if not path.is_file():
-        raise DatasetError(f"the checksum list {path} is missing; it belongs to the cnnlab repository "
-                           f"(reinstall with `pip install -e .` from a full clone).")
+        raise DatasetError(f"the checksum list {list_name} is missing from the installed package ({REGISTRY}): "
+                           f"the cnnlab installation is incomplete; reinstall it (pip install --force-reinstall cnnlab).")
     sums = {}
     for line in path.read_text().splitlines():
         if line.strip():
@@ -47,11 +48,11 @@ def verify(path, dataset, lists=(COURSE_SUMS, KERAS_SUMS)):
     path = Path(path)
     accepted = expected_hashes(path.name, lists)
     if not accepted:
-        raise DatasetError(f"{dataset}: {path.name} has no entry in {', '.join(lists)} in {REGISTRY_DIR}, "
+        raise DatasetError(f"{dataset}: {path.name} has no entry in {', '.join(lists)} in {REGISTRY}, "
                            f"so {path} cannot be checked.")
     actual = sha256(path)
     if actual not in accepted:
         raise DatasetError(
             f"{dataset}: {path} is corrupt or not the expected file: its sha256 is {actual}, expected "
-            f"{' or '.join(sorted(accepted))} (from {REGISTRY_DIR}). Fix: copy it again from the course's "
+            f"{' or '.join(sorted(accepted))} (from {REGISTRY}). Fix: copy it again from the course's "
             f"shared/data folder, or delete it so that the next source is used.")

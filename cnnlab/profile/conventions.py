@@ -1,6 +1,6 @@
 """How much each layer costs, under three counting conventions.
 
-- "deck": the lecture's tables (see CONVENTIONS.md of the lecture): every conv and fc counted
+- "deck": the lecture's tables (docs/CONVENTIONS.md): every conv and fc counted
   with a bias and BN ignored (a conv followed by BN is a conv with bias once BN is folded in);
   groups ignored; "ops" = one multiply-accumulate per weight per output position, plus one for the
   bias; pooling costs its input volume, LRN and softmax their output volume, the skip
