@@ -241,6 +241,17 @@ def test_a_test_whose_marker_never_printed_shows_no_output():
     assert "hidden input" not in printed and "could not tell it from what its hidden part printed" in printed
 
 
+def test_a_failed_probe_says_which_rule_failed():
+    rel, nb = released(), answered()
+    message = "'random': 3 of 56 values differ from the expected ones (rtol=1e-07, atol=0)"
+    result = {"lab": LAB, "student": "ann", "score": 0.0, "max_score": 14.0, "status": "graded", "reason": "",
+              "models": [], "cells": [{"grade_id": "test_conv2d", "points": 2.0, "score": 0.0, "state": "failed",
+                                       "hidden_failed": True, "path": "probe", "message": message}]}
+    shown = feedback_notebook(nb, rel, result, None)
+    printed = "".join(o.text for o in next(c for c in shown.cells if nbg(c).get("grade_id") == "test_conv2d").outputs)
+    assert f"[grader] 0 / 2: A hidden test failed: {message}." in printed, printed
+
+
 # -- statuses, gradebook, report --
 
 def test_statuses_are_ordered_and_say_where_they_go():

@@ -175,7 +175,9 @@ def feedback_notebook(nb, released, result, marker=None):
             entry = cells_by_id.get(grade_id, {})
             outputs = _visible_stdout(cell.outputs, marker if has_hidden else None)
             errors = [o for o in cell.outputs if o.output_type == "error"]
-            if entry.get("hidden_failed"):
+            if entry.get("hidden_failed") and entry.get("message"):  # the judge's rules: which values, never the inputs
+                note = f"A hidden test failed: {entry['message']}.\n"
+            elif entry.get("hidden_failed"):
                 note = f"A hidden test failed ({errors[0].ename if errors else 'error'}): make your answer work for other inputs too.\n"
             elif errors:
                 note = f"{errors[0].ename}: {errors[0].evalue}"[:2000] + "\n"
