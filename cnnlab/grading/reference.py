@@ -23,6 +23,7 @@ its probe, and keeps the records in `work_dir/reference-<digest>/` (reused while
 
 import hashlib
 import json
+import os
 import re
 import secrets
 import shutil
@@ -90,11 +91,17 @@ def harness_source(directory):
             f"__import__('cnnlab.grading.probes', fromlist=['run']).run({str(directory)!r}, globals())")
 
 
-def new_probe_run(parent, code):
-    """A fresh folder under `parent`, with a random name, holding the probe's code for `harness_source`."""
+def new_probe_run(parent, code, owner=None):
+    """A fresh folder under `parent`, with a random name, holding the probe's code for `harness_source`.
+
+    `owner`: the uid of the jailed kernel when it is not the grader's (a root grader's jail), so that the
+    kernel can read the code and write its records in the folder (mode 0700)."""
     directory = Path(parent) / f".cnnlab-probe-{secrets.token_hex(12)}"
     directory.mkdir(mode=0o700)
     (directory / probes.CODE).write_text(code)
+    if owner is not None:
+        for path in (directory, directory / probes.CODE):
+            os.chown(path, owner, owner)
     return directory
 
 

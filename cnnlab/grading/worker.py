@@ -199,6 +199,13 @@ class Worker:
             shutil.copytree(mpl, scratch / ".mpl")
         return scratch
 
+    def kernel_uid(self):
+        """The uid the jailed kernel runs as outside its namespace, when it is not this process's (a root grader)."""
+        from cnnlab.grading.jail import Jail
+
+        jail = Jail.from_json(self.job["jail"])
+        return jail.uid if jail.mode == "bwrap-root" else None
+
     def plan(self, nb, probed, checked):
         """The cells to run: (cells, {id(inserted cell): (kind, nonce)}, {id(probe cell): ProbeRun}).
 
@@ -220,7 +227,7 @@ class Worker:
             if grade_id in probed:
                 probe = nbformat.v4.new_code_cell("")
                 inserted[id(probe)] = ("probe", grade_id)
-                probe_cells[id(probe)] = ProbeRun(probed[grade_id])
+                probe_cells[id(probe)] = ProbeRun(probed[grade_id], self.kernel_uid())
                 cells.append(probe)
         nb.cells = cells
         return nb, inserted, probe_cells
@@ -472,8 +479,8 @@ class ProbeRun:
     """One run of one test's probe in the student's kernel: a folder made just before the probe cell runs, under
     a random name no earlier cell could know, read back as soon as the cell stops, then removed."""
 
-    def __init__(self, test):
-        self.test = test
+    def __init__(self, test, owner=None):
+        self.test, self.owner = test, owner  # owner: the jailed kernel's uid, when not the grader's
         self.directory = None
         self.collected = False
         self.records, self.error, self.unreadable = {}, None, ""
@@ -481,7 +488,7 @@ class ProbeRun:
     def prepare(self, cell, scratch):
         from cnnlab.grading.reference import harness_source, new_probe_run
 
-        self.directory = new_probe_run(scratch, self.test["probe"])
+        self.directory = new_probe_run(scratch, self.test["probe"], self.owner)
         cell.source = harness_source(self.directory)
 
     def collect(self):
