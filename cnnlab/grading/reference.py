@@ -4,7 +4,7 @@ A test cell is probed when its hidden part holds a PROBE block (run in the kerne
 the grader), both inside `### BEGIN HIDDEN TESTS` so that nbgrader strips them from the release:
 
     <visible tests: what the student reads and runs>
-    ### BEGIN HIDDEN TESTS
+    ### BEGIN HIDDEN TESTS        <- the release stops here
     from cnnlab.grading.probes import self_check
     probe, expect = self_check()  # a plain run of the solution checks its own rules; the grader ignores this
     ### BEGIN PROBE
@@ -14,7 +14,7 @@ the grader), both inside `### BEGIN HIDDEN TESTS` so that nbgrader strips them f
     ### BEGIN EXPECT
     expect.allclose("random")
     ### END EXPECT
-    ### END HIDDEN TESTS
+    ### END HIDDEN TESTS          <- and resumes here
 
 `compute` runs the solution notebook once per batch in a kernel of the grader's own interpreter (trusted:
 the instructors' code), up to its last probed test cell, each probed test cell as its visible part followed by
