@@ -28,12 +28,12 @@ demo: $(VENV)/installed
 	$(VENV)/bin/cnnlab reproduce convnet-mnist --epochs 1
 
 test: $(VENV)/installed
-	PATH=$(CURDIR)/$(VENV)/bin:$$PATH KERAS_BACKEND=tensorflow $(PY) -m pytest
+	PATH=$(CURDIR)/$(VENV)/bin:$$PATH KERAS_BACKEND=tensorflow $(PY) -m pytest --durations=20
 	KERAS_BACKEND=jax $(PY) -m pytest -m backends tests/test_models.py tests/test_blocks.py tests/test_backends.py
 	KERAS_BACKEND=torch $(PY) -m pytest -m backends tests/test_blocks.py tests/test_backends.py
 
 # The autograder's hostile corpus: broken or hostile submissions graded in bubblewrap jails, a zip rerun, SIGTERM
-# (several minutes; not yet run by .ci/run).
+# (about 15 minutes; run by .ci/run).
 test-grader: $(VENV)/installed
 	PATH=$(CURDIR)/$(VENV)/bin:$$PATH KERAS_BACKEND=tensorflow $(PY) -m pytest -m grader_corpus tests/test_grader_corpus.py
 
