@@ -252,6 +252,18 @@ def test_a_failed_probe_says_which_rule_failed():
     assert f"[grader] 0 / 2: A hidden test failed: {message}." in printed, printed
 
 
+def test_feedback_reads_a_student_cell_whose_nbgrader_metadata_is_not_a_dict():
+    rel, nb = released(), answered()
+    odd = nbformat.v4.new_code_cell("print('mine')")
+    odd.metadata["nbgrader"] = "not a dict"
+    nb.cells.insert(1, odd)
+    result = {"lab": LAB, "student": "ann", "score": 14.0, "max_score": 14.0, "status": "graded", "reason": "",
+              "models": [], "cells": []}
+    shown = feedback_notebook(nb, rel, result, None)
+    assert [c.source for c in shown.cells].count("print('mine')") == 1
+    assert "mine" in to_html(shown)
+
+
 # -- statuses, gradebook, report --
 
 def test_statuses_are_ordered_and_say_where_they_go():

@@ -17,6 +17,8 @@ from pathlib import Path
 
 import nbformat
 
+from cnnlab.grading.cells import nbg
+
 MAX_TEXT = 20_000
 MAX_DATA = 2_000_000
 SAFE_DATA = ("text/plain", "image/png", "image/jpeg")
@@ -26,10 +28,6 @@ MIN_HIDDEN_LINE = 16  # shorter lines (`assert ok`, `x = 1`) give nothing away a
 CSP = ("<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; img-src data:; "
        "style-src 'unsafe-inline'; font-src data:\">")
 REDACTED = "[grader] a line left out: it showed the grader's hidden test"
-
-
-def _nbg(cell):
-    return cell.metadata.get("nbgrader", {})
 
 
 def _shorten(outputs):
@@ -82,7 +80,7 @@ class Redactor:
     def __init__(self, nb, visible):
         self.hidden = set()
         for cell in nb.cells:
-            grade_id = _nbg(cell).get("grade_id")
+            grade_id = nbg(cell).get("grade_id")
             if cell.cell_type == "code" and grade_id in visible:
                 shown = {line.strip() for line in visible[grade_id].splitlines()}
                 self.hidden |= {line.strip() for line in cell.source.splitlines()
@@ -155,7 +153,7 @@ def summary_markdown(result):
 
 def feedback_notebook(nb, released, result, marker=None):
     """A copy of the graded notebook fit for the student's eyes; `marker` what `mark_hidden_part` printed."""
-    visible = {_nbg(c)["grade_id"]: c.source for c in released.cells if _nbg(c).get("grade")}
+    visible = {nbg(c)["grade_id"]: c.source for c in released.cells if nbg(c).get("grade")}
     cells_by_id = {c["grade_id"]: c for c in result["cells"]}
     redactor = Redactor(nb, visible)
     released_markdown = {c.source for c in released.cells if c.cell_type == "markdown"}
@@ -168,8 +166,8 @@ def feedback_notebook(nb, released, result, marker=None):
             continue
         cell.outputs = [redactor.output(_safe_data(o) if "data" in o else o) for o in _shorten(cell.get("outputs", []))]
         cell.pop("attachments", None)
-        grade_id = _nbg(cell).get("grade_id")
-        if _nbg(cell).get("grade") and grade_id in visible:
+        grade_id = nbg(cell).get("grade_id")
+        if nbg(cell).get("grade") and grade_id in visible:
             has_hidden = cell.source.strip() != visible[grade_id].strip()
             cell.source = visible[grade_id]
             entry = cells_by_id.get(grade_id, {})

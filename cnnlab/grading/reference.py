@@ -33,6 +33,7 @@ from pathlib import Path
 import nbformat
 
 from cnnlab.grading import judge, probes
+from cnnlab.grading.cells import nbg
 
 HIDDEN = ("### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS")
 BLOCKS = {"probe": ("### BEGIN PROBE", "### END PROBE"), "expect": ("### BEGIN EXPECT", "### END EXPECT")}
@@ -68,10 +69,6 @@ def split(source, grade_id):
         raise ValueError(f"{grade_id}: a probed test needs both a PROBE and an EXPECT block. "
                          f"Received: {'PROBE' if parts['probe'] else 'EXPECT'} only")
     return ProbedTest(grade_id, outside.rstrip("\n"), parts["probe"], parts["expect"])
-
-
-def nbg(cell):
-    return cell.get("metadata", {}).get("nbgrader", {})
 
 
 def probed_tests(nb):

@@ -40,6 +40,7 @@ from pathlib import Path
 
 import nbformat
 
+from cnnlab.grading.cells import nbg
 from cnnlab.grading.feedback import mark_hidden_part
 from cnnlab.grading.status import Status, new_result
 
@@ -78,11 +79,6 @@ def read_canary(cell, nonce):
         return None
     numbers = tuple(int(n) for n in match.groups())
     return numbers[0], numbers[1:]
-
-
-def nbg(cell):
-    meta = cell.get("metadata", {}).get("nbgrader", {}) if isinstance(cell.get("metadata"), dict) else {}
-    return meta if isinstance(meta, dict) else {}
 
 
 class Worker:
