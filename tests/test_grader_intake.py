@@ -12,7 +12,7 @@ import nbformat
 import pytest
 
 from cnnlab.grading import batch, report, submissions
-from cnnlab.grading.feedback import CSP, REDACTED, feedback_notebook, mark_hidden_part, to_html
+from cnnlab.grading.feedback import CSP, REDACTED, feedback_notebook, mark_hidden_part, summary_markdown, to_html
 from cnnlab.grading.status import STATUSES, Status
 from cnnlab.grading.worker import Worker
 from grading_helpers import LAB, answered, index_of, nbg, released, write
@@ -250,6 +250,21 @@ def test_a_failed_probe_says_which_rule_failed():
     shown = feedback_notebook(nb, rel, result, None)
     printed = "".join(o.text for o in next(c for c in shown.cells if nbg(c).get("grade_id") == "test_conv2d").outputs)
     assert f"[grader] 0 / 2: A hidden test failed: {message}." in printed, printed
+
+
+def test_a_failed_visible_part_shows_its_error_then_the_judges_rules():
+    rel, nb = released(), answered()
+    test = nb.cells[index_of(nb, "test_conv2d")]
+    test.outputs = [nbformat.v4.new_output("error", ename="AssertionError", evalue="expected 3, received 4", traceback=[])]
+    message = "'random': 3 of 56 values differ from the expected ones (rtol=1e-07, atol=0)"
+    result = {"lab": LAB, "student": "ann", "score": 0.0, "max_score": 14.0, "status": "graded", "reason": "",
+              "models": [], "cells": [{"grade_id": "test_conv2d", "points": 2.0, "score": 0.0, "state": "failed",
+                                       "hidden_failed": True, "visible_failed": True, "path": "probe", "message": message}]}
+    shown = feedback_notebook(nb, rel, result, None)
+    printed = "".join(o.text for o in next(c for c in shown.cells if nbg(c).get("grade_id") == "test_conv2d").outputs
+                      if o.output_type == "stream")
+    assert f"[grader] 0 / 2: AssertionError: expected 3, received 4\nThe grader's checks: {message}." in printed, printed
+    assert "| test_conv2d | 2 | 0 | its visible part failed |" in summary_markdown(result)
 
 
 def test_feedback_reads_a_student_cell_whose_nbgrader_metadata_is_not_a_dict():

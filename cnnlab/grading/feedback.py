@@ -140,7 +140,8 @@ def summary_markdown(result):
              f"**Score: {result['score']:g} / {result['max_score']:g}** (status: {result['status']})", "",
              html.escape(result["reason"]), "", "| test | points | score | result |", "|---|---|---|---|"]
     for cell in result["cells"]:
-        state = "a hidden test failed" if cell.get("hidden_failed") else cell["state"]
+        state = ("its visible part failed" if cell.get("visible_failed") else
+                 "a hidden test failed" if cell.get("hidden_failed") else cell["state"])
         lines.append(f"| {cell['grade_id']} | {cell['points']:g} | {cell['score']:g} | {state} |")
     if result["models"]:
         lines += ["", "Checks of your saved models, run by the grader on the files you submitted:", "",
@@ -173,7 +174,10 @@ def feedback_notebook(nb, released, result, marker=None):
             entry = cells_by_id.get(grade_id, {})
             outputs = _visible_stdout(cell.outputs, marker if has_hidden else None)
             errors = [o for o in cell.outputs if o.output_type == "error"]
-            if entry.get("hidden_failed") and entry.get("message"):  # the judge's rules: which values, never the inputs
+            if entry.get("visible_failed") and errors:  # what the student saw when running the cell, then the judge's rules
+                rules = f"\nThe grader's checks: {entry['message']}." if entry.get("message") else ""
+                note = f"{errors[0].ename}: {errors[0].evalue}"[:2000] + rules + "\n"
+            elif entry.get("hidden_failed") and entry.get("message"):  # the judge's rules: which values, never the inputs
                 note = f"A hidden test failed: {entry['message']}.\n"
             elif entry.get("hidden_failed"):
                 note = f"A hidden test failed ({errors[0].ename if errors else 'error'}): make your answer work for other inputs too.\n"

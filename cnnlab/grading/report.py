@@ -1,5 +1,7 @@
-"""The class report: per lab, a figure with the score histogram and each test's pass rate, and report.md,
-with the files that two or more students submitted byte for byte (same sha256)."""
+"""The class report: per lab, a figure with the score histogram and each test's pass rate, and report.md:
+each test's failures split into those whose visible part failed and those that failed only in the grader's
+part (hidden tests, model checks; many of these point at a hidden test to look at), and the files that two or
+more students submitted byte for byte (same sha256)."""
 
 from collections import Counter
 from pathlib import Path
@@ -35,11 +37,11 @@ def write_report(directory, results):
         max_score = max(r["max_score"] for r in rows)
         graded = [r for r in rows if r["status"] not in NOT_GRADED]
         scores = [r["score"] for r in graded]
-        tasks = {}
+        tasks = {}  # grade_id: [passed, visible part failed, failed only in the grader's part]
         for r in graded:
             for cell in r["cells"]:
-                passed, total = tasks.get(cell["grade_id"], (0, 0))
-                tasks[cell["grade_id"]] = (passed + (cell["state"] == "passed"), total + 1)
+                counts = tasks.setdefault(cell["grade_id"], [0, 0, 0])
+                counts[0 if cell["state"] == "passed" else 1 if cell.get("visible_failed") else 2] += 1
         fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4), gridspec_kw={"width_ratios": [1, 1.4]})
         left.hist(scores, bins=min(20, max(1, int(max_score) + 1)), range=(0, max_score), color="tab:blue")
         left.set(title=f"{lab}: scores of {len(scores)} submissions", xlabel=f"score (of {max_score:g})", ylabel="students")
@@ -55,8 +57,10 @@ def write_report(directory, results):
         mean = sum(scores) / len(scores) if scores else 0
         lines += [f"## {lab}", "", f"![{lab}]({lab}.png)", "",
                   f"{len(rows)} students: " + ", ".join(f"{statuses[s]} {s}" for s in sorted(statuses)) +
-                  f". Mean score {mean:.2f} of {max_score:g}.", "", "| test | passed |", "|---|---|"]
-        lines += [f"| {n} | {tasks[n][0]} of {len(graded)} |" for n in names]
+                  f". Mean score {mean:.2f} of {max_score:g}.", "",
+                  "| test | passed | failed: the visible part | failed: only the hidden part or model check |",
+                  "|---|---|---|---|"]
+        lines += [f"| {n} | {passed} of {len(graded)} | {visible} | {hidden} |" for n, (passed, visible, hidden) in tasks.items()]
         lines += [""]
         same = identical_files(rows)
         if same:

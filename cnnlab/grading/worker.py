@@ -326,7 +326,9 @@ class Worker:
                 continue  # DeduplicateIds leaves copies of a graded cell without their grade_id
             grade_id = nbg(cell)["grade_id"]
             points = float(nbg(cell)["points"])
-            entry = {"grade_id": grade_id, "points": points, "score": 0.0, "state": "not run", "hidden_failed": False}
+            entry = {"grade_id": grade_id, "points": points, "score": 0.0, "state": "not run", "hidden_failed": False,
+                     "visible_failed": False}
+            visible_error = index in executed and any(o.get("output_type") == "error" for o in cell.get("outputs", []))
             if grade_id in checked:
                 entry["path"] = "model checks"  # scored below from the saved models; the kernel's outcome is ignored
             elif grade_id in probed:
@@ -335,13 +337,14 @@ class Worker:
                 if run.collected:
                     verdict = run.verdict(probed[grade_id], grade_id)
                     entry.update(score=points if verdict.passed else 0.0, state="passed" if verdict.passed else "failed",
-                                 hidden_failed=not verdict.passed, message="; ".join(verdict.failures)[:1000])
+                                 hidden_failed=not verdict.passed, message="; ".join(verdict.failures)[:1000],
+                                 visible_failed=not verdict.passed and visible_error)
             else:
                 entry["path"] = "kernel asserts"
                 if index in executed:  # nbgrader's determine_grade, but what the cell printed to stderr does not count
-                    passed = not any(o.get("output_type") == "error" for o in cell.get("outputs", []))
-                    entry.update(score=points if passed else 0.0, state="passed" if passed else "failed",
-                                 hidden_failed=False if passed else self.hidden_failure(cell))
+                    hidden = visible_error and self.hidden_failure(cell)
+                    entry.update(score=0.0 if visible_error else points, state="failed" if visible_error else "passed",
+                                 hidden_failed=hidden, visible_failed=visible_error and not hidden)
             graded[grade_id] = entry
         self.result["timings"]["judge"] = round(time.monotonic() - t, 3)
         # the model checks, decisive: each model file measured in its own one-shot jail, judged here
