@@ -1,5 +1,6 @@
 """The autograder (cnnlab.grading, `python -m autograder`): model checks, lab configs, submission layouts,
-shards and merge, and one small batch per lab: its solution earns every point, its blank release earns 0.
+shards and merge, and one small batch per lab: its solution earns every point, its blank release earns 0;
+for labs 2, 5 and 7, answers written differently: correct ones keep every point, wrong ones lose their task's only.
 
 The hostile corpus (more than 20 broken or hostile submissions, several minutes) is tests/test_grader_corpus.py,
 behind the `grader_corpus` marker.
@@ -17,7 +18,7 @@ from cnnlab.grading import batch, checks, labconfig, submissions
 from cnnlab.grading.checks import check_model
 from cnnlab.grading.cli import main
 from cnnlab.grading.worker import canary_source, read_canary
-from grading_helpers import (LAB, ROOT, TINY, answered, released, set_tiny_weights, tiny_config, tiny_model,
+from grading_helpers import (LAB, ROOT, TINY, answered, index_of, released, set_tiny_weights, tiny_config, tiny_model,
                              tiny_test_set, write)
 import nbformat
 
@@ -325,7 +326,7 @@ def test_outputs_feedback_report_and_gradebook(small_batch):
         assert "HIDDEN TESTS" not in html and not [line for line in hidden if line in html]
     assert (out / "report" / f"{lab}.png").stat().st_size > 1000
     first_test = next(c.metadata["nbgrader"]["grade_id"] for c in released(lab).cells if c.metadata.get("nbgrader", {}).get("grade"))
-    assert f"| {first_test} | 1 of 2 |" in (out / "report" / "report.md").read_text()
+    assert f"| {first_test} | 1 of 2 | 1 | 0 |" in (out / "report" / "report.md").read_text()  # the blank's visible part
     with Gradebook(f"sqlite:///{out / 'gradebook.db'}") as gb:
         assert gb.find_submission(lab, "good").score == points
         assert gb.find_submission(lab, "blank").score == 0
@@ -374,3 +375,118 @@ def test_grade_says_what_is_wrong_with_its_arguments(tmp_path):
         main(["grade", "--lab", "lab2_first_convnet", "--submissions", str(tmp_path), "--out", str(tmp_path / "out"),
               "--data", str(tmp_path)])
     assert batch.STATUSES[:5] == ("graded", "error", "timeout", "tampered", "missing")
+
+
+# -- answers written differently: a correct one keeps every point, a wrong one loses its own task's points only --
+
+def first_convnet(stages, head):
+    """A lab 2 `first_convnet` answer: `stages` and `head` are its Keras lines between the input and the output."""
+    return f'''import sys
+import warnings
+
+
+def first_convnet(input_shape=(28, 28, 1), num_classes=10, **options):
+    print("building", input_shape)
+    print("debug: num_classes", num_classes, file=sys.stderr)
+    warnings.warn("a student's own warning")
+    inputs = keras.Input(input_shape)
+{stages}
+{head}
+    return keras.Model(inputs, outputs)'''
+
+
+RELU_LAYERS = '''    x = layers.Conv2D(32, 5, name="conv1", **options)(inputs)
+    x = layers.ReLU()(x)
+    x = layers.MaxPooling2D(2)(x)
+    x = layers.Conv2D(64, 5, **options)(x)
+    x = layers.Activation("relu")(x)
+    x = layers.MaxPooling2D(2)(x)'''
+HEAD = '''    x = layers.Dense(100, activation=keras.activations.relu, **options)(layers.Flatten()(x))
+    outputs = layers.Activation("softmax")(layers.Dense(num_classes, **options)(x))'''
+NESTED = '''    stage = lambda c, name: keras.Sequential([layers.Conv2D(c, 5, activation="relu", name=name, **options),
+                                              layers.MaxPooling2D(2)], name=f"stage_{name}")
+    x = stage(64, "conv2")(stage(32, "conv1")(inputs))'''
+
+INCEPTION = '''def inception(x, ch1x1, ch3x3red, ch3x3, ch5x5red, ch5x5, pool_proj):
+    def conv(filters, k):
+        return keras.Sequential([layers.Conv2D(filters, k, padding="same"), layers.ReLU()])
+
+    pool = layers.{pool}(3, strides=1, padding="same")
+    branches = {{"1x1": conv(ch1x1, 1)(x), "3x3": conv(ch3x3, 3)(conv(ch3x3red, 1)(x)),
+                "5x5": conv(ch5x5, 5)(conv(ch5x5red, 1)(x)), "pool": conv(pool_proj, 1)(pool(x))}}
+    return layers.Concatenate()([branches[name] for name in {order}])'''
+IN_ORDER = ["1x1", "3x3", "5x5", "pool"]
+INCEPTION_LOOP = '''def inception(x, ch1x1, ch3x3red, ch3x3, ch5x5red, ch5x5, pool_proj):
+    branches = []
+    for steps in [[(ch1x1, 1)], [(ch3x3red, 1), (ch3x3, 3)], [(ch5x5red, 1), (ch5x5, 5)], [("pool", 3), (pool_proj, 1)]]:
+        y = x
+        for filters, k in steps:
+            if filters == "pool":
+                y = layers.MaxPooling2D(k, strides=1, padding="same")(y)
+            else:
+                y = layers.Activation("relu")(layers.Conv2D(filters, k, padding="same")(y))
+        branches.append(y)
+    print("inception on", x.shape, file=sys.stderr)
+    return layers.concatenate(branches, axis=-1)'''
+
+DENSE_UNIT = '''def dense_unit(x, k):
+    f = keras.Sequential([{first}, {second}, layers.Conv2D(4 * k, 1, use_bias=False),
+                          {first}, {second}, layers.Conv2D(k, 3, padding="same", use_bias=False)])
+    return layers.concatenate([x, f(x)])'''
+BN, RELU = "layers.BatchNormalization(epsilon=1.001e-5)", 'layers.Activation("relu")'
+
+VARIANTS = {  # lab: {student: (solution cell, its source, points it must lose)}
+    "lab2_first_convnet": {
+        "relu_layers_and_prints": ("first_convnet", first_convnet(RELU_LAYERS, HEAD), 0),
+        "nested_stages": ("first_convnet", first_convnet(NESTED, HEAD), 0),
+        "average_pooling": ("first_convnet", first_convnet(RELU_LAYERS.replace("MaxPooling2D", "AveragePooling2D"), HEAD), 3),
+        "no_relu_after_fc1": ("first_convnet", first_convnet(RELU_LAYERS, HEAD.replace("activation=keras.activations.relu, ", "")), 3),
+    },
+    "lab5_googlenet": {
+        "nested_branches": ("inception", INCEPTION.format(pool="MaxPooling2D", order=IN_ORDER), 0),
+        "branch_loop_and_stderr": ("inception", "import sys\n\n\n" + INCEPTION_LOOP, 0),
+        "average_pooling": ("inception", INCEPTION.format(pool="AveragePooling2D", order=IN_ORDER), 2),
+        "pool_branch_first": ("inception", INCEPTION.format(pool="MaxPooling2D", order=IN_ORDER[-1:] + IN_ORDER[:-1]), 2),
+    },
+    "lab7_densenet": {
+        "nested_unit": ("dense_unit", DENSE_UNIT.format(first=BN, second=RELU), 0),
+        "relu_before_bn": ("dense_unit", DENSE_UNIT.format(first=RELU, second=BN), 3),
+    },
+}
+
+
+@pytest.fixture(scope="module", params=sorted(VARIANTS))
+def variant_batch(request, tmp_path_factory, solution_run):
+    """The lab's answered release with one solution cell rewritten per student, graded as small_batch is."""
+    lab = request.param
+    config = labconfig.load(lab, ROOT / "autograder" / "labs")
+    missing = labconfig.missing_data(config, os.environ.get("CNNLAB_DATA_DIR"))
+    if missing:
+        pytest.skip(f"{lab}'s model checks read the grader's data and {missing}: set CNNLAB_DATA_DIR")
+    subs = tmp_path_factory.mktemp("variants")
+    for student, (grade_id, source, _) in VARIANTS[lab].items():
+        nb = answered(lab)
+        nb.cells[index_of(nb, grade_id)].source = source
+        path = write(subs / student / lab / config.notebook, nb)
+        for model in config.models:
+            shutil.copy(solution_run(lab)[1] / f"{model.name}.keras", path.parent)
+    out = tmp_path_factory.mktemp("out")
+    assert main(["grade", "--lab", lab, "--submissions", str(subs), "--out", str(out), "--workers", "2",
+                 "--timeout", "600", "--quick"]) == 0
+    points = sum(c.metadata["nbgrader"]["points"] for c in released(lab).cells if c.metadata.get("nbgrader", {}).get("grade"))
+    return lab, out, points
+
+
+def test_answers_written_differently_keep_their_points_and_wrong_ones_lose_only_theirs(variant_batch):
+    lab, out, points = variant_batch
+    graded = rows(out)
+    for student, (grade_id, _, lost) in VARIANTS[lab].items():
+        row = graded[student]
+        assert (row["status"], row["score"]) == ("graded", f"{points - lost:g}"), f"{student}: {row['reason']}"
+        if lost:
+            assert f"test_{grade_id}" in row["reason"], f"{student}: {row['reason']}"
+    for grade_id in {grade_id for grade_id, _, _ in VARIANTS[lab].values()}:
+        wrong = sum(1 for g, _, lost in VARIANTS[lab].values() if g == grade_id and lost)
+        right = len(VARIANTS[lab]) - wrong  # each variant rewrites one cell: the others pass every test
+        # the wrong answers fail the test's visible part too: each rule a hidden test checks has a visible case
+        assert f"| test_{grade_id} | {right} of {len(VARIANTS[lab])} | {wrong} | 0 |" in (out / "report" / "report.md").read_text()
