@@ -33,7 +33,7 @@ test: $(VENV)/installed
 	KERAS_BACKEND=torch $(PY) -m pytest -m backends tests/test_blocks.py tests/test_backends.py
 
 # The autograder's hostile corpus: broken or hostile submissions graded in bubblewrap jails, a zip rerun, SIGTERM
-# (about 10 minutes; .ci/run runs it last).
+# (10 to 15 minutes; not in .ci/run, for CI's time).
 test-grader: $(VENV)/installed
 	PATH=$(CURDIR)/$(VENV)/bin:$$PATH KERAS_BACKEND=tensorflow $(PY) -m pytest -m grader_corpus tests/test_grader_corpus.py
 
