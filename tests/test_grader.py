@@ -273,24 +273,41 @@ def small_batch(request, tmp_path_factory, solution_run):
     """The lab's answered release (with the models its solution saved in quick mode) and its blank release,
     graded in quick mode with the grader's data ($CNNLAB_DATA_DIR)."""
     lab = request.param
+    config = lab_config(lab)
+    subs = tmp_path_factory.mktemp("submissions")
+    write_with_models(subs / "good" / lab / config.notebook, answered(lab), config, solution_run)
+    write(subs / "blank" / lab / config.notebook, released(lab))
+    out = grade_quick(lab, subs, tmp_path_factory)
+    return lab, subs, out, lab_points(lab)
+
+
+def lab_config(lab):
+    """The lab's grader config; skips when its model checks need data that is not here."""
     config = labconfig.load(lab, ROOT / "autograder" / "labs")
     missing = labconfig.missing_data(config, os.environ.get("CNNLAB_DATA_DIR"))
     if missing:
         pytest.skip(f"{lab}'s model checks read the grader's data and {missing}: set CNNLAB_DATA_DIR to the "
                     f"course's shared/data folder")
-    subs = tmp_path_factory.mktemp("submissions")
-    good = write(subs / "good" / lab / config.notebook, answered(lab))
-    write(subs / "blank" / lab / config.notebook, released(lab))
-    if config.models:
-        _, folder = solution_run(lab)  # the models a student's quick-mode run saves
-        for model in config.models:
-            shutil.copy(folder / f"{model.name}.keras", good.parent)
+    return config
+
+
+def write_with_models(path, nb, config, solution_run):
+    """A student's notebook, with the models the lab's solution saved in quick mode, as a student's run saves them."""
+    write(path, nb)
+    for model in config.models:
+        shutil.copy(solution_run(config.lab)[1] / f"{model.name}.keras", path.parent)
+
+
+def grade_quick(lab, subs, tmp_path_factory):
+    """`cnnlab grade` of the folder in quick mode with 2 workers; the output folder."""
     out = tmp_path_factory.mktemp("out")
-    code = main(["grade", "--lab", lab, "--submissions", str(subs), "--out", str(out), "--workers", "2",
-                 "--timeout", "600", "--quick"])
-    assert code == 0
-    points = sum(c.metadata["nbgrader"]["points"] for c in released(lab).cells if c.metadata.get("nbgrader", {}).get("grade"))
-    return lab, subs, out, points
+    assert main(["grade", "--lab", lab, "--submissions", str(subs), "--out", str(out), "--workers", "2",
+                 "--timeout", "600", "--quick"]) == 0
+    return out
+
+
+def lab_points(lab):
+    return sum(c.metadata["nbgrader"]["points"] for c in released(lab).cells if c.metadata.get("nbgrader", {}).get("grade"))
 
 
 def rows(out):
@@ -459,22 +476,13 @@ VARIANTS = {  # lab: {student: (solution cell, its source, points it must lose)}
 def variant_batch(request, tmp_path_factory, solution_run):
     """The lab's answered release with one solution cell rewritten per student, graded as small_batch is."""
     lab = request.param
-    config = labconfig.load(lab, ROOT / "autograder" / "labs")
-    missing = labconfig.missing_data(config, os.environ.get("CNNLAB_DATA_DIR"))
-    if missing:
-        pytest.skip(f"{lab}'s model checks read the grader's data and {missing}: set CNNLAB_DATA_DIR")
+    config = lab_config(lab)
     subs = tmp_path_factory.mktemp("variants")
     for student, (grade_id, source, _) in VARIANTS[lab].items():
         nb = answered(lab)
         nb.cells[index_of(nb, grade_id)].source = source
-        path = write(subs / student / lab / config.notebook, nb)
-        for model in config.models:
-            shutil.copy(solution_run(lab)[1] / f"{model.name}.keras", path.parent)
-    out = tmp_path_factory.mktemp("out")
-    assert main(["grade", "--lab", lab, "--submissions", str(subs), "--out", str(out), "--workers", "2",
-                 "--timeout", "600", "--quick"]) == 0
-    points = sum(c.metadata["nbgrader"]["points"] for c in released(lab).cells if c.metadata.get("nbgrader", {}).get("grade"))
-    return lab, out, points
+        write_with_models(subs / student / lab / config.notebook, nb, config, solution_run)
+    return lab, grade_quick(lab, subs, tmp_path_factory), lab_points(lab)
 
 
 def test_answers_written_differently_keep_their_points_and_wrong_ones_lose_only_theirs(variant_batch):
