@@ -11,7 +11,7 @@ import nbformat
 import numpy as np
 import pytest
 
-from cnnlab.grading import judge, probes, reference
+from cnnlab.grading import judge, probes, reference, replay
 from cnnlab.grading.judge import ProbeDataError, Record, read_records
 from grading_helpers import ROOT
 
@@ -146,6 +146,62 @@ def test_the_probe_runs_in_a_copy_of_the_namespace_and_records_its_exception(tmp
     assert not (tmp_path / probes.CODE).exists()
     records, error = read_records(tmp_path)
     assert records == {"f": Record("json", 9)} and error == "ZeroDivisionError"
+
+
+def notebook(source):
+    """A notebook's globals after running `source` (its functions look their helpers up here, as in a kernel)."""
+    namespace = {"np": np}
+    exec(source, namespace)
+    return namespace
+
+
+HELPER_AND_TASK = """
+def output_size(n, k, stride=1, padding=0):
+    return (n + 2 * padding - k) // stride + {one}
+
+
+def strided(x, k, stride=1, padding=0):
+    side = output_size(x.shape[0], k, stride, padding)
+    return np.full((side, side), x.sum())
+"""
+USING_REFERENCE = """with probe.using_reference("output_size"):
+    probe.record("7, k 3, stride 2", strided(np.ones((7, 7)), 3, 2).shape)
+    probe.record("defaults named", output_size(7, 3, stride=1) == output_size(7.0, 3))
+probe.record("after the block", output_size(7, 3))
+"""
+
+
+def test_using_reference_answers_the_references_calls_with_its_results_and_others_with_the_students(tmp_path):
+    solution = notebook(HELPER_AND_TASK.format(one=1))
+    run = reference.new_probe_run(tmp_path, USING_REFERENCE)
+    probes.run(run, solution)
+    calls = run / replay.RECORDED
+    assert json.loads(calls.read_text()).keys() == {"output_size"}
+
+    student = notebook(HELPER_AND_TASK.format(one=2))  # a bug in output_size, a right `strided`
+    own = student["output_size"]
+    run = reference.new_probe_run(tmp_path, USING_REFERENCE + 'probe.record("unseen", strided(np.ones((9, 9)), 3).shape)',
+                                  calls=calls)
+    probes.run(run, student)
+    assert not (run / replay.REPLAYED).exists(), "the kernel deletes the reference's calls once read"
+    records, error = read_records(run)
+    assert error is None
+    assert records["7, k 3, stride 2"] == Record("json", [3, 3])  # the reference's output_size(7, 3, 2, 0)
+    assert records["defaults named"] == Record("json", True)
+    assert records["after the block"] == Record("json", 6)  # the student's own again
+    assert records["unseen"] == Record("json", [8, 8])  # a call the reference never made: the student's own
+    assert student["output_size"] is own
+
+
+def test_a_replayed_result_keeps_its_types():
+    results = [(1, 2.5, (3, "a")), [np.arange(6, dtype="float32").reshape(2, 3)], {"k": None}, np.int64(4), float("inf")]
+    for result in results:
+        back = replay.decode(json.loads(json.dumps(replay.encode(result))))
+        assert repr(back) == repr(result.item() if isinstance(result, np.generic) else result)
+    assert replay.key(np.ones((2, 2), "uint8")) == replay.key(np.ones((2, 2)))
+    assert replay.key((1, 2)) == replay.key([1.0, np.int32(2)])
+    with pytest.raises(replay.Unkeyable):
+        replay.key(object())
 
 
 @pytest.mark.parametrize("attack, message", [

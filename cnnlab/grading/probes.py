@@ -6,14 +6,20 @@ run of this one probe, as `records.json` and `.npy` files (no pickle). Nothing h
 student controls this interpreter and may replace anything in it, which can only change the data handed
 back; `cnnlab.grading.judge` compares that data with the reference's, in the grader's process.
 
+`probe.using_reference("layer_counts")` (see `cnnlab.grading.replay`) makes the other tasks a test relies on
+answer with the reference's values, so that one bug costs one task's points.
+
 `self_check()` gives a plain run of a solution notebook (an instructor's, or the tests') a `probe` and an
 `expect` that check the test's rules against the solution's own values.
 """
 
+import contextlib
 import json
 from pathlib import Path
 
 import numpy as np
+
+from cnnlab.grading import replay
 
 RECORDS = "records.json"
 CODE = "probe.py"
@@ -56,12 +62,23 @@ def encode(value):
 
 
 class Recorder:
-    """`probe` in a PROBE block: `probe.record(name, value)` keeps a value for the grader under a unique name."""
+    """`probe` in a PROBE block: `probe.record(name, value)` keeps a value for the grader under a unique name.
 
-    def __init__(self, directory=None):
+    `namespaces`: the notebook's globals and the probe's copy of them, where `using_reference` puts its stand-ins
+    (none in a plain run)."""
+
+    def __init__(self, directory=None, namespaces=()):
         self.directory = Path(directory) if directory else None
+        self.namespaces = namespaces
         self.values = {}
         self.error = None
+        self.calls = replay.Calls.load(self.directory / replay.REPLAYED) if self.directory else replay.Calls()
+
+    def using_reference(self, *names):
+        """A block in which the notebook's functions `names` answer the reference's calls with its results."""
+        if not self.namespaces:  # a plain run of the solution: its own functions are the reference
+            return contextlib.nullcontext()
+        return self.calls.using(self.namespaces, names)
 
     def record(self, name, value):
         if not isinstance(name, str) or not name:
@@ -85,6 +102,7 @@ class Recorder:
                 entries[name] = {"kind": kind, "value": data}
         text = json.dumps({"values": entries, "error": self.error})
         (self.directory / RECORDS).write_text(text)
+        self.calls.save(self.directory / replay.RECORDED)
 
 
 def run(directory, namespace):
@@ -96,8 +114,8 @@ def run(directory, namespace):
     code_path = directory / CODE
     code = code_path.read_text()
     code_path.unlink()
-    recorder = Recorder(directory)
     scope = dict(namespace)
+    recorder = Recorder(directory, (namespace, scope))
     scope["probe"] = recorder
     try:
         exec(compile(code, "<cnnlab probe>", "exec"), scope)

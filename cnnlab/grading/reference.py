@@ -32,7 +32,7 @@ from pathlib import Path
 
 import nbformat
 
-from cnnlab.grading import judge, probes
+from cnnlab.grading import judge, probes, replay
 from cnnlab.grading.cells import nbg
 
 HIDDEN = ("### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS")
@@ -88,23 +88,28 @@ def harness_source(directory):
             f"__import__('cnnlab.grading.probes', fromlist=['run']).run({str(directory)!r}, globals())")
 
 
-def new_probe_run(parent, code, owner=None):
+def new_probe_run(parent, code, owner=None, calls=None):
     """A fresh folder under `parent`, with a random name, holding the probe's code for `harness_source`.
 
     `owner`: the uid of the jailed kernel when it is not the grader's (a root grader's jail), so that the
-    kernel can read the code and write its records in the folder (mode 0700)."""
+    kernel can read the code and write its records in the folder (mode 0700). `calls`: the reference's
+    recorded calls (a file), for the probe's `using_reference` stand-ins."""
     directory = Path(parent) / f".cnnlab-probe-{secrets.token_hex(12)}"
     directory.mkdir(mode=0o700)
-    (directory / probes.CODE).write_text(code)
+    files = [directory / probes.CODE]
+    files[0].write_text(code)
+    if calls:
+        files.append(directory / replay.REPLAYED)
+        shutil.copyfile(calls, files[-1])
     if owner is not None:
-        for path in (directory, directory / probes.CODE):
+        for path in [directory] + files:
             os.chown(path, owner, owner)
     return directory
 
 
 def _digest(solution_path, quick):
     h = hashlib.sha256(Path(solution_path).read_bytes())
-    for module in (probes, judge):
+    for module in (probes, judge, replay):
         h.update(Path(module.__file__).read_bytes())
     h.update(b"quick" if quick else b"full")
     return h.hexdigest()[:16]
@@ -135,6 +140,9 @@ def compute(solution_path, work_dir, quick=False, env=None, timeout=600):
         if not verdict.passed:
             raise RuntimeError(f"{grade_id}: the solution fails its own EXPECT rules ({'; '.join(verdict.failures)})")
         index["tests"][grade_id] = {"probe": test.probe, "expect": test.expect, "records": str(records[grade_id])}
+        calls = records[grade_id] / replay.RECORDED
+        if calls.is_file():
+            index["tests"][grade_id]["calls"] = str(calls)
     index_path.write_text(json.dumps(index, indent=1))
     return index_path
 

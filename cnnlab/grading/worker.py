@@ -487,7 +487,7 @@ class ProbeRun:
     def prepare(self, cell, scratch):
         from cnnlab.grading.reference import harness_source, new_probe_run
 
-        self.directory = new_probe_run(scratch, self.test["probe"], self.owner)
+        self.directory = new_probe_run(scratch, self.test["probe"], self.owner, self.test.get("calls"))
         cell.source = harness_source(self.directory)
 
     def collect(self):
