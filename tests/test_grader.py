@@ -18,6 +18,7 @@ from cnnlab.grading import batch, checks, labconfig, submissions
 from cnnlab.grading.checks import check_model
 from cnnlab.grading.cli import main
 from cnnlab.grading.worker import canary_source, read_canary
+from answer_variants import VARIANTS
 from grading_helpers import (LAB, ROOT, TINY, answered, index_of, released, set_tiny_weights, tiny_config, tiny_model,
                              tiny_test_set, write)
 import nbformat
@@ -63,7 +64,8 @@ def test_untrained_model_fails_only_the_accuracy_check(tiny_dir):
     model.save(tiny_dir / f"{TINY}.keras")
     results = by_check(check_model(spec(), tiny_dir, tiny_dir))
     assert [r.check for r in results.values() if not r.passed] == ["accuracy"]
-    assert "accuracy 0.0000 on the grader's test set tiny_test.npz, needs at least 0.99" == results["accuracy"].message
+    assert results["accuracy"].message == ("accuracy 0.0000 on the grader's test set tiny_test.npz, needs at least 0.99; "
+                                           "a model trained in quick mode does not reach this bar: hand in one from a full run")
 
 
 def test_missing_and_corrupt_model_files_fail_every_check_with_the_reason(tiny_dir):
@@ -94,8 +96,12 @@ def test_quick_min_applies_only_in_quick_mode(tiny_dir):
     quick_spec = labconfig.parse(TINY, config).models[0]
     full = by_check(check_model(quick_spec, tiny_dir, tiny_dir))["accuracy"]
     quick = by_check(check_model(quick_spec, tiny_dir, tiny_dir, quick=True))["accuracy"]
-    assert not full.passed and full.message.endswith("needs at least 0.99")
+    assert not full.passed and "needs at least 0.99; a model trained in quick mode does not reach" in full.message
     assert quick.passed and quick.message.endswith("needs at least 0.5 (quick mode)")
+    (tiny_dir / f"{TINY}.quick").write_text("the mark cnnlab.lab.save_model leaves in quick mode\n")
+    marked = by_check(check_model(quick_spec, tiny_dir, tiny_dir))["accuracy"]
+    assert marked.message.endswith(f"needs at least 0.99; {TINY}.quick came with it: it was trained in quick mode, "
+                                   f"which checks code only. Train it in full mode and hand in that model")
     assert 0.6 < float(quick.message.split()[1]) < 0.9
 
 
@@ -396,105 +402,34 @@ def test_grade_says_what_is_wrong_with_its_arguments(tmp_path):
 
 # -- answers written differently: a correct one keeps every point, a wrong one loses its own task's points only --
 
-def first_convnet(stages, head):
-    """A lab 2 `first_convnet` answer: `stages` and `head` are its Keras lines between the input and the output."""
-    return f'''import sys
-import warnings
-
-
-def first_convnet(input_shape=(28, 28, 1), num_classes=10, **options):
-    print("building", input_shape)
-    print("debug: num_classes", num_classes, file=sys.stderr)
-    warnings.warn("a student's own warning")
-    inputs = keras.Input(input_shape)
-{stages}
-{head}
-    return keras.Model(inputs, outputs)'''
-
-
-RELU_LAYERS = '''    x = layers.Conv2D(32, 5, name="conv1", **options)(inputs)
-    x = layers.ReLU()(x)
-    x = layers.MaxPooling2D(2)(x)
-    x = layers.Conv2D(64, 5, **options)(x)
-    x = layers.Activation("relu")(x)
-    x = layers.MaxPooling2D(2)(x)'''
-HEAD = '''    x = layers.Dense(100, activation=keras.activations.relu, **options)(layers.Flatten()(x))
-    outputs = layers.Activation("softmax")(layers.Dense(num_classes, **options)(x))'''
-NESTED = '''    stage = lambda c, name: keras.Sequential([layers.Conv2D(c, 5, activation="relu", name=name, **options),
-                                              layers.MaxPooling2D(2)], name=f"stage_{name}")
-    x = stage(64, "conv2")(stage(32, "conv1")(inputs))'''
-
-INCEPTION = '''def inception(x, ch1x1, ch3x3red, ch3x3, ch5x5red, ch5x5, pool_proj):
-    def conv(filters, k):
-        return keras.Sequential([layers.Conv2D(filters, k, padding="same"), layers.ReLU()])
-
-    pool = layers.{pool}(3, strides=1, padding="same")
-    branches = {{"1x1": conv(ch1x1, 1)(x), "3x3": conv(ch3x3, 3)(conv(ch3x3red, 1)(x)),
-                "5x5": conv(ch5x5, 5)(conv(ch5x5red, 1)(x)), "pool": conv(pool_proj, 1)(pool(x))}}
-    return layers.Concatenate()([branches[name] for name in {order}])'''
-IN_ORDER = ["1x1", "3x3", "5x5", "pool"]
-INCEPTION_LOOP = '''def inception(x, ch1x1, ch3x3red, ch3x3, ch5x5red, ch5x5, pool_proj):
-    branches = []
-    for steps in [[(ch1x1, 1)], [(ch3x3red, 1), (ch3x3, 3)], [(ch5x5red, 1), (ch5x5, 5)], [("pool", 3), (pool_proj, 1)]]:
-        y = x
-        for filters, k in steps:
-            if filters == "pool":
-                y = layers.MaxPooling2D(k, strides=1, padding="same")(y)
-            else:
-                y = layers.Activation("relu")(layers.Conv2D(filters, k, padding="same")(y))
-        branches.append(y)
-    print("inception on", x.shape, file=sys.stderr)
-    return layers.concatenate(branches, axis=-1)'''
-
-DENSE_UNIT = '''def dense_unit(x, k):
-    f = keras.Sequential([{first}, {second}, layers.Conv2D(4 * k, 1, use_bias=False),
-                          {first}, {second}, layers.Conv2D(k, 3, padding="same", use_bias=False)])
-    return layers.concatenate([x, f(x)])'''
-BN, RELU = "layers.BatchNormalization(epsilon=1.001e-5)", 'layers.Activation("relu")'
-
-VARIANTS = {  # lab: {student: (solution cell, its source, points it must lose)}
-    "lab2_first_convnet": {
-        "relu_layers_and_prints": ("first_convnet", first_convnet(RELU_LAYERS, HEAD), 0),
-        "nested_stages": ("first_convnet", first_convnet(NESTED, HEAD), 0),
-        "average_pooling": ("first_convnet", first_convnet(RELU_LAYERS.replace("MaxPooling2D", "AveragePooling2D"), HEAD), 3),
-        "no_relu_after_fc1": ("first_convnet", first_convnet(RELU_LAYERS, HEAD.replace("activation=keras.activations.relu, ", "")), 3),
-    },
-    "lab5_googlenet": {
-        "nested_branches": ("inception", INCEPTION.format(pool="MaxPooling2D", order=IN_ORDER), 0),
-        "branch_loop_and_stderr": ("inception", "import sys\n\n\n" + INCEPTION_LOOP, 0),
-        "average_pooling": ("inception", INCEPTION.format(pool="AveragePooling2D", order=IN_ORDER), 2),
-        "pool_branch_first": ("inception", INCEPTION.format(pool="MaxPooling2D", order=IN_ORDER[-1:] + IN_ORDER[:-1]), 2),
-    },
-    "lab7_densenet": {
-        "nested_unit": ("dense_unit", DENSE_UNIT.format(first=BN, second=RELU), 0),
-        "relu_before_bn": ("dense_unit", DENSE_UNIT.format(first=RELU, second=BN), 3),
-    },
-}
-
-
 @pytest.fixture(scope="module", params=sorted(VARIANTS))
 def variant_batch(request, tmp_path_factory, solution_run):
-    """The lab's answered release with one solution cell rewritten per student, graded as small_batch is."""
+    """The lab's answered release with some solution cells rewritten per student, graded as small_batch is."""
     lab = request.param
     config = lab_config(lab)
     subs = tmp_path_factory.mktemp("variants")
-    for student, (grade_id, source, _) in VARIANTS[lab].items():
+    for student, answer in VARIANTS[lab].items():
         nb = answered(lab)
-        nb.cells[index_of(nb, grade_id)].source = source
+        for grade_id, source in answer.cells.items():
+            nb.cells[index_of(nb, grade_id)].source = source
         write_with_models(subs / student / lab / config.notebook, nb, config, solution_run)
-    return lab, grade_quick(lab, subs, tmp_path_factory), lab_points(lab)
+    return lab, grade_quick(lab, subs, tmp_path_factory)
 
 
 def test_answers_written_differently_keep_their_points_and_wrong_ones_lose_only_theirs(variant_batch):
-    lab, out, points = variant_batch
+    lab, out = variant_batch
+    tests = {c.metadata["nbgrader"]["grade_id"]: c.metadata["nbgrader"]["points"]
+             for c in released(lab).cells if c.metadata.get("nbgrader", {}).get("grade")}
+    points = sum(tests.values())
     graded = rows(out)
-    for student, (grade_id, _, lost) in VARIANTS[lab].items():
-        row = graded[student]
+    for student, answer in VARIANTS[lab].items():
+        row, failing = graded[student], [f"test_{task}" for task in answer.wrong]
+        lost = sum(tests[test] for test in failing)
         assert (row["status"], row["score"]) == ("graded", f"{points - lost:g}"), f"{student}: {row['reason']}"
-        if lost:
-            assert f"test_{grade_id}" in row["reason"], f"{student}: {row['reason']}"
-    for grade_id in {grade_id for grade_id, _, _ in VARIANTS[lab].values()}:
-        wrong = sum(1 for g, _, lost in VARIANTS[lab].values() if g == grade_id and lost)
-        right = len(VARIANTS[lab]) - wrong  # each variant rewrites one cell: the others pass every test
+        failed = row["reason"].rstrip(".").split("failed: ")[-1].split(", ") if failing else []
+        assert sorted(failed) == sorted(failing), f"{student}: {row['reason']}"
+    report = (out / "report" / "report.md").read_text()
+    for test in tests:
+        wrong = sum(f"test_{task}" == test for answer in VARIANTS[lab].values() for task in answer.wrong)
         # the wrong answers fail the test's visible part too: each rule a hidden test checks has a visible case
-        assert f"| test_{grade_id} | {right} of {len(VARIANTS[lab])} | {wrong} | 0 |" in (out / "report" / "report.md").read_text()
+        assert f"| {test} | {len(VARIANTS[lab]) - wrong} of {len(VARIANTS[lab])} | {wrong} | 0 |" in report

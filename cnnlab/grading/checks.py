@@ -214,6 +214,8 @@ def run_model(spec, directory, data_dir=None, quick=False, sandbox=None):
         results = [_judge(check, value, folder, data_dir, quick) for check, value in zip(spec.checks, probe["values"])]
         if len(results) != len(spec.checks):
             return failed("crashed", f"{path.name}: the model check returned {len(results)} of {len(spec.checks)} values")
+        results = [(ok, message if ok or check["check"] not in ("accuracy", "dice") else message + _bar_hint(path, quick))
+                   for check, (ok, message) in zip(spec.checks, results)]
         return ModelRun(spec.name, "measured", round(time.monotonic() - started, 3), "",
                         [CheckResult(spec.name, c["check"], c["points"], c["points"] if ok else 0, ok, message)
                          for c, (ok, message) in zip(spec.checks, results)])
@@ -288,6 +290,16 @@ def _run_probe(folder, images, sandbox):
     if result.stat().st_size > MAX_PROBE_JSON:
         return None, "the model check returned more than 1 MB of measurements"
     return json.loads(result.read_text()), ""
+
+
+def _bar_hint(path, quick):
+    """What a model that misses its accuracy or Dice bar is told about quick mode (`cnnlab.lab.quick_mark`)."""
+    if quick:
+        return ""
+    if os.path.lexists(path.with_suffix(".quick")):  # only its name is read: the file is the student's
+        return (f"; {path.with_suffix('.quick').name} came with it: it was trained in quick mode, which checks code "
+                f"only. Train it in full mode and hand in that model")
+    return "; a model trained in quick mode does not reach this bar: hand in one from a full run"
 
 
 def _judge(check, value, folder, data_dir, quick):

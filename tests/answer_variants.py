@@ -1,0 +1,567 @@
+"""Answers written as students write them, for the grader's tests (tests/test_grader.py).
+
+`VARIANTS[lab][student]` is an `Answer`: the solution cells it rewrites (grade_id: source; every other cell is the
+solution's) and the tasks it gets wrong. A right answer written differently (other layer styles, nested models,
+loops or vectorised, prints to stdout and stderr, warnings) must keep every point; a wrong one must lose the
+points of its own tasks' tests and only those, even when another task's function calls it.
+"""
+
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Answer:
+    cells: dict  # grade_id of a solution cell: the student's source for it
+    wrong: tuple = field(default=())  # grade_ids of the tasks it gets wrong: test_<grade_id> must fail
+
+
+NOISY = '''import logging
+import sys
+import warnings
+
+logging.basicConfig(level=logging.INFO)
+
+
+def noisy(what):
+    """What a student leaves in while debugging: a print, a line on stderr, a warning, a log record."""
+    print("computing", what)
+    print("debug:", what, file=sys.stderr)
+    warnings.warn(f"a student's own warning about {what}")
+    logging.getLogger("student").info("done with %s", what)
+
+
+'''
+
+# -- lab 1: convolution in NumPy --
+
+CONV2D = {
+    "windows": NOISY + '''def conv2d(x, h):
+    """Vectorised: every window at once, the kernel flipped."""
+    noisy("conv2d")
+    x, h = np.asarray(x, dtype=float), np.asarray(h, dtype=float)
+    windows = np.lib.stride_tricks.sliding_window_view(x, h.shape)
+    return np.einsum("ijab,ab->ij", windows, h[::-1, ::-1])''',
+    "pixel_loops": '''def conv2d(x, h):
+    x, h = np.asarray(x, dtype=float), np.asarray(h, dtype=float)
+    kh, kw = h.shape
+    flipped = np.flip(h)
+    out = np.empty((x.shape[0] - kh + 1, x.shape[1] - kw + 1))
+    for i in range(out.shape[0]):
+        for j in range(out.shape[1]):
+            out[i, j] = np.sum(x[i:i + kh, j:j + kw] * flipped)
+    return out''',
+    "no_flip": '''def conv2d(x, h):
+    x, h = np.asarray(x, dtype=float), np.asarray(h, dtype=float)
+    windows = np.lib.stride_tricks.sliding_window_view(x, h.shape)
+    return np.einsum("ijab,ab->ij", windows, h)''',
+    "full_size": '''def conv2d(x, h):
+    x, h = np.asarray(x, dtype=float), np.asarray(h, dtype=float)
+    kh, kw = h.shape
+    padded = np.pad(x, ((kh - 1, kh - 1), (kw - 1, kw - 1)))
+    windows = np.lib.stride_tricks.sliding_window_view(padded, h.shape)
+    return np.einsum("ijab,ab->ij", windows, h[::-1, ::-1])''',
+    "one_axis_flipped": '''def conv2d(x, h):
+    x, h = np.asarray(x, dtype=float), np.asarray(h, dtype=float)
+    windows = np.lib.stride_tricks.sliding_window_view(x, h.shape)
+    return np.einsum("ijab,ab->ij", windows, h[::-1])''',
+}
+CROSS_CORRELATE2D = {
+    "windows": '''def cross_correlate2d(x, h):
+    windows = np.lib.stride_tricks.sliding_window_view(np.asarray(x, dtype=float), np.shape(h))
+    return (windows * np.asarray(h, dtype=float)).sum(axis=(2, 3))''',
+    "flipped": '''def cross_correlate2d(x, h):
+    return conv2d(x, h)''',
+    "transposed": '''def cross_correlate2d(x, h):
+    return conv2d(x, np.asarray(h).T)''',
+}
+KERAS_CONV2D = {
+    "flip_op": '''def keras_conv2d(x, h):
+    x = np.asarray(x, dtype="float32")
+    h = np.asarray(h, dtype="float32")
+    kernel = ops.reshape(ops.flip(h, axis=(0, 1)), (*h.shape, 1, 1))
+    return np.asarray(ops.conv(ops.reshape(x, (1, *x.shape, 1)), kernel))[0, :, :, 0]''',
+    "expand_and_squeeze": '''def keras_conv2d(x, h):
+    images = np.expand_dims(np.asarray(x, dtype="float32"), axis=(0, -1))
+    kernel = np.expand_dims(np.flip(np.asarray(h, dtype="float32")), axis=(-2, -1)).copy()
+    return ops.convert_to_numpy(ops.squeeze(ops.conv(images, kernel, padding="valid"), axis=(0, 3)))''',
+    "no_flip": '''def keras_conv2d(x, h):
+    x = np.asarray(x, dtype="float32")
+    h = np.asarray(h, dtype="float32")
+    return ops.convert_to_numpy(ops.conv(x[None, :, :, None], h[:, :, None, None]))[0, :, :, 0]''',
+    "a_tensor": '''def keras_conv2d(x, h):
+    x = np.asarray(x, dtype="float32")
+    h = np.ascontiguousarray(np.asarray(h, dtype="float32")[::-1, ::-1])
+    return ops.conv(x[None, :, :, None], h[:, :, None, None])[0, :, :, 0]''',
+}
+OUTPUT_SIZE = {
+    "floor": '''def output_size(n, k, stride=1, padding=0):
+    return int(np.floor((n - k + 2 * padding) / stride)) + 1''',
+    "no_padding": '''def output_size(n, k, stride=1, padding=0):
+    return (n - k) // stride + 1''',
+    "true_division": '''def output_size(n, k, stride=1, padding=0):
+    return (n + 2 * padding - k) / stride + 1''',
+}
+CONV2D_STRIDED = {
+    "windows": '''def conv2d_strided(x, h, stride=1, padding=0):
+    padded = np.pad(np.asarray(x, dtype=float), padding, mode="constant")
+    windows = np.lib.stride_tricks.sliding_window_view(padded, np.shape(h))[::stride, ::stride]
+    return np.einsum("ijab,ab->ij", windows, np.flip(np.asarray(h, dtype=float)))''',
+    "no_padding": '''def conv2d_strided(x, h, stride=1, padding=0):
+    return conv2d(x, h)[::stride, ::stride]''',
+    "rows_only": '''def conv2d_strided(x, h, stride=1, padding=0):
+    return conv2d(np.pad(np.asarray(x, dtype=float), padding), h)[::stride]''',
+}
+CONV_LAYER = {
+    "stacked_maps": '''def conv_layer(x, w, b):
+    x, w, b = np.asarray(x, dtype=float), np.asarray(w, dtype=float), np.asarray(b, dtype=float)
+    maps = np.stack([np.sum([cross_correlate2d(x[..., c], w[..., c, j]) for c in range(x.shape[-1])], axis=0)
+                     for j in range(w.shape[-1])], axis=-1)
+    return np.clip(maps + b, 0, None)''',
+    "loops": '''def conv_layer(x, w, b):
+    x, w, b = np.asarray(x, dtype=float), np.asarray(w, dtype=float), np.asarray(b, dtype=float)
+    out = np.zeros((x.shape[0] - w.shape[0] + 1, x.shape[1] - w.shape[1] + 1, w.shape[3]))
+    for j in range(w.shape[3]):
+        for c in range(w.shape[2]):
+            out[:, :, j] += cross_correlate2d(x[:, :, c], w[:, :, c, j])
+        out[:, :, j] = np.maximum(out[:, :, j] + b[j], 0)
+    return out''',
+    "no_relu": '''def conv_layer(x, w, b):
+    x, w, b = np.asarray(x, dtype=float), np.asarray(w, dtype=float), np.asarray(b, dtype=float)
+    windows = np.lib.stride_tricks.sliding_window_view(x, w.shape[:2], axis=(0, 1))
+    return np.einsum("ijcab,abck->ijk", windows, w) + b''',
+    "convolution_not_correlation": '''def conv_layer(x, w, b):
+    x, w, b = np.asarray(x, dtype=float), np.asarray(w, dtype=float), np.asarray(b, dtype=float)
+    return np.stack([np.maximum(sum(conv2d(x[:, :, c], w[:, :, c, j]) for c in range(w.shape[2])) + b[j], 0)
+                     for j in range(w.shape[3])], axis=-1)''',
+}
+CONV_COUNTS = {
+    "per_output": '''def conv_params(k, c_in, c_out):
+    return c_out * (k * k * c_in + 1)
+
+
+def conv_ops(n_out, k, c_in, c_out):
+    per_output_value = k * k * c_in + 1  # the multiply-adds and the bias
+    return per_output_value * n_out ** 2 * c_out''',
+    "ops_without_bias": '''def conv_params(k, c_in, c_out):
+    return k * k * c_in * c_out + c_out
+
+
+def conv_ops(n_out, k, c_in, c_out):
+    return n_out * n_out * c_out * k * k * c_in''',
+    "params_without_bias": '''def conv_params(k, c_in, c_out):
+    return k * k * c_in * c_out
+
+
+def conv_ops(n_out, k, c_in, c_out):
+    return n_out * n_out * c_out * (k * k * c_in + 1)''',
+}
+CONV1X1 = {
+    "broadcast_matmul": '''def conv1x1(x, w, b):
+    return np.asarray(x, dtype=float) @ np.asarray(w, dtype=float) + np.asarray(b, dtype=float)''',
+    "with_relu": '''def conv1x1(x, w, b):
+    return np.maximum(np.asarray(x, dtype=float) @ np.asarray(w, dtype=float) + b, 0)''',
+    "no_bias": '''def conv1x1(x, w, b):
+    return np.tensordot(np.asarray(x, dtype=float), np.asarray(w, dtype=float), axes=1)''',
+}
+
+LAB1 = {
+    "vectorised_and_noisy": Answer({
+        "conv2d": CONV2D["windows"], "cross_correlate2d": CROSS_CORRELATE2D["windows"],
+        "keras_conv2d": KERAS_CONV2D["flip_op"], "output_size": OUTPUT_SIZE["floor"],
+        "conv2d_strided": CONV2D_STRIDED["windows"], "conv_layer": CONV_LAYER["stacked_maps"],
+        "conv_counts": CONV_COUNTS["per_output"], "conv1x1": CONV1X1["broadcast_matmul"]}),
+    "loops": Answer({"conv2d": CONV2D["pixel_loops"], "keras_conv2d": KERAS_CONV2D["expand_and_squeeze"],
+                     "conv_layer": CONV_LAYER["loops"]}),
+    "conv2d_without_flip": Answer({"conv2d": CONV2D["no_flip"]}, wrong=("conv2d",)),
+    "full_size_and_no_padding": Answer({"conv2d": CONV2D["full_size"], "output_size": OUTPUT_SIZE["no_padding"]},
+                                       wrong=("conv2d", "output_size")),
+    "division_and_ops": Answer({"output_size": OUTPUT_SIZE["true_division"], "conv_counts": CONV_COUNTS["ops_without_bias"]},
+                               wrong=("output_size", "conv_counts")),
+    "relu_misplaced": Answer({"conv_layer": CONV_LAYER["no_relu"], "conv1x1": CONV1X1["with_relu"],
+                              "cross_correlate2d": CROSS_CORRELATE2D["flipped"]},
+                             wrong=("conv_layer", "conv1x1", "cross_correlate2d")),
+    "strides_and_flips": Answer({"conv2d_strided": CONV2D_STRIDED["no_padding"], "keras_conv2d": KERAS_CONV2D["no_flip"],
+                                 "conv2d": CONV2D["one_axis_flipped"]}, wrong=("conv2d_strided", "keras_conv2d", "conv2d")),
+    "second_tries": Answer({
+        "keras_conv2d": KERAS_CONV2D["a_tensor"], "conv2d_strided": CONV2D_STRIDED["rows_only"],
+        "conv_counts": CONV_COUNTS["params_without_bias"], "conv_layer": CONV_LAYER["convolution_not_correlation"],
+        "conv1x1": CONV1X1["no_bias"], "cross_correlate2d": CROSS_CORRELATE2D["transposed"]},
+        wrong=("keras_conv2d", "conv2d_strided", "conv_counts", "conv_layer", "conv1x1", "cross_correlate2d")),
+}
+
+# -- lab 4: AlexNet and VGG, counted by hand --
+
+LAYER_COUNTS = {
+    "dispatch": NOISY + '''def layer_counts(layer, volume):
+    noisy(layer[0])
+    size = int(np.prod(volume))
+
+    def conv(k, c_out, stride, padding):
+        h, w, c_in = volume
+        side = [(n + 2 * padding - k) // stride + 1 for n in (h, w)]
+        return c_out * (k * k * c_in + 1), side[0] * side[1] * c_out * (k * k * c_in + 1), (*side, c_out)
+
+    def pool(k, stride):
+        return 0, size, tuple((n - k) // stride + 1 for n in volume[:2]) + (volume[2],)
+
+    def fc(n):
+        return n * (size + 1), n * (size + 1), (n,)
+
+    handlers = {"conv": conv, "pool": pool, "fc": fc, "norm": lambda: (0, size, tuple(volume)),
+                "softmax": lambda: (0, size, tuple(volume))}
+    return handlers[layer[0]](*layer[1:])''',
+    "match": '''def layer_counts(layer, volume):
+    match layer:
+        case ("conv", k, c_out, stride, padding):
+            h, w, c_in = volume
+            h, w = (h - k + 2 * padding) // stride + 1, (w - k + 2 * padding) // stride + 1
+            weights = k * k * c_in * c_out
+            return weights + c_out, (weights + c_out) * h * w, (h, w, c_out)
+        case ("pool", k, stride):
+            h, w, c = volume
+            return 0, h * w * c, ((h - k) // stride + 1, (w - k) // stride + 1, c)
+        case ("fc", n):
+            inputs = int(np.prod(volume))
+            return inputs * n + n, inputs * n + n, (n,)
+        case _:
+            return 0, int(np.prod(volume)), tuple(volume)''',
+    "pool_ops_on_output": '''def layer_counts(layer, volume):
+    size = int(np.prod(volume))
+    if layer[0] == "conv":
+        _, k, c_out, stride, padding = layer
+        h, w, c_in = volume
+        h, w = (h + 2 * padding - k) // stride + 1, (w + 2 * padding - k) // stride + 1
+        return k * k * c_in * c_out + c_out, h * w * c_out * (k * k * c_in + 1), (h, w, c_out)
+    if layer[0] == "pool":
+        _, k, stride = layer
+        out = ((volume[0] - k) // stride + 1, (volume[1] - k) // stride + 1, volume[2])
+        return 0, int(np.prod(out)), out
+    if layer[0] == "fc":
+        return size * layer[1] + layer[1], size * layer[1] + layer[1], (layer[1],)
+    return 0, size, tuple(volume)''',
+    "conv_ops_without_bias": '''def layer_counts(layer, volume):
+    size = int(np.prod(volume))
+    if layer[0] == "conv":
+        _, k, c_out, stride, padding = layer
+        h, w, c_in = volume
+        h, w = (h + 2 * padding - k) // stride + 1, (w + 2 * padding - k) // stride + 1
+        return k * k * c_in * c_out + c_out, h * w * c_out * k * k * c_in, (h, w, c_out)
+    if layer[0] == "pool":
+        _, k, stride = layer
+        return 0, size, ((volume[0] - k) // stride + 1, (volume[1] - k) // stride + 1, volume[2])
+    if layer[0] == "fc":
+        return size * layer[1] + layer[1], size * layer[1] + layer[1], (layer[1],)
+    return 0, size, tuple(volume)''',
+}
+NETWORK_TABLE = {
+    "recursive": '''def network_table(layers, input_volume):
+    if not layers:
+        return []
+    params, ops, volume = layer_counts(layers[0], input_volume)
+    return [(params, ops, volume)] + network_table(layers[1:], volume)''',
+    "input_volume_every_time": '''def network_table(layers, input_volume):
+    return [layer_counts(layer, input_volume) for layer in layers]''',
+    "last_layer_dropped": '''def network_table(layers, input_volume):
+    rows, volume = [], tuple(input_volume)
+    for layer in layers[:-1]:
+        params, ops, volume = layer_counts(layer, volume)
+        rows.append((params, ops, volume))
+    return rows''',
+}
+LRN = {
+    "padded_sums": '''def lrn(a, size=5, k=2.0, alpha=1e-4, beta=0.75):
+    a = np.asarray(a, dtype=float)
+    half = size // 2
+    squares = np.pad(a ** 2, [(0, 0)] * (a.ndim - 1) + [(half, half)])
+    window = sum(squares[..., i:i + a.shape[-1]] for i in range(2 * half + 1))
+    return a / (k + alpha * window) ** beta''',
+    "cumulative_sums": '''def lrn(a, size=5, k=2.0, alpha=1e-4, beta=0.75):
+    a = np.asarray(a, dtype=float)
+    channels, half = a.shape[-1], size // 2
+    running = np.concatenate([np.zeros(a.shape[:-1] + (1,)), np.cumsum(a ** 2, axis=-1)], axis=-1)
+    top = np.minimum(np.arange(channels) + half + 1, channels)
+    bottom = np.maximum(np.arange(channels) - half, 0)
+    return a / (k + alpha * (running[..., top] - running[..., bottom])) ** beta''',
+    "wraps_around": '''def lrn(a, size=5, k=2.0, alpha=1e-4, beta=0.75):
+    a = np.asarray(a, dtype=float)
+    window = sum(np.roll(a ** 2, shift, axis=-1) for shift in range(-(size // 2), size // 2 + 1))
+    return a / (k + alpha * window) ** beta''',
+    "alpha_over_size": '''def lrn(a, size=5, k=2.0, alpha=1e-4, beta=0.75):
+    a = np.asarray(a, dtype=float)
+    half, channels = size // 2, a.shape[-1]
+    window = np.stack([(a[..., max(0, i - half):i + half + 1] ** 2).sum(-1) for i in range(channels)], axis=-1)
+    return a / (k + alpha / size * window) ** beta''',
+}
+GROUPED = '''def grouped_conv_params(k, c_in, c_out, groups=1):
+    {body}
+
+
+GROUPED_LAYERS = [(5, 96, 256), (3, 384, 384), (3, 384, 256)]
+saved_by_groups = sum(grouped_conv_params(k, c_in, c_out) - grouped_conv_params(k, c_in, c_out, groups=2)
+                      for k, c_in, c_out in GROUPED_LAYERS)
+print(f"groups=2 saves {{saved_by_groups:,}} parameters")'''
+GROUPED_CONV_PARAMS = {
+    "per_group": GROUPED.format(body="return groups * (k * k * (c_in // groups) * (c_out // groups)) + c_out"),
+    "outputs_divided_too": GROUPED.format(body="return k * k * (c_in // groups) * (c_out // groups) + c_out"),
+    "biases_per_group": GROUPED.format(body="return k * k * (c_in // groups) * c_out + c_out // groups"),
+}
+VGG_COUNTS = {
+    "layer_list": '''def vgg_counts(blocks, input_side=224, input_channels=3, num_classes=1000):
+    convs = [tuple(int(v) for v in layer[4:].split("-")) for block in blocks for layer in block.split() if layer != "LRN"]
+    channels = [input_channels] + [c for _, c in convs]
+    params = sum(k * k * c_in * c_out + c_out for (k, c_out), c_in in zip(convs, channels))
+    widths = [(input_side // 2 ** len(blocks)) ** 2 * channels[-1], 4096, 4096, num_classes]
+    params += sum(n_in * n_out + n_out for n_in, n_out in zip(widths, widths[1:]))
+    return len(convs) + 3, params''',
+    "lrn_as_a_layer": '''def vgg_counts(blocks, input_side=224, input_channels=3, num_classes=1000):
+    depth, params, channels, side = 0, 0, input_channels, input_side
+    for block in blocks:
+        for layer in block.split():
+            depth += 1
+            if layer == "LRN":
+                continue
+            k, c_out = (int(v) for v in layer.removeprefix("conv").split("-"))
+            params += k * k * channels * c_out + c_out
+            channels = c_out
+        side //= 2
+    n_in = side * side * channels
+    for n in (4096, 4096, num_classes):
+        params, n_in, depth = params + n_in * n + n, n, depth + 1
+    return depth, params''',
+    "no_pooling": '''def vgg_counts(blocks, input_side=224, input_channels=3, num_classes=1000):
+    depth, params, channels = 0, 0, input_channels
+    for block in blocks:
+        for layer in block.split():
+            if layer != "LRN":
+                k, c_out = (int(v) for v in layer.removeprefix("conv").split("-"))
+                params, channels, depth = params + k * k * channels * c_out + c_out, c_out, depth + 1
+    n_in = input_side * input_side * channels
+    for n in (4096, 4096, num_classes):
+        params, n_in, depth = params + n_in * n + n, n, depth + 1
+    return depth, params''',
+}
+VGG16_LAYERS = {
+    "written_out": '''def convs(n, c):
+    return [("conv", 3, c, 1, 1)] * n + [("pool", 2, 2)]
+
+
+VGG16_LAYERS = convs(2, 64) + convs(2, 128) + convs(3, 256) + convs(3, 512) + convs(3, 512) + [
+    ("fc", 4096), ("fc", 4096), ("fc", 1000), ("softmax",)]''',
+    "no_padding": '''VGG16_LAYERS = []
+for block in CONFIGS["D"]:
+    VGG16_LAYERS += [("conv", 3, int(layer.split("-")[1]), 1, 0) for layer in block.split()] + [("pool", 2, 2)]
+VGG16_LAYERS += [("fc", 4096), ("fc", 4096), ("fc", 1000), ("softmax",)]''',
+    "no_softmax": '''VGG16_LAYERS = []
+for block in CONFIGS["D"]:
+    VGG16_LAYERS += [("conv", 3, int(layer.split("-")[1]), 1, 1) for layer in block.split()] + [("pool", 2, 2)]
+VGG16_LAYERS += [("fc", 4096), ("fc", 4096), ("fc", 1000)]''',
+}
+FIELD = '''def field_size(stack):
+    {body}
+
+
+def stack_params(k, n, c):
+    return n * (k * k * c * c + c)'''
+FIELD_SIZE = {
+    "backwards": FIELD.format(body='''field = 1
+    for kernel, stride in reversed(stack):  # from the top cell down to the input
+        field = (field - 1) * stride + kernel
+    return field'''),
+    "strides_ignored": FIELD.format(body="return 1 + sum(kernel - 1 for kernel, _ in stack)"),
+    "kernels_multiplied": FIELD.format(body="return int(np.prod([kernel for kernel, _ in stack]))"),
+}
+INFLUENCE = {
+    "functional": '''def influence(n_layers, k, size=11):
+    inputs = keras.Input((size, size, 1))
+    x = inputs
+    for n in range(n_layers):
+        x = keras.layers.Conv2D(1, (k, k), padding="same", use_bias=False, kernel_initializer=keras.initializers.Ones(),
+                                name=f"ones_{n}")(x)
+    impulse = np.zeros((1, size, size, 1))
+    impulse[0, size // 2, size // 2] = 1
+    return keras.Model(inputs, x).predict(impulse, verbose=0)[0, ..., 0]''',
+    "valid_padding": '''def influence(n_layers, k, size=11):
+    impulse = np.zeros((1, size, size, 1), dtype="float32")
+    impulse[0, size // 2, size // 2, 0] = 1.0
+    stack = keras.Sequential([keras.Input((size, size, 1))] + [
+        keras.layers.Conv2D(1, k, use_bias=False, kernel_initializer="ones") for _ in range(n_layers)])
+    return keras.ops.convert_to_numpy(stack(impulse))[0, :, :, 0]''',
+    "averaging_kernels": '''def influence(n_layers, k, size=11):
+    impulse = np.zeros((1, size, size, 1), dtype="float32")
+    impulse[0, size // 2, size // 2, 0] = 1.0
+    stack = keras.Sequential([keras.Input((size, size, 1))] + [
+        keras.layers.Conv2D(1, k, padding="same", use_bias=False, kernel_initializer=keras.initializers.Constant(1 / k ** 2))
+        for _ in range(n_layers)])
+    return keras.ops.convert_to_numpy(stack(impulse))[0, :, :, 0]''',
+}
+
+LAB4 = {
+    "dispatch_and_noisy": Answer({
+        "layer_counts": LAYER_COUNTS["dispatch"], "network_table": NETWORK_TABLE["recursive"], "lrn": LRN["padded_sums"],
+        "grouped_conv_params": GROUPED_CONV_PARAMS["per_group"], "vgg_counts": VGG_COUNTS["layer_list"],
+        "vgg16_layers": VGG16_LAYERS["written_out"], "field_size": FIELD_SIZE["backwards"],
+        "influence": INFLUENCE["functional"]}),
+    "match_statement": Answer({"layer_counts": LAYER_COUNTS["match"]}),
+    "cumulative_sums_and_loops": Answer({"lrn": LRN["cumulative_sums"], "influence": INFLUENCE["functional"],
+                                         "vgg16_layers": VGG16_LAYERS["written_out"], "field_size": FIELD_SIZE["backwards"]}),
+    "pool_ops_and_wrapping": Answer({"layer_counts": LAYER_COUNTS["pool_ops_on_output"], "lrn": LRN["wraps_around"]},
+                                    wrong=("layer_counts", "lrn")),
+    "bias_ops_groups_strides": Answer({
+        "layer_counts": LAYER_COUNTS["conv_ops_without_bias"], "grouped_conv_params": GROUPED_CONV_PARAMS["outputs_divided_too"],
+        "field_size": FIELD_SIZE["strides_ignored"]}, wrong=("layer_counts", "grouped_conv_params", "field_size")),
+    "volumes_lrn_layers_valid": Answer({
+        "network_table": NETWORK_TABLE["input_volume_every_time"], "vgg_counts": VGG_COUNTS["lrn_as_a_layer"],
+        "influence": INFLUENCE["valid_padding"]}, wrong=("network_table", "vgg_counts", "influence")),
+    "last_rows_and_scales": Answer({
+        "network_table": NETWORK_TABLE["last_layer_dropped"], "lrn": LRN["alpha_over_size"],
+        "grouped_conv_params": GROUPED_CONV_PARAMS["biases_per_group"], "vgg16_layers": VGG16_LAYERS["no_padding"]},
+        wrong=("network_table", "lrn", "grouped_conv_params", "vgg16_layers")),
+    "second_tries": Answer({
+        "vgg_counts": VGG_COUNTS["no_pooling"], "vgg16_layers": VGG16_LAYERS["no_softmax"],
+        "field_size": FIELD_SIZE["kernels_multiplied"], "influence": INFLUENCE["averaging_kernels"]},
+        wrong=("vgg_counts", "vgg16_layers", "field_size", "influence")),
+}
+
+# -- lab 2: the first ConvNet, and its table by hand --
+
+def first_convnet(stages, head):
+    """A lab 2 `first_convnet` answer: `stages` and `head` are its Keras lines between the input and the output."""
+    return f'''import sys
+import warnings
+
+
+def first_convnet(input_shape=(28, 28, 1), num_classes=10, **options):
+    print("building", input_shape)
+    print("debug: num_classes", num_classes, file=sys.stderr)
+    warnings.warn("a student's own warning")
+    inputs = keras.Input(input_shape)
+{stages}
+{head}
+    return keras.Model(inputs, outputs)'''
+
+
+RELU_LAYERS = '''    x = layers.Conv2D(32, 5, name="conv1", **options)(inputs)
+    x = layers.ReLU()(x)
+    x = layers.MaxPooling2D(2)(x)
+    x = layers.Conv2D(64, 5, **options)(x)
+    x = layers.Activation("relu")(x)
+    x = layers.MaxPooling2D(2)(x)'''
+HEAD = '''    x = layers.Dense(100, activation=keras.activations.relu, **options)(layers.Flatten()(x))
+    outputs = layers.Activation("softmax")(layers.Dense(num_classes, **options)(x))'''
+NESTED = '''    stage = lambda c, name: keras.Sequential([layers.Conv2D(c, 5, activation="relu", name=name, **options),
+                                              layers.MaxPooling2D(2)], name=f"stage_{name}")
+    x = stage(64, "conv2")(stage(32, "conv1")(inputs))'''
+
+LAYER_COUNTS_2 = '''def conv_counts(volume, k, c):
+    h, w, c_in = volume
+    {conv}
+
+
+def pool_counts(volume, k):
+    h, w, c = volume
+    {pool}
+
+
+def fc_counts(volume, n):
+    {fc}'''
+CONV_2 = "out = (h - k + 1, w - k + 1, c)\n    return c * (k * k * c_in + 1), out[0] * out[1] * c * (k * k * c_in + 1), out"
+POOL_2 = "return 0, int(np.prod(volume)), (h // k, w // k, c)"
+FC_2 = "weights = int(np.prod(volume)) * n\n    return weights + n, weights + n, (n,)"
+TABLE = '''def convnet_table(input_volume, num_classes=10):
+    {body}'''
+CONVNET_TABLE = {
+    "listed": TABLE.format(body='''steps = [(conv_counts, 5, 32), (pool_counts, 2), (conv_counts, 5, 64), (pool_counts, 2), (fc_counts, 100),
+             (fc_counts, num_classes)]
+    rows, volume = [], input_volume
+    for count, *arguments in steps:
+        rows.append(count(volume, *arguments))
+        volume = rows[-1][2]
+    return rows + [(0, 0, volume)]'''),
+    "volume_not_passed_on": TABLE.format(body='''return [conv_counts(input_volume, 5, 32), pool_counts(input_volume, 2), conv_counts(input_volume, 5, 64),
+            pool_counts(input_volume, 2), fc_counts(input_volume, 100), fc_counts(input_volume, num_classes),
+            (0, 0, (num_classes,))]'''),
+    "no_softmax_row": TABLE.format(body='''rows, volume = [], tuple(input_volume)
+    for count in (lambda v: conv_counts(v, 5, 32), lambda v: pool_counts(v, 2), lambda v: conv_counts(v, 5, 64),
+                  lambda v: pool_counts(v, 2), lambda v: fc_counts(v, 100), lambda v: fc_counts(v, num_classes)):
+        rows.append(count(volume))
+        volume = rows[-1][2]
+    return rows'''),
+}
+HEAVIEST = '''def heaviest(rows, names):
+    {body}'''
+HEAVIEST_ANSWERS = {
+    "max_by_key": HEAVIEST.format(body='''named = list(zip(names, rows))
+    return {"parameters": max(named, key=lambda item: item[1][0])[0],
+            "operations": max(named, key=lambda item: item[1][1])[0],
+            "memory": max(named, key=lambda item: math.prod(item[1][2]))[0]}'''),
+    "smallest": HEAVIEST.format(body='''return {what: names[int(np.argmin([row[i] if i < 2 else np.prod(row[2]) for row in rows]))]
+            for i, what in enumerate(("parameters", "operations", "memory"))}'''),
+    "memory_as_parameters": HEAVIEST.format(body='''return {what: names[int(np.argmax([row[i] for row in rows]))]
+            for i, what in zip((0, 1, 0), ("parameters", "operations", "memory"))}'''),
+}
+
+LAB2 = {
+    "relu_layers_and_prints": Answer({"first_convnet": first_convnet(RELU_LAYERS, HEAD)}),
+    "nested_stages": Answer({"first_convnet": first_convnet(NESTED, HEAD)}),
+    "tables_written_differently": Answer({
+        "layer_counts": LAYER_COUNTS_2.format(conv=CONV_2, pool=POOL_2, fc=FC_2), "convnet_table": CONVNET_TABLE["listed"],
+        "heaviest": HEAVIEST_ANSWERS["max_by_key"]}),
+    "average_pooling": Answer({"first_convnet": first_convnet(RELU_LAYERS.replace("MaxPooling2D", "AveragePooling2D"), HEAD)},
+                              wrong=("first_convnet",)),
+    "no_relu_after_fc1": Answer({"first_convnet": first_convnet(RELU_LAYERS, HEAD.replace("activation=keras.activations.relu, ", ""))},
+                                wrong=("first_convnet",)),
+    "pool_ops_on_output_and_smallest": Answer({
+        "layer_counts": LAYER_COUNTS_2.format(conv=CONV_2, pool="return 0, (h // k) * (w // k) * c, (h // k, w // k, c)", fc=FC_2),
+        "heaviest": HEAVIEST_ANSWERS["smallest"]}, wrong=("layer_counts", "heaviest")),
+    "fc_without_bias_and_one_volume": Answer({
+        "layer_counts": LAYER_COUNTS_2.format(conv=CONV_2, pool=POOL_2, fc="n_in = int(np.prod(volume))\n    return n_in * n, n_in * n, (n,)"),
+        "convnet_table": CONVNET_TABLE["volume_not_passed_on"]}, wrong=("layer_counts", "convnet_table")),
+    "no_softmax_row_and_memory": Answer({"convnet_table": CONVNET_TABLE["no_softmax_row"],
+                                         "heaviest": HEAVIEST_ANSWERS["memory_as_parameters"]},
+                                        wrong=("convnet_table", "heaviest")),
+}
+
+# -- lab 5: GoogLeNet's inception module --
+
+INCEPTION = '''def inception(x, ch1x1, ch3x3red, ch3x3, ch5x5red, ch5x5, pool_proj):
+    def conv(filters, k):
+        return keras.Sequential([layers.Conv2D(filters, k, padding="same"), layers.ReLU()])
+
+    pool = layers.{pool}(3, strides=1, padding="same")
+    branches = {{"1x1": conv(ch1x1, 1)(x), "3x3": conv(ch3x3, 3)(conv(ch3x3red, 1)(x)),
+                "5x5": conv(ch5x5, 5)(conv(ch5x5red, 1)(x)), "pool": conv(pool_proj, 1)(pool(x))}}
+    return layers.Concatenate()([branches[name] for name in {order}])'''
+IN_ORDER = ["1x1", "3x3", "5x5", "pool"]
+INCEPTION_LOOP = '''def inception(x, ch1x1, ch3x3red, ch3x3, ch5x5red, ch5x5, pool_proj):
+    branches = []
+    for steps in [[(ch1x1, 1)], [(ch3x3red, 1), (ch3x3, 3)], [(ch5x5red, 1), (ch5x5, 5)], [("pool", 3), (pool_proj, 1)]]:
+        y = x
+        for filters, k in steps:
+            if filters == "pool":
+                y = layers.MaxPooling2D(k, strides=1, padding="same")(y)
+            else:
+                y = layers.Activation("relu")(layers.Conv2D(filters, k, padding="same")(y))
+        branches.append(y)
+    print("inception on", x.shape, file=sys.stderr)
+    return layers.concatenate(branches, axis=-1)'''
+
+DENSE_UNIT = '''def dense_unit(x, k):
+    f = keras.Sequential([{first}, {second}, layers.Conv2D(4 * k, 1, use_bias=False),
+                          {first}, {second}, layers.Conv2D(k, 3, padding="same", use_bias=False)])
+    return layers.concatenate([x, f(x)])'''
+BN, RELU = "layers.BatchNormalization(epsilon=1.001e-5)", 'layers.Activation("relu")'
+
+LAB5 = {
+    "nested_branches": Answer({"inception": INCEPTION.format(pool="MaxPooling2D", order=IN_ORDER)}),
+    "branch_loop_and_stderr": Answer({"inception": "import sys\n\n\n" + INCEPTION_LOOP}),
+    "average_pooling": Answer({"inception": INCEPTION.format(pool="AveragePooling2D", order=IN_ORDER)}, wrong=("inception",)),
+    "pool_branch_first": Answer({"inception": INCEPTION.format(pool="MaxPooling2D", order=IN_ORDER[-1:] + IN_ORDER[:-1])},
+                                wrong=("inception",)),
+}
+LAB7 = {
+    "nested_unit": Answer({"dense_unit": DENSE_UNIT.format(first=BN, second=RELU)}),
+    "relu_before_bn": Answer({"dense_unit": DENSE_UNIT.format(first=RELU, second=BN)}, wrong=("dense_unit",)),
+}
+
+VARIANTS = {"lab1_convolution": LAB1, "lab2_first_convnet": LAB2, "lab4_alexnet_vgg": LAB4, "lab5_googlenet": LAB5,
+            "lab7_densenet": LAB7}
