@@ -267,6 +267,45 @@ def test_a_failed_visible_part_shows_its_error_then_the_judges_rules():
     assert "| test_conv2d | 2 | 0 | its visible part failed |" in summary_markdown(result)
 
 
+def ipython_traceback(*cell_lines, failing):
+    """An error output's traceback as IPython writes it (colours included) for a failure at line `failing`."""
+    listing = "\n".join(f"{'---->' if n == failing else '     '} {n} {line}" for n, line in enumerate(cell_lines, 1))
+    return ["\x1b[0;31m-----------\x1b[0m", "\x1b[0;31mAssertionError\x1b[0m  Traceback (most recent call last)",
+            f"Cell \x1b[0;32mIn[7], line {failing}\x1b[0m\n{listing}\n", "\x1b[0;31mAssertionError\x1b[0m: "]
+
+
+def feedback_of_test_output_size(error, **entry):
+    rel, nb = released(), answered()
+    nb.cells[index_of(nb, "test_output_size")].outputs = [error]
+    cell = {"grade_id": "test_output_size", "points": 1.0, "score": 0.0, "state": "failed", "hidden_failed": False,
+            "visible_failed": True, "path": "probe", **entry}
+    result = {"lab": LAB, "student": "ann", "score": 0.0, "max_score": 14.0, "status": "graded", "reason": "",
+              "models": [], "cells": [cell]}
+    shown = feedback_notebook(nb, rel, result, None)
+    return "".join(o.text for o in next(c for c in shown.cells if nbg(c).get("grade_id") == "test_output_size").outputs
+                   if o.output_type == "stream")
+
+
+def test_a_bare_assert_that_failed_is_named_by_its_released_line_and_a_hidden_line_never():
+    visible = "assert output_size(24, 2, stride=2) == 12"
+    error = nbformat.v4.new_output("error", ename="AssertionError", evalue="",
+                                   traceback=ipython_traceback("assert output_size(28, 5) == 24", visible, failing=2))
+    printed = feedback_of_test_output_size(error)
+    assert f"[grader] 0 / 1: AssertionError: \nThe check that failed: {visible}\n" in printed, printed
+    hidden = "assert output_size(13, 3, padding=1) == 13  # a line no release shows"
+    error.traceback = ipython_traceback(visible, hidden, failing=2)
+    printed = feedback_of_test_output_size(error)
+    assert "The check that failed" not in printed and "padding=1" not in printed, printed
+
+
+def test_a_passed_probe_whose_visible_part_stopped_says_both():
+    error = nbformat.v4.new_output("error", ename="AssertionError", evalue="",
+                                   traceback=ipython_traceback("assert output_size(28, 5) == 24", failing=1))
+    printed = feedback_of_test_output_size(error, score=1.0, state="passed", visible_failed=False)
+    assert printed.startswith("[grader] 1 / 1: passed: the grader's checks of this task passed"), printed
+    assert "stopped at AssertionError: \nThe check that failed: assert output_size(28, 5) == 24" in printed, printed
+
+
 def test_feedback_reads_a_student_cell_whose_nbgrader_metadata_is_not_a_dict():
     rel, nb = released(), answered()
     odd = nbformat.v4.new_code_cell("print('mine')")

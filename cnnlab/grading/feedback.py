@@ -1,8 +1,9 @@
 """The feedback a student reads: the graded notebook as HTML, with the released test cells only.
 
 Test cells show the released source (no hidden test), what their visible part printed, and `passed` or the
-error's name and message; tracebacks of test cells are dropped, since IPython prints the lines around the
-failing one, which may be hidden. A failure inside the hidden part says only that a hidden test failed.
+error's name and message, and the released line it stopped at; the rest of a test cell's traceback is dropped,
+since IPython prints the lines around the failing one, which may be hidden. A failure inside the hidden part
+says only that a hidden test failed, and which rule when the grader judged it.
 
 What a student's cells produced is shown as text, never run by the reader's browser: outputs keep only plain
 text and PNG/JPEG images (no HTML, JavaScript, SVG, Markdown or LaTeX), the student's Markdown and raw cells
@@ -28,6 +29,7 @@ MIN_HIDDEN_LINE = 16  # shorter lines (`assert ok`, `x = 1`) give nothing away a
 CSP = ("<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; img-src data:; "
        "style-src 'unsafe-inline'; font-src data:\">")
 REDACTED = "[grader] a line left out: it showed the grader's hidden test"
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
 def _shorten(outputs):
@@ -127,6 +129,22 @@ def _visible_stdout(outputs, marker):
     return kept
 
 
+def _failing_line(error, visible_source):
+    """The line of the test cell an error stopped at (IPython's `---->` line in the cell's own frame), when it is
+    a line of the released test; else None, so that no hidden line is ever shown."""
+    frames = [ANSI.sub("", frame) for frame in error.get("traceback", [])]
+    cell_frame = next((f for f in frames if f.lstrip().startswith(("Cell In[", "Input In ["))), "")
+    arrow = next((line for line in cell_frame.splitlines() if line.startswith("---->")), "")
+    line = re.sub(r"^---->\s*\d*\s?", "", arrow).strip()
+    return line if line and line in {v.strip() for v in visible_source.splitlines()} else None
+
+
+def _error_text(error, visible_source):
+    """`Name: message` of a test cell's error, then the released line it stopped at when there is one."""
+    line = _failing_line(error, visible_source)
+    return f"{error.ename}: {error.evalue}"[:2000] + (f"\nThe check that failed: {line}" if line else "")
+
+
 def _as_text(cell, released_markdown):
     """A Markdown or raw cell as Markdown: the release's as written, the student's own as a block of plain text."""
     if cell.cell_type == "markdown" and cell.source in released_markdown:
@@ -176,13 +194,17 @@ def feedback_notebook(nb, released, result, marker=None):
             errors = [o for o in cell.outputs if o.output_type == "error"]
             if entry.get("visible_failed") and errors:  # what the student saw when running the cell, then the judge's rules
                 rules = f"\nThe grader's checks: {entry['message']}." if entry.get("message") else ""
-                note = f"{errors[0].ename}: {errors[0].evalue}"[:2000] + rules + "\n"
+                note = _error_text(errors[0], visible[grade_id]) + rules + "\n"
             elif entry.get("hidden_failed") and entry.get("message"):  # the judge's rules: which values, never the inputs
                 note = f"A hidden test failed: {entry['message']}.\n"
             elif entry.get("hidden_failed"):
                 note = f"A hidden test failed ({errors[0].ename if errors else 'error'}): make your answer work for other inputs too.\n"
+            elif errors and entry.get("path") == "probe" and entry.get("state") == "passed":
+                note = ("passed: the grader's checks of this task passed, with the reference's answers standing in for "
+                        "the other tasks it calls. The visible tests above stopped at " + _error_text(errors[0], visible[grade_id])
+                        + "\nThat may come from another task's function: its own test says.\n")
             elif errors:
-                note = f"{errors[0].ename}: {errors[0].evalue}"[:2000] + "\n"
+                note = _error_text(errors[0], visible[grade_id]) + "\n"
             else:
                 note = f"{entry.get('state', 'not graded')}\n"
             outputs.append(nbformat.v4.new_output("stream", name="stdout",
