@@ -174,7 +174,11 @@ def setup(lab=None, quick=None, drive=True, verbose=True):
         if not devices and in_colab():
             print("No GPU: choose Runtime > Change runtime type > GPU, then run this cell again.")
         elif not devices and not report["quick"]:
-            print("Training labs are slow on a CPU: run lab.setup(quick=True) for a small run.")
+            print("Training labs are slow on a CPU: lab.setup(quick=True) checks your code with a small run; the "
+                  "models you hand in must come from a full run.")
+        if report["quick"] and not report["grading"]:
+            print("Quick mode checks your code with small data and few epochs. The grader holds the models you hand "
+                  "in to the full bars: train them again in full mode (lab.setup(quick=False)) before handing in.")
     return report
 
 
@@ -213,11 +217,27 @@ def model_path(name, directory=None):
     return Path(directory if directory is not None else os.getcwd()) / f"{name}.keras"
 
 
+QUICK_MODEL = ("trained in quick mode: it checks your code only. The grader holds the models you hand in to the "
+               "full bars: train it in full mode (lab.setup(quick=False)) before handing in.")
+
+
+def quick_mark(name, directory=None):
+    """`<name>.quick` next to the saved model: there while the model comes from a quick-mode run, so that a full run
+    trains it again, and its tests, `submit` and the grader say so."""
+    return model_path(name, directory).with_suffix(".quick")
+
+
 def save_model(model, name, directory=None):
-    """Save `model` as `<name>.keras` next to the notebook; returns the path."""
+    """Save `model` as `<name>.keras` next to the notebook (and mark it when quick mode trained it); returns the path."""
     path = model_path(name, directory)
     model.save(path)
-    print(f"Saved {model.name} to {path}")
+    mark = quick_mark(name, directory)
+    if quick_mode():
+        mark.write_text(QUICK_MODEL + "\n")
+        print(f"Saved {model.name} to {path}, {QUICK_MODEL}")
+    else:
+        mark.unlink(missing_ok=True)
+        print(f"Saved {model.name} to {path}")
     return path
 
 
@@ -230,6 +250,8 @@ def load_model(name, directory=None):
         raise FileNotFoundError(
             f"no trained model at {path}. The grader evaluates the model you trained and saved: run the "
             f"training cell (it saves {path.name} next to the notebook) and submit that file with the notebook.")
+    if quick_mark(name, directory).exists():
+        print(f"{path.name}: {QUICK_MODEL}")
     return keras.saving.load_model(path)
 
 
@@ -278,6 +300,8 @@ def train_or_load(name, train, directory=None, build=None, retrain=False):
             reason = _architecture_mismatch(model, build) if build is not None else ""
         except Exception as error:  # a file from an interrupted save, or another Keras: train again
             reason = f"it does not load ({type(error).__name__}: {error})"
+        if not reason and not quick_mode() and quick_mark(name, directory).exists():
+            reason = "it comes from a quick-mode run, and the models you hand in must come from a full run"
         if not reason:
             print(f"Reusing {path} (trained earlier); lab.train_or_load(..., retrain=True) trains again.")
             return model
@@ -339,7 +363,10 @@ def _check_model(name, directory):
     except Exception as error:
         return False, (f"{path.name}: does not load ({type(error).__name__}: {str(error)[:120]}). "
                        f"Train it again: lab.train_or_load({name!r}, ..., retrain=True).")
-    return True, f"{path.name}: loads; {model.count_params():,} parameters, output shape {tuple(model.output.shape)}."
+    sentence = f"{path.name}: loads; {model.count_params():,} parameters, output shape {tuple(model.outputs[0].shape)}."
+    if quick_mark(name, directory).exists():
+        sentence += f" But it was {QUICK_MODEL}"
+    return True, sentence
 
 
 def submit(lab, student, models=(), hidden_tests=0, hidden_points=0, model_points=0, directory=None):
@@ -392,6 +419,8 @@ def submit(lab, student, models=(), hidden_tests=0, hidden_points=0, model_point
         zf.writestr(f"{student}/{lab}/{lab}.ipynb", json.dumps(nb, indent=1))
         for name in models:
             zf.write(model_path(name, directory), f"{student}/{lab}/{name}.keras")
+            if quick_mark(name, directory).exists():  # the grader's reason then says why the model misses its bar
+                zf.write(quick_mark(name, directory), f"{student}/{lab}/{name}.quick")
     print(f"Wrote {archive}: hand in this file.")
     if in_colab():
         from google.colab import files

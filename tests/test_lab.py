@@ -195,6 +195,31 @@ def test_train_or_load_reuses_a_saved_model_that_fits_unless_retrain(tmp_path, m
     assert calls == [1, 1, 1] and "does not load" in capsys.readouterr().out
 
 
+
+def test_a_quick_mode_model_is_marked_flagged_and_trained_again_by_a_full_run(tmp_path, monkeypatch, capsys):
+    import zipfile
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv(lab.GRADING_ENV, raising=False)
+    monkeypatch.setenv(lab.QUICK_ENV, "1")
+    calls = []
+    train = lambda: calls.append(1) or _tiny_model()  # noqa: E731
+    lab.train_or_load("lab0_tiny", train)
+    assert (tmp_path / "lab0_tiny.quick").exists() and "trained in quick mode" in capsys.readouterr().out
+    lab.load_model("lab0_tiny")  # what the notebook's test of the model calls
+    assert capsys.readouterr().out.startswith("lab0_tiny.keras: trained in quick mode: it checks your code only.")
+    _student_notebook(tmp_path)
+    result = lab.submit("lab0_tiny", "s-42", models=["lab0_tiny"])
+    assert "But it was trained in quick mode" in result["models"]["lab0_tiny"]
+    with zipfile.ZipFile(result["zip"]) as zf:  # the grader then says why the model misses its bar
+        assert "s-42/lab0_tiny/lab0_tiny.quick" in zf.namelist()
+    lab.train_or_load("lab0_tiny", train)  # quick mode again: the quick model is reused
+    assert calls == [1]
+    monkeypatch.setenv(lab.QUICK_ENV, "0")
+    lab.train_or_load("lab0_tiny", train)
+    assert calls == [1, 1] and not (tmp_path / "lab0_tiny.quick").exists()
+    assert "Training again: lab0_tiny.keras does not fit, it comes from a quick-mode run" in capsys.readouterr().out
+
 def test_backup_resumes_an_interrupted_training(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv(lab.GRADING_ENV, raising=False)
