@@ -74,11 +74,13 @@ class Recorder:
         self.error = None
         self.calls = replay.Calls.load(self.directory / replay.REPLAYED) if self.directory else replay.Calls()
 
-    def using_reference(self, *names):
-        """A block in which the notebook's functions `names` answer the reference's calls with its results."""
+    def using_reference(self, *names, **stand_ins):
+        """A block in which the notebook's functions `names` answer the reference's calls with its results, and
+        each of `stand_ins` (name=function: cnnlab's public block for a task that builds Keras layers) replaces the
+        notebook's function of that name, in the reference's kernel and the student's alike."""
         if not self.namespaces:  # a plain run of the solution: its own functions are the reference
             return contextlib.nullcontext()
-        return self.calls.using(self.namespaces, names)
+        return self.calls.using(self.namespaces, names, stand_ins)
 
     def record(self, name, value):
         if not isinstance(name, str) or not name:

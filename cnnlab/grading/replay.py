@@ -137,18 +137,20 @@ class Calls:
         return stand_in
 
     @contextlib.contextmanager
-    def using(self, namespaces, names):
-        """Within the block, each of `names` is its stand-in in every one of `namespaces` (dicts of globals), which
-        are put back as they were after it. A name the first namespace lacks, or that is not callable, is left."""
+    def using(self, namespaces, names, given=None):
+        """Within the block, each of `names` is its stand-in in every one of `namespaces` (dicts of globals), and
+        each of `given` (name: function) that function; all are put back as they were after it. A name of `names`
+        that the first namespace lacks, or that is not callable there, is left."""
         first = namespaces[0]
-        originals = {name: first[name] for name in names if callable(first.get(name))}
-        saved = [{name: space.get(name) for name in originals} for space in namespaces]
+        stand_ins = {name: self.stand_in(name, first[name]) for name in names if callable(first.get(name))}
+        stand_ins.update(given or {})
+        saved = [{name: space[name] for name in stand_ins if name in space} for space in namespaces]
         try:
-            for name, function in originals.items():
-                stand_in = self.stand_in(name, function)
-                for space in namespaces:
-                    space[name] = stand_in
+            for space in namespaces:
+                space.update(stand_ins)
             yield
         finally:
             for space, before in zip(namespaces, saved):
+                for name in stand_ins:
+                    space.pop(name, None)
                 space.update(before)
