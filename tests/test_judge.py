@@ -243,7 +243,7 @@ def test_the_reader_refuses_what_a_probe_does_not_write(tmp_path, attack, messag
         read_records(folder)
 
 
-PORTED = ["lab1_convolution", "lab2_first_convnet", "lab3_lenet5", "lab4_alexnet_vgg", "lab5_googlenet"]
+PORTED = ["lab1_convolution", "lab2_first_convnet", "lab3_lenet5", "lab4_alexnet_vgg", "lab5_googlenet", "lab7_densenet"]
 
 
 @pytest.mark.parametrize("lab", PORTED)
