@@ -558,9 +558,113 @@ LAB5 = {
     "pool_branch_first": Answer({"inception": INCEPTION.format(pool="MaxPooling2D", order=IN_ORDER[-1:] + IN_ORDER[:-1])},
                                 wrong=("inception",)),
 }
+DENSE_UNIT_F_FIRST = '''def dense_unit(x, k):
+    y = layers.ReLU()(layers.BatchNormalization()(x))
+    y = layers.Conv2D(4 * k, 1, use_bias=False)(y)
+    y = layers.ReLU()(layers.BatchNormalization()(y))
+    return layers.Concatenate()([layers.Conv2D(k, 3, padding="same", use_bias=False)(y), x])'''
+DENSE_UNIT_NOISY = NOISY + '''def dense_unit(x, k):
+    noisy(f"a dense unit on {x.shape}")
+    f = x
+    for filters, size in ((4 * k, 1), (k, 3)):
+        f = layers.BatchNormalization()(f)
+        f = layers.Activation("relu")(f)
+        f = layers.Conv2D(filters, size, padding="same", use_bias=False)(f)
+    return layers.concatenate([x, f])'''
+BLOCK = '''def dense_block(x, units, k):
+    {block}
+
+
+def transition(x, theta=0.5):
+    {transition}'''
+CHAIN = "for _ in range(units):\n        x = dense_unit(x, k)\n    return x"
+TRANSITION = ("x = layers.ReLU()(layers.BatchNormalization()(x))\n    x = layers.Conv2D(int(x.shape[-1] * theta), 1, use_bias=False)(x)"
+              "\n    return layers.AveragePooling2D(2, strides=2)(x)")
+DENSE_BLOCK = {
+    "reduce": BLOCK.format(block="import functools\n\n    return functools.reduce(lambda y, _: dense_unit(y, k), range(units), x)",
+                           transition='''import math
+
+    channels = math.floor(theta * x.shape[-1])
+    x = layers.Activation("relu")(layers.BatchNormalization()(x))
+    return layers.AveragePooling2D(pool_size=(2, 2))(layers.Conv2D(channels, (1, 1), use_bias=False)(x))'''),
+    "one_unit_max_pooling": BLOCK.format(block="return dense_unit(x, k)",
+                                         transition=TRANSITION.replace("AveragePooling2D", "MaxPooling2D")),
+    "units_on_the_input": BLOCK.format(block="y = x\n    for _ in range(units):\n        y = dense_unit(x, k)\n    return y",
+                                       transition=TRANSITION),
+    "theta_ignored": BLOCK.format(block=CHAIN, transition=TRANSITION.replace("int(x.shape[-1] * theta)", "x.shape[-1] // 2")),
+}
+CHANNELS = '''def block_channels(blocks, k, theta=0.5):
+    {body}'''
+BLOCK_CHANNELS = {
+    "running_list": CHANNELS.format(body='''channels = [2 * k + blocks[0] * k]
+    for units in blocks[1:]:
+        channels.append(int(channels[-1] * theta) + units * k)
+    return channels'''),
+    "no_compression": CHANNELS.format(body="return [2 * k + k * sum(blocks[:i + 1]) for i in range(len(blocks))]"),
+    "stem_of_k": CHANNELS.format(body='''c, out = k, []
+    for i, units in enumerate(blocks):
+        c += units * k
+        out.append(c)
+        c = int(c * theta)
+    return out'''),
+}
+DEPTH = "def densenet_depth(blocks):\n    {body}"
+DENSENET_DEPTH = {
+    "counted": DEPTH.format(body="first_conv, units, transitions, fc = 1, sum(blocks), len(blocks) - 1, 1\n"
+                                 "    return first_conv + 2 * units + transitions + fc"),
+    "no_transitions": DEPTH.format(body="return 2 + 2 * sum(blocks)"),
+    "one_conv_per_unit": DEPTH.format(body="return 1 + sum(blocks) + len(blocks) - 1 + 1"),
+}
+PARAMS = '''def densenet_params(blocks, k, num_classes=1000, theta=0.5):
+    def conv(c_in, c_out, size):
+        return size * size * c_in * c_out{conv_bias}
+
+    def bn(c):
+        return {bn} * c
+
+    c = 2 * k
+    params = conv(3, c, 7) + bn(c)
+    for i, units in enumerate(blocks):
+        for _ in range(units):
+            params += bn(c) + conv(c, 4 * k, 1) + bn(4 * k) + conv(4 * k, k, 3)
+            c += k
+        if i < len(blocks) - 1:
+            params += bn(c) + conv(c, int(c * theta), 1)
+            c = int(c * theta)
+    return params + bn(c) + c * num_classes + num_classes'''
+DENSENET_PARAMS = {
+    "helpers": PARAMS.format(conv_bias="", bn=2),
+    "conv_biases": PARAMS.format(conv_bias=" + c_out", bn=2),
+    "bn_statistics_too": PARAMS.format(conv_bias="", bn=4),
+}
+RATIO = '''resnet50_params = profile(build("{resnet}"), convention="macs").total_params
+params_ratio = {ratio}'''
+PARAMS_RATIO = {
+    "both_profiled": RATIO.format(resnet="resnet50", ratio='resnet50_params / profile(build("densenet121"), convention="macs").total_params'),
+    "inverse": RATIO.format(resnet="resnet50", ratio="macs_121.total_params / resnet50_params"),
+    "resnet34": RATIO.format(resnet="resnet34", ratio="resnet50_params / macs_121.total_params"),
+}
+
 LAB7 = {
     "nested_unit": Answer({"dense_unit": DENSE_UNIT.format(first=BN, second=RELU)}),
-    "relu_before_bn": Answer({"dense_unit": DENSE_UNIT.format(first=RELU, second=BN)}, wrong=("dense_unit",)),
+    "loops_and_noisy": Answer({
+        "dense_unit": DENSE_UNIT_NOISY, "dense_block": DENSE_BLOCK["reduce"], "block_channels": BLOCK_CHANNELS["running_list"],
+        "densenet_depth": DENSENET_DEPTH["counted"], "densenet_params": DENSENET_PARAMS["helpers"],
+        "params_ratio": PARAMS_RATIO["both_profiled"]}),
+    "reduce_and_helpers": Answer({"dense_block": DENSE_BLOCK["reduce"], "densenet_params": DENSENET_PARAMS["helpers"]}),
+    "relu_before_bn_and_more": Answer({
+        "dense_unit": DENSE_UNIT.format(first=RELU, second=BN), "dense_block": DENSE_BLOCK["units_on_the_input"],
+        "block_channels": BLOCK_CHANNELS["stem_of_k"], "params_ratio": PARAMS_RATIO["inverse"]},
+        wrong=("dense_unit", "dense_block", "block_channels", "params_ratio")),
+    "f_first_no_compression_no_transitions": Answer({
+        "dense_unit": DENSE_UNIT_F_FIRST, "block_channels": BLOCK_CHANNELS["no_compression"],
+        "densenet_depth": DENSENET_DEPTH["no_transitions"]}, wrong=("dense_unit", "block_channels", "densenet_depth")),
+    "one_unit_and_biases": Answer({"dense_block": DENSE_BLOCK["one_unit_max_pooling"],
+                                   "densenet_params": DENSENET_PARAMS["conv_biases"]}, wrong=("dense_block", "densenet_params")),
+    "theta_and_counts": Answer({
+        "dense_block": DENSE_BLOCK["theta_ignored"], "densenet_depth": DENSENET_DEPTH["one_conv_per_unit"],
+        "densenet_params": DENSENET_PARAMS["bn_statistics_too"], "params_ratio": PARAMS_RATIO["resnet34"]},
+        wrong=("dense_block", "densenet_depth", "densenet_params", "params_ratio")),
 }
 
 VARIANTS = {"lab1_convolution": LAB1, "lab2_first_convnet": LAB2, "lab4_alexnet_vgg": LAB4, "lab5_googlenet": LAB5,
