@@ -69,6 +69,8 @@ CROSS_CORRELATE2D = {
     "windows": '''def cross_correlate2d(x, h):
     windows = np.lib.stride_tricks.sliding_window_view(np.asarray(x, dtype=float), np.shape(h))
     return (windows * np.asarray(h, dtype=float)).sum(axis=(2, 3))''',
+    "flip_call": '''def cross_correlate2d(x, h):
+    return conv2d(x, np.flip(h))''',
     "flipped": '''def cross_correlate2d(x, h):
     return conv2d(x, h)''',
     "transposed": '''def cross_correlate2d(x, h):
@@ -106,6 +108,16 @@ CONV2D_STRIDED = {
     padded = np.pad(np.asarray(x, dtype=float), padding, mode="constant")
     windows = np.lib.stride_tricks.sliding_window_view(padded, np.shape(h))[::stride, ::stride]
     return np.einsum("ijab,ab->ij", windows, np.flip(np.asarray(h, dtype=float)))''',
+    "loops": '''def conv2d_strided(x, h, stride=1, padding=0):
+    x = np.pad(np.asarray(x, dtype=float), padding)
+    h = np.flip(np.asarray(h, dtype=float))
+    kh, kw = h.shape
+    rows, cols = output_size(x.shape[0], kh, stride), output_size(x.shape[1], kw, stride)
+    y = np.empty((rows, cols))
+    for i in range(rows):
+        for j in range(cols):
+            y[i, j] = (x[i * stride:i * stride + kh, j * stride:j * stride + kw] * h).sum()
+    return y''',
     "no_padding": '''def conv2d_strided(x, h, stride=1, padding=0):
     return conv2d(x, h)[::stride, ::stride]''',
     "rows_only": '''def conv2d_strided(x, h, stride=1, padding=0):
@@ -172,6 +184,8 @@ LAB1 = {
         "conv_counts": CONV_COUNTS["per_output"], "conv1x1": CONV1X1["broadcast_matmul"]}),
     "loops": Answer({"conv2d": CONV2D["pixel_loops"], "keras_conv2d": KERAS_CONV2D["expand_and_squeeze"],
                      "conv_layer": CONV_LAYER["loops"]}),
+    "strided_loops": Answer({"conv2d_strided": CONV2D_STRIDED["loops"], "cross_correlate2d": CROSS_CORRELATE2D["flip_call"],
+                             "conv1x1": CONV1X1["broadcast_matmul"]}),
     "conv2d_without_flip": Answer({"conv2d": CONV2D["no_flip"]}, wrong=("conv2d",)),
     "full_size_and_no_padding": Answer({"conv2d": CONV2D["full_size"], "output_size": OUTPUT_SIZE["no_padding"]},
                                        wrong=("conv2d", "output_size")),
@@ -667,5 +681,94 @@ LAB7 = {
         wrong=("dense_block", "densenet_depth", "densenet_params", "params_ratio")),
 }
 
-VARIANTS = {"lab1_convolution": LAB1, "lab2_first_convnet": LAB2, "lab4_alexnet_vgg": LAB4, "lab5_googlenet": LAB5,
-            "lab7_densenet": LAB7}
+
+# -- lab 3: LeNet-5 --
+
+LENET5 = {
+    "functional_nested": '''def lenet5(input_shape=(32, 32, 1), num_classes=10):
+    features = keras.Sequential([layers.Conv2D(6, 5, name="c1"), TrainableSubsampling(2), ScaledTanh(),
+                                 layers.Conv2D(16, 5), TrainableSubsampling(2), ScaledTanh()], name="features")
+    inputs = keras.Input(input_shape)
+    x = ScaledTanh()(layers.Conv2D(120, 5)(features(inputs)))
+    x = ScaledTanh()(layers.Dense(84)(layers.Flatten()(x)))
+    return keras.Model(inputs, layers.Softmax()(RBFOutput(num_classes)(x)))''',
+    "loop_and_noisy": NOISY + '''def lenet5(input_shape=(32, 32, 1), num_classes=10):
+    noisy("lenet5")
+    stack = [keras.Input(input_shape)]
+    for filters, name in ((6, "c1"), (16, "c3")):
+        stack += [layers.Conv2D(filters, (5, 5), padding="valid", name=name), TrainableSubsampling(2), ScaledTanh()]
+    stack += [layers.Conv2D(120, 5), ScaledTanh(), layers.Flatten(), layers.Dense(84), ScaledTanh(),
+              RBFOutput(num_classes), layers.Activation("softmax")]
+    return keras.Sequential(stack)''',
+    "plain_tanh": '''def lenet5(input_shape=(32, 32, 1), num_classes=10):
+    return keras.Sequential([keras.Input(input_shape), layers.Conv2D(6, 5, name="c1"), TrainableSubsampling(2),
+                             layers.Activation("tanh"), layers.Conv2D(16, 5), TrainableSubsampling(2),
+                             layers.Activation("tanh"), layers.Conv2D(120, 5), layers.Activation("tanh"),
+                             layers.Flatten(), layers.Dense(84), layers.Activation("tanh"), RBFOutput(num_classes),
+                             layers.Softmax()])''',
+    "tanh_inside_the_convolutions": '''def lenet5(input_shape=(32, 32, 1), num_classes=10):
+    return keras.Sequential([keras.Input(input_shape), layers.Conv2D(6, 5, activation="tanh", name="c1"),
+                             TrainableSubsampling(2), ScaledTanh(), layers.Conv2D(16, 5, activation="tanh"),
+                             TrainableSubsampling(2), ScaledTanh(), layers.Conv2D(120, 5), ScaledTanh(),
+                             layers.Flatten(), layers.Dense(84), ScaledTanh(), RBFOutput(num_classes), layers.Softmax()])''',
+}
+KERAS_COUNTS = '''SLIDE_TOTAL = 61_706
+
+
+def subsampling_params(maps):
+    return {subsampling}
+
+
+def rbf_params(inputs, units):
+    return units * inputs
+
+
+maps_s2, maps_s4 = 6, 16
+KERAS_TOTAL = SLIDE_TOTAL - 850 + subsampling_params(maps_s2) + subsampling_params(maps_s4) + rbf_params(84, 10)
+KERAS_TRAINABLE = {trainable}'''
+KERAS_COUNTS_ANSWERS = {
+    "named": KERAS_COUNTS.format(subsampling="maps + maps", trainable="KERAS_TOTAL - rbf_params(84, 10)"),
+    "centres_trained": KERAS_COUNTS.format(subsampling="2 * maps", trainable="KERAS_TOTAL"),
+    "no_bias": KERAS_COUNTS.format(subsampling="maps", trainable="KERAS_TOTAL - rbf_params(84, 10)"),
+}
+TANH_RBF = '''def scaled_tanh(a, amplitude=1.7159, slope={slope}):
+    return amplitude * np.tanh(slope * np.asarray(a, dtype=float))
+
+
+def rbf_scores(x, centres):
+    x, centres = np.asarray(x, dtype=float), np.asarray(centres, dtype=float)
+    {scores}'''
+EXPANDED = "return {sign}((x ** 2).sum(1)[:, None] - 2 * x @ centres + (centres ** 2).sum(0)[None, :])"
+SCALED_TANH_RBF = {
+    "expanded": TANH_RBF.format(slope="2 / 3", scores=EXPANDED.format(sign="-")),
+    "slope_one": TANH_RBF.format(slope="1.0", scores=EXPANDED.format(sign="-")),
+    "distance_not_negated": TANH_RBF.format(slope="2 / 3", scores=EXPANDED.format(sign="+")),
+}
+PAD_TO_32 = {
+    "zeros_and_slice": '''def pad_to_32(images):
+    padded = np.zeros((len(images), 32, 32), dtype=np.uint8)
+    padded[:, 2:30, 2:30] = images
+    return padded''',
+    "floats": '''def pad_to_32(images):
+    return np.pad(np.asarray(images, dtype=float), ((0, 0), (2, 2), (2, 2)))''',
+    "one_side": '''def pad_to_32(images):
+    return np.pad(images, ((0, 0), (0, 4), (0, 4)))''',
+}
+
+LAB3 = {
+    "functional_nested": Answer({"lenet5": LENET5["functional_nested"], "keras_counts": KERAS_COUNTS_ANSWERS["named"]}),
+    "loop_and_noisy": Answer({"lenet5": LENET5["loop_and_noisy"], "scaled_tanh_rbf": SCALED_TANH_RBF["expanded"],
+                              "pad_to_32": PAD_TO_32["zeros_and_slice"]}),
+    "expanded_and_sliced": Answer({"scaled_tanh_rbf": SCALED_TANH_RBF["expanded"], "pad_to_32": PAD_TO_32["zeros_and_slice"]}),
+    "plain_tanh_centres_slope_floats": Answer({
+        "lenet5": LENET5["plain_tanh"], "keras_counts": KERAS_COUNTS_ANSWERS["centres_trained"],
+        "scaled_tanh_rbf": SCALED_TANH_RBF["slope_one"], "pad_to_32": PAD_TO_32["floats"]},
+        wrong=("lenet5", "keras_counts", "scaled_tanh_rbf", "pad_to_32")),
+    "conv_tanh_no_bias_sign_one_side": Answer({
+        "lenet5": LENET5["tanh_inside_the_convolutions"], "keras_counts": KERAS_COUNTS_ANSWERS["no_bias"],
+        "scaled_tanh_rbf": SCALED_TANH_RBF["distance_not_negated"], "pad_to_32": PAD_TO_32["one_side"]},
+        wrong=("lenet5", "keras_counts", "scaled_tanh_rbf", "pad_to_32")),
+}
+
+VARIANTS = {"lab1_convolution": LAB1, "lab2_first_convnet": LAB2, "lab3_lenet5": LAB3, "lab4_alexnet_vgg": LAB4,
+            "lab5_googlenet": LAB5, "lab7_densenet": LAB7}
