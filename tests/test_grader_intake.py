@@ -287,9 +287,9 @@ def feedback_of_test_output_size(error, **entry):
 
 
 def test_a_bare_assert_that_failed_is_named_by_its_released_line_and_a_hidden_line_never():
-    visible = "assert output_size(24, 2, stride=2) == 12"
+    visible = "np.testing.assert_equal(output_size(24, 2, stride=2), 12)"
     error = nbformat.v4.new_output("error", ename="AssertionError", evalue="",
-                                   traceback=ipython_traceback("assert output_size(28, 5) == 24", visible, failing=2))
+                                   traceback=ipython_traceback("np.testing.assert_equal(output_size(28, 5), 24)", visible, failing=2))
     printed = feedback_of_test_output_size(error)
     assert f"[grader] 0 / 1: AssertionError: \nThe check that failed: {visible}\n" in printed, printed
     hidden = "assert output_size(13, 3, padding=1) == 13  # a line no release shows"
@@ -300,10 +300,10 @@ def test_a_bare_assert_that_failed_is_named_by_its_released_line_and_a_hidden_li
 
 def test_a_passed_probe_whose_visible_part_stopped_says_both():
     error = nbformat.v4.new_output("error", ename="AssertionError", evalue="",
-                                   traceback=ipython_traceback("assert output_size(28, 5) == 24", failing=1))
+                                   traceback=ipython_traceback("np.testing.assert_equal(output_size(28, 5), 24)", failing=1))
     printed = feedback_of_test_output_size(error, score=1.0, state="passed", visible_failed=False)
     assert printed.startswith("[grader] 1 / 1: passed: the grader's checks of this task passed"), printed
-    assert "stopped at AssertionError: \nThe check that failed: assert output_size(28, 5) == 24" in printed, printed
+    assert "stopped at AssertionError: \nThe check that failed: np.testing.assert_equal(output_size(28, 5), 24)" in printed, printed
 
 
 def test_feedback_reads_a_student_cell_whose_nbgrader_metadata_is_not_a_dict():
