@@ -35,6 +35,7 @@ import numpy as np
 from cnnlab.grading import jail as jails
 from cnnlab.grading.labconfig import data_files
 from cnnlab.grading.modelfile import RefusedModel, inspect
+from cnnlab.lab import quick_mark
 
 ROOT = Path(__file__).resolve().parents[2]
 MODEL_TIMEOUT = 300  # seconds per model check (load, count, predict) before it is stopped
@@ -214,10 +215,10 @@ def run_model(spec, directory, data_dir=None, quick=False, sandbox=None):
         results = [_judge(check, value, folder, data_dir, quick) for check, value in zip(spec.checks, probe["values"])]
         if len(results) != len(spec.checks):
             return failed("crashed", f"{path.name}: the model check returned {len(results)} of {len(spec.checks)} values")
-        results = [(ok, message if ok or check["check"] not in ("accuracy", "dice") else message + _bar_hint(path, quick))
-                   for check, (ok, message) in zip(spec.checks, results)]
+        missed = "" if quick else _bar_hint(spec.name, directory)  # said after an accuracy or Dice bar it misses
         return ModelRun(spec.name, "measured", round(time.monotonic() - started, 3), "",
-                        [CheckResult(spec.name, c["check"], c["points"], c["points"] if ok else 0, ok, message)
+                        [CheckResult(spec.name, c["check"], c["points"], c["points"] if ok else 0, ok,
+                                     message if ok or c["check"] not in ("accuracy", "dice") else message + missed)
                          for c, (ok, message) in zip(spec.checks, results)])
     finally:
         shutil.rmtree(folder, ignore_errors=True)
@@ -292,13 +293,12 @@ def _run_probe(folder, images, sandbox):
     return json.loads(result.read_text()), ""
 
 
-def _bar_hint(path, quick):
-    """What a model that misses its accuracy or Dice bar is told about quick mode (`cnnlab.lab.quick_mark`)."""
-    if quick:
-        return ""
-    if os.path.lexists(path.with_suffix(".quick")):  # only its name is read: the file is the student's
-        return (f"; {path.with_suffix('.quick').name} came with it: it was trained in quick mode, which checks code "
-                f"only. Train it in full mode and hand in that model")
+def _bar_hint(name, directory):
+    """What a model that misses its accuracy or Dice bar is told about quick mode: whether its mark came with it."""
+    mark = quick_mark(name, directory)
+    if os.path.lexists(mark):  # only its name is read: the file is the student's
+        return (f"; {mark.name} came with it: it was trained in quick mode, which checks code only. Train it in full "
+                f"mode and hand in that model")
     return "; a model trained in quick mode does not reach this bar: hand in one from a full run"
 
 

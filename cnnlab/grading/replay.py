@@ -79,11 +79,13 @@ def decode(data):
     return data
 
 
-def call_key(function, args, kwargs):
-    """The key of one call: its arguments bound to `function`'s signature, defaults applied."""
+def call_key(signature, args, kwargs):
+    """The key of one call: its arguments bound to the function's `signature`, defaults applied."""
+    if signature is None:
+        raise Unkeyable("a function without a signature")
     try:
-        bound = inspect.signature(function).bind(*args, **kwargs)
-    except (TypeError, ValueError):
+        bound = signature.bind(*args, **kwargs)
+    except TypeError:
         raise Unkeyable("arguments that do not fit the function") from None
     bound.apply_defaults()
     return json.dumps([[name, key(value)] for name, value in bound.arguments.items()])
@@ -113,10 +115,14 @@ class Calls:
 
     def stand_in(self, name, function):
         known = self.calls.setdefault(name, {})
+        try:
+            signature = inspect.signature(function)
+        except (TypeError, ValueError):
+            signature = None
 
         def stand_in(*args, **kwargs):
             try:
-                call = call_key(function, args, kwargs)
+                call = call_key(signature, args, kwargs)
             except Unkeyable:
                 return function(*args, **kwargs)
             if self.replaying:
@@ -132,8 +138,8 @@ class Calls:
             return result
 
         stand_in.__name__ = stand_in.__qualname__ = name
-        with contextlib.suppress(TypeError, ValueError):
-            stand_in.__signature__ = inspect.signature(function)
+        if signature is not None:
+            stand_in.__signature__ = signature
         return stand_in
 
     @contextlib.contextmanager
