@@ -770,5 +770,215 @@ LAB3 = {
         wrong=("lenet5", "keras_counts", "scaled_tanh_rbf", "pad_to_32")),
 }
 
+# -- lab 6: residual networks --
+
+UNIT = '''def basic_residual_unit(x, filters, name, strides=1):
+    main = keras.Sequential([layers.Conv2D(filters, 3, strides=strides, padding="same", use_bias=False),
+                             layers.BatchNormalization(), layers.Activation("relu"),
+                             layers.Conv2D(filters, 3, padding="same", use_bias=False), layers.BatchNormalization()],
+                            name=f"{{name}}_main")
+    skip = x
+    if strides > 1 or x.shape[-1] != filters:
+        skip = layers.Conv2D(filters, 1, strides=strides, use_bias=False, name=f"{{name}}_proj")(x)
+        {projection_bn}
+    {merge}'''
+ADD_RELU = 'return layers.ReLU(name=f"{name}_relu")(layers.add([main(x), skip]))'
+BASIC_RESIDUAL_UNIT = {
+    "nested": UNIT.format(projection_bn='skip = layers.BatchNormalization(name=f"{name}_proj_bn")(skip)', merge=ADD_RELU),
+    "skip_first_noisy": NOISY + '''def basic_residual_unit(x, filters, name, strides=1):
+    noisy("basic_residual_unit")
+    changes = strides != 1 or x.shape[-1] != filters
+    skip = x
+    if changes:
+        skip = layers.BatchNormalization(name=f"{name}_sbn")(
+            layers.Conv2D(filters, (1, 1), strides=(strides, strides), use_bias=False, name=f"{name}_s")(x))
+    y = x
+    for i, stride in enumerate((strides, 1)):
+        y = layers.Conv2D(filters, (3, 3), strides=stride, padding="same", use_bias=False, name=f"{name}_c{i}")(y)
+        y = layers.BatchNormalization(name=f"{name}_bn{i}")(y)
+        if i == 0:
+            y = layers.ReLU(name=f"{name}_r{i}")(y)
+    return layers.Activation("relu", name=f"{name}_out")(layers.Add(name=f"{name}_sum")([skip, y]))''',
+    "relu_before_the_add": UNIT.format(
+        projection_bn='skip = layers.BatchNormalization(name=f"{name}_proj_bn")(skip)',
+        merge='return layers.add([layers.ReLU()(main(x)), skip])'),
+    "projection_without_bn": UNIT.format(projection_bn="pass", merge=ADD_RELU),
+}
+CONV = '''def conv_counts(h_out, w_out, k, c_in, c_out):
+    """(params, ops) of a k x k conv with bias whose output is h_out x w_out x c_out."""
+    return k * k * c_in * c_out + c_out, h_out * w_out * c_out * (k * k * c_in + 1)
+
+
+'''
+BASIC_COUNTS = CONV + '''def basic_unit_counts(volume, filters, strides=1):
+    h, w, c_in = volume
+    h_out, w_out = {sides}
+    params, ops = 0, 0
+    for k, c, convs in ((3, c_in, True), (3, filters, True), (1, c_in, strides != 1 or c_in != filters)):
+        if convs:
+            p, o = conv_counts(h_out, w_out, k, c, filters)
+            params, ops = params + p, ops + o
+    {subsampling}
+    return params, ops, (h_out, w_out, filters)'''
+CEIL, SUBSAMPLING = "math.ceil(h / strides), math.ceil(w / strides)", "ops += h_out * w_out * c_in if strides != 1 else 0"
+BASIC_UNIT_COUNTS = {
+    "loop": "import math\n\n\n" + BASIC_COUNTS.format(sides=CEIL, subsampling=SUBSAMPLING),
+    "floor_division": BASIC_COUNTS.format(sides="h // strides, w // strides", subsampling=SUBSAMPLING),
+    "no_subsampling": "import math\n\n\n" + BASIC_COUNTS.format(sides=CEIL, subsampling="pass"),
+}
+BOTTLENECK_COUNTS = '''def bottleneck_unit_counts(volume, filters, strides=1, expansion=4):
+    h, w, c_in = volume
+    side = lambda n: (n + strides - 1) // strides
+    h_out, w_out, c_out = side(h), side(w), {c_out}
+    convs = [(1, c_in, filters), (3, filters, filters), (1, filters, c_out)]
+    if strides != 1 or c_in != c_out:
+        convs.append((1, c_in, c_out))
+    counts = [conv_counts(h_out, w_out, k, a, b) for k, a, b in convs]
+    ops = sum(o for _, o in counts) + {subsampling} * h_out * w_out * c_in
+    return sum(p for p, _ in counts), ops, (h_out, w_out, c_out)'''
+BOTTLENECK_UNIT_COUNTS = {
+    "comprehension": BOTTLENECK_COUNTS.format(c_out="expansion * filters", subsampling="(strides != 1)"),
+    "four_times": BOTTLENECK_COUNTS.format(c_out="4 * filters", subsampling="(strides != 1)"),
+    "both_strided_layers": BOTTLENECK_COUNTS.format(c_out="expansion * filters", subsampling="2 * (strides != 1)"),
+}
+MACS = '''def resnet_macs(unit, stages, num_classes=1000):
+    def conv(side, k, c_in, c_out):
+        return side * side * c_out * k * k * c_in
+
+    total, channels = conv(112, 7, 3, 64), 64
+    for stage, units in enumerate(stages):
+        filters, side = 64 * 2 ** stage, 56 // 2 ** stage
+        out = filters if unit == "basic" else 4 * filters
+        for u in range(units):
+            if unit == "basic":
+                total += conv(side, 3, channels, filters) + conv(side, 3, filters, filters)
+            else:
+                total += conv(side, 1, channels, filters) + conv(side, 3, filters, filters) + conv(side, 1, filters, out)
+            if {projection}:
+                total += conv(side, 1, channels, out)
+            channels = out
+    return total + channels * {classes}'''
+RESNET_MACS = {
+    "helper": MACS.format(projection="channels != out or (stage > 0 and u == 0)", classes="num_classes"),
+    "no_projections": MACS.format(projection="False", classes="num_classes"),
+    "always_1000_classes": MACS.format(projection="channels != out or (stage > 0 and u == 0)", classes="1000"),
+}
+LAB6 = {
+    "nested_loop_helper": Answer({"basic_residual_unit": BASIC_RESIDUAL_UNIT["nested"],
+                                  "basic_unit_counts": BASIC_UNIT_COUNTS["loop"],
+                                  "bottleneck_unit_counts": BOTTLENECK_UNIT_COUNTS["comprehension"],
+                                  "resnet_macs": RESNET_MACS["helper"]}),
+    "skip_first_and_noisy": Answer({"basic_residual_unit": BASIC_RESIDUAL_UNIT["skip_first_noisy"],
+                                    "resnet_macs": RESNET_MACS["helper"]}),
+    "comprehension_only": Answer({"bottleneck_unit_counts": BOTTLENECK_UNIT_COUNTS["comprehension"],
+                                  "basic_unit_counts": BASIC_UNIT_COUNTS["loop"]}),
+    "relu_floor_four_no_projection": Answer({
+        "basic_residual_unit": BASIC_RESIDUAL_UNIT["relu_before_the_add"], "basic_unit_counts": BASIC_UNIT_COUNTS["floor_division"],
+        "bottleneck_unit_counts": BOTTLENECK_UNIT_COUNTS["four_times"], "resnet_macs": RESNET_MACS["no_projections"]},
+        wrong=("basic_residual_unit", "basic_unit_counts", "bottleneck_unit_counts", "resnet_macs")),
+    "bn_subsampling_classes": Answer({
+        "basic_residual_unit": BASIC_RESIDUAL_UNIT["projection_without_bn"], "basic_unit_counts": BASIC_UNIT_COUNTS["no_subsampling"],
+        "bottleneck_unit_counts": BOTTLENECK_UNIT_COUNTS["both_strided_layers"], "resnet_macs": RESNET_MACS["always_1000_classes"]},
+        wrong=("basic_residual_unit", "basic_unit_counts", "bottleneck_unit_counts", "resnet_macs")),
+}
+
+
+# -- lab 8: U-Net --
+
+STEP = '''def decoder_step(x, skip, filters, name, padding="valid", batch_norm=False):
+    up = layers.Conv2DTranspose(filters, (2, 2), strides=(2, 2), name=f"{{name}}_up")(x)
+    dh, dw = skip.shape[1] - up.shape[1], skip.shape[2] - up.shape[2]
+    skip = layers.Cropping2D({crop}, name=f"{{name}}_crop")(skip)
+    x = layers.concatenate({order}, name=f"{{name}}_concat")
+    return double_conv(x, filters, name, padding=padding, batch_norm=batch_norm)'''
+CENTRED = "((dh // 2, dh - dh // 2), (dw // 2, dw - dw // 2))"
+DECODER_STEP = {
+    "always_cropped": STEP.format(crop=CENTRED, order="[skip, up]"),
+    "up_first": STEP.format(crop=CENTRED, order="[up, skip]"),
+    "top_left_crop": STEP.format(crop="((0, dh), (0, dw))", order="[skip, up]"),
+    "sliced_noisy": NOISY + '''def decoder_step(x, skip, filters, name, padding="valid", batch_norm=False):
+    noisy("decoder_step")
+    up = layers.Conv2DTranspose(filters, 2, strides=2, padding="valid", name=name + "_up")(x)
+    top, left = (skip.shape[1] - up.shape[1]) // 2, (skip.shape[2] - up.shape[2]) // 2
+    if top or left:
+        skip = layers.Cropping2D(cropping=((top, top), (left, left)), name=name + "_crop")(skip)
+    merged = layers.Concatenate(axis=-1, name=name + "_concat")([skip, up])
+    return double_conv(merged, filters, name, padding, batch_norm)''',
+}
+UNET = '''def build_unet(input_shape, num_classes=2, base_filters=64, depth=4, padding="valid", batch_norm=False):
+    inputs = keras.Input(input_shape)
+    options = dict(padding=padding, batch_norm={encoder_bn})
+    filters = [base_filters * 2 ** level for level in range(depth + 1)]
+    skips, x = [], inputs
+    for level in range(depth):
+        skip, x = encoder_step(x, filters[level], f"enc{{level + 1}}", **options)
+        skips.append(skip)
+    x = double_conv(x, filters[depth], "bridge", padding=padding, batch_norm=batch_norm)
+    for level in reversed(range(depth)):
+        x = decoder_step(x, skips[level], filters[level], f"dec{{level + 1}}", padding=padding, batch_norm=batch_norm)
+    scores = layers.Conv2D(num_classes, 1, name="head")(x)
+    outputs = layers.Activation({activation}, dtype="float32")(scores)
+    return keras.Model(inputs, outputs, name="unet")'''
+BUILD_UNET = {
+    "lists": UNET.format(encoder_bn="batch_norm", activation='"sigmoid" if num_classes == 1 else "softmax"'),
+    "always_softmax": UNET.format(encoder_bn="batch_norm", activation='"softmax"'),
+    "no_bn_in_the_encoder": UNET.format(encoder_bn="False", activation='"sigmoid" if num_classes == 1 else "softmax"'),
+    "recursive": '''def build_unet(input_shape, num_classes=2, base_filters=64, depth=4, padding="valid", batch_norm=False):
+    inputs = keras.Input(input_shape)
+
+    def level(x, n):
+        if n > depth:
+            return double_conv(x, base_filters * 2 ** depth, "bridge", padding=padding, batch_norm=batch_norm)
+        skip, pooled = encoder_step(x, base_filters * 2 ** (n - 1), f"enc{n}", padding=padding, batch_norm=batch_norm)
+        return decoder_step(level(pooled, n + 1), skip, base_filters * 2 ** (n - 1), f"dec{n}", padding=padding,
+                            batch_norm=batch_norm)
+
+    x = layers.Conv2D(num_classes, (1, 1), name="head")(level(inputs, 1))
+    outputs = (layers.Activation("sigmoid", dtype="float32") if num_classes == 1
+               else layers.Softmax(dtype="float32"))(x)
+    return keras.Model(inputs, outputs, name="unet")''',
+}
+OVERLAP = '''def _masks(labels, predicted, label):
+    return np.asarray(labels).ravel() == label, np.asarray(predicted).ravel() == label
+
+
+def dice(labels, predicted, label=1):
+    t, p = _masks(labels, predicted, label)
+    {dice}
+
+
+def iou(labels, predicted, label=1):
+    t, p = _masks(labels, predicted, label)
+    {iou}'''
+DICE = "return 2 * np.sum(t & p) / (t.sum() + p.sum()) if t.any() or p.any() else 1.0"
+IOU = "return np.count_nonzero(t & p) / np.count_nonzero(t | p) if (t | p).any() else 1.0"
+DICE_IOU = {
+    "masks": OVERLAP.format(dice=DICE, iou=IOU),
+    "from_each_other": '''def iou(labels, predicted, label=1):
+    truth, guess = np.equal(labels, label), np.equal(predicted, label)
+    union = np.logical_or(truth, guess).sum()
+    return float(np.logical_and(truth, guess).sum() / union) if union else 1.0
+
+
+def dice(labels, predicted, label=1):
+    j = iou(labels, predicted, label)
+    return 2 * j / (1 + j)''',
+    "union_as_sum": OVERLAP.format(dice=DICE, iou="return np.sum(t & p) / (t.sum() + p.sum()) if t.any() or p.any() else 1.0"),
+    "empty_is_zero": OVERLAP.format(dice="return 2 * np.sum(t & p) / max(t.sum() + p.sum(), 1)",
+                                    iou="return np.sum(t & p) / max(np.sum(t | p), 1)"),
+}
+LAB8 = {
+    "always_cropped_lists_masks": Answer({"decoder_step": DECODER_STEP["always_cropped"], "build_unet": BUILD_UNET["lists"],
+                                          "dice_iou": DICE_IOU["masks"]}),
+    "sliced_noisy_recursive": Answer({"decoder_step": DECODER_STEP["sliced_noisy"], "build_unet": BUILD_UNET["recursive"]}),
+    "dice_from_iou": Answer({"dice_iou": DICE_IOU["from_each_other"], "build_unet": BUILD_UNET["lists"]}),
+    "up_first_softmax_union": Answer({"decoder_step": DECODER_STEP["up_first"], "build_unet": BUILD_UNET["always_softmax"],
+                                      "dice_iou": DICE_IOU["union_as_sum"]}, wrong=("decoder_step", "build_unet", "dice_iou")),
+    "corner_crop_encoder_empty": Answer({"decoder_step": DECODER_STEP["top_left_crop"],
+                                         "build_unet": BUILD_UNET["no_bn_in_the_encoder"], "dice_iou": DICE_IOU["empty_is_zero"]},
+                                        wrong=("decoder_step", "build_unet", "dice_iou")),
+}
+
 VARIANTS = {"lab1_convolution": LAB1, "lab2_first_convnet": LAB2, "lab3_lenet5": LAB3, "lab4_alexnet_vgg": LAB4,
-            "lab5_googlenet": LAB5, "lab7_densenet": LAB7}
+            "lab5_googlenet": LAB5, "lab6_resnet": LAB6,
+            "lab7_densenet": LAB7, "lab8_unet": LAB8}
