@@ -863,6 +863,7 @@ RESNET_MACS = {
     "no_projections": MACS.format(projection="False", classes="num_classes"),
     "always_1000_classes": MACS.format(projection="channels != out or (stage > 0 and u == 0)", classes="1000"),
 }
+LAB6_TASKS = ("basic_residual_unit", "basic_unit_counts", "bottleneck_unit_counts", "resnet_macs")
 LAB6 = {
     "nested_loop_helper": Answer({"basic_residual_unit": BASIC_RESIDUAL_UNIT["nested"],
                                   "basic_unit_counts": BASIC_UNIT_COUNTS["loop"],
@@ -875,11 +876,11 @@ LAB6 = {
     "relu_floor_four_no_projection": Answer({
         "basic_residual_unit": BASIC_RESIDUAL_UNIT["relu_before_the_add"], "basic_unit_counts": BASIC_UNIT_COUNTS["floor_division"],
         "bottleneck_unit_counts": BOTTLENECK_UNIT_COUNTS["four_times"], "resnet_macs": RESNET_MACS["no_projections"]},
-        wrong=("basic_residual_unit", "basic_unit_counts", "bottleneck_unit_counts", "resnet_macs")),
+        wrong=LAB6_TASKS),
     "bn_subsampling_classes": Answer({
         "basic_residual_unit": BASIC_RESIDUAL_UNIT["projection_without_bn"], "basic_unit_counts": BASIC_UNIT_COUNTS["no_subsampling"],
         "bottleneck_unit_counts": BOTTLENECK_UNIT_COUNTS["both_strided_layers"], "resnet_macs": RESNET_MACS["always_1000_classes"]},
-        wrong=("basic_residual_unit", "basic_unit_counts", "bottleneck_unit_counts", "resnet_macs")),
+        wrong=LAB6_TASKS),
 }
 
 
@@ -967,16 +968,17 @@ def dice(labels, predicted, label=1):
     "empty_is_zero": OVERLAP.format(dice="return 2 * np.sum(t & p) / max(t.sum() + p.sum(), 1)",
                                     iou="return np.sum(t & p) / max(np.sum(t | p), 1)"),
 }
+LAB8_TASKS = ("decoder_step", "build_unet", "dice_iou")
 LAB8 = {
     "always_cropped_lists_masks": Answer({"decoder_step": DECODER_STEP["always_cropped"], "build_unet": BUILD_UNET["lists"],
                                           "dice_iou": DICE_IOU["masks"]}),
     "sliced_noisy_recursive": Answer({"decoder_step": DECODER_STEP["sliced_noisy"], "build_unet": BUILD_UNET["recursive"]}),
     "dice_from_iou": Answer({"dice_iou": DICE_IOU["from_each_other"], "build_unet": BUILD_UNET["lists"]}),
     "up_first_softmax_union": Answer({"decoder_step": DECODER_STEP["up_first"], "build_unet": BUILD_UNET["always_softmax"],
-                                      "dice_iou": DICE_IOU["union_as_sum"]}, wrong=("decoder_step", "build_unet", "dice_iou")),
+                                      "dice_iou": DICE_IOU["union_as_sum"]}, wrong=LAB8_TASKS),
     "corner_crop_encoder_empty": Answer({"decoder_step": DECODER_STEP["top_left_crop"],
                                          "build_unet": BUILD_UNET["no_bn_in_the_encoder"], "dice_iou": DICE_IOU["empty_is_zero"]},
-                                        wrong=("decoder_step", "build_unet", "dice_iou")),
+                                        wrong=LAB8_TASKS),
 }
 
 VARIANTS = {"lab1_convolution": LAB1, "lab2_first_convnet": LAB2, "lab3_lenet5": LAB3, "lab4_alexnet_vgg": LAB4,
