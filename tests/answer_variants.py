@@ -565,12 +565,302 @@ DENSE_UNIT = '''def dense_unit(x, k):
     return layers.concatenate([x, f(x)])'''
 BN, RELU = "layers.BatchNormalization(epsilon=1.001e-5)", 'layers.Activation("relu")'
 
+NAIVE = '''def naive_inception(x, ch1x1, ch3x3, ch5x5):
+    branches = [layers.Conv2D({first}, 1, padding="same", activation="relu")(x),
+                layers.Conv2D({second}, 3, padding="same", activation="relu")(x),
+                layers.Conv2D({third}, 5, padding="same", activation="relu")(x),
+                layers.{pool}(3, {stride}padding="same")(x)]
+    return layers.Concatenate()(branches)'''
+NAIVE_INCEPTION = {
+    "sequential_noisy": NOISY + '''def naive_inception(x, ch1x1, ch3x3, ch5x5):
+    noisy("naive_inception")
+
+    def conv(filters, k):
+        return keras.Sequential([layers.Conv2D(filters, (k, k), padding="same"), layers.ReLU()])
+
+    pool = layers.MaxPooling2D(pool_size=(3, 3), strides=(1, 1), padding="same")
+    return layers.concatenate([conv(ch1x1, 1)(x), conv(ch3x3, 3)(x), conv(ch5x5, 5)(x), pool(x)])''',
+    "loop": '''def naive_inception(x, ch1x1, ch3x3, ch5x5):
+    outputs = []
+    for filters, k in zip((ch1x1, ch3x3, ch5x5), (1, 3, 5)):
+        y = layers.Conv2D(filters, k, padding="same")(x)
+        outputs.append(layers.Activation("relu")(y))
+    outputs.append(layers.MaxPool2D(3, 1, "same")(x))
+    return layers.Concatenate(axis=-1)(outputs)''',
+    "named_stderr": '''import sys
+
+
+def naive_inception(x, ch1x1, ch3x3, ch5x5):
+    branch = {}
+    branch["1x1"] = layers.Conv2D(ch1x1, kernel_size=1, padding="same", activation="relu", name=None)(x)
+    branch["3x3"] = layers.Conv2D(ch3x3, kernel_size=3, padding="same", activation=keras.activations.relu)(x)
+    branch["5x5"] = layers.Conv2D(ch5x5, kernel_size=5, padding="same", activation="relu")(x)
+    branch["pool"] = layers.MaxPooling2D(3, strides=1, padding="same")(x)
+    for name, y in branch.items():
+        print(name, y.shape, file=sys.stderr)
+    return layers.concatenate(list(branch.values()))''',
+    "pool_default_stride": NAIVE.format(first="ch1x1", second="ch3x3", third="ch5x5", pool="MaxPooling2D", stride=""),
+    "widths_swapped": NAIVE.format(first="ch1x1", second="ch5x5", third="ch3x3", pool="MaxPooling2D", stride="strides=1, "),
+    "average_pooling": NAIVE.format(first="ch1x1", second="ch3x3", third="ch5x5", pool="AveragePooling2D",
+                                    stride="strides=1, "),
+}
+
+CONV_OPS = '''def conv_ops(n, c_in, k, c_out):
+    """Operations of a k x k convolution with bias on an n x n output, counted as in the lecture."""
+    return n * n * c_out * (k * k * c_in + 1)
+
+
+'''
+INCEPTION_OPS = {
+    "branch_list": CONV_OPS + '''def naive_inception_ops(n, c_in, ch1x1, ch3x3, ch5x5):
+    convs = [(1, ch1x1), (3, ch3x3), (5, ch5x5)]
+    return sum(conv_ops(n, c_in, k, c_out) for k, c_out in convs) + n ** 2 * c_in
+
+
+def inception_ops(n, c_in, widths):
+    ch1x1, ch3x3red, ch3x3, ch5x5red, ch5x5, pool_proj = widths
+    convs = [(c_in, 1, ch1x1), (c_in, 1, ch3x3red), (ch3x3red, 3, ch3x3),
+             (c_in, 1, ch5x5red), (ch5x5red, 5, ch5x5), (c_in, 1, pool_proj)]
+    total = n * n * c_in
+    for a, k, b in convs:
+        total += conv_ops(n, a, k, b)
+    return total''',
+    "from_naive": CONV_OPS + '''def naive_inception_ops(n, c_in, ch1x1, ch3x3, ch5x5):
+    ops = 0
+    for k, c_out in ((1, ch1x1), (3, ch3x3), (5, ch5x5)):
+        ops += conv_ops(n, c_in, k, c_out)
+    pooling = n * n * c_in
+    return ops + pooling
+
+
+def inception_ops(n, c_in, widths):
+    ch1x1, ch3x3red, ch3x3, ch5x5red, ch5x5, pool_proj = widths
+    one_by_one_and_pool = naive_inception_ops(n, c_in, ch1x1, 0, 0)
+    reductions = conv_ops(n, c_in, 1, ch3x3red) + conv_ops(n, c_in, 1, ch5x5red) + conv_ops(n, c_in, 1, pool_proj)
+    return int(one_by_one_and_pool + reductions + conv_ops(n, ch3x3red, 3, ch3x3) + conv_ops(n, ch5x5red, 5, ch5x5))''',
+    "factored": CONV_OPS + '''def naive_inception_ops(n, c_in, ch1x1, ch3x3, ch5x5):
+    per_position = ch1x1 * (c_in + 1) + ch3x3 * (9 * c_in + 1) + ch5x5 * (25 * c_in + 1) + c_in
+    return n * n * per_position
+
+
+def inception_ops(n, c_in, widths):
+    a, r3, b, r5, c, p = widths
+    per_position = (a + r3 + r5 + p) * (c_in + 1) + b * (9 * r3 + 1) + c * (25 * r5 + 1) + c_in
+    return n * n * per_position''',
+    "no_bias": CONV_OPS + '''def naive_inception_ops(n, c_in, ch1x1, ch3x3, ch5x5):
+    return n * n * c_in * (ch1x1 + 9 * ch3x3 + 25 * ch5x5) + n * n * c_in
+
+
+def inception_ops(n, c_in, widths):
+    ch1x1, ch3x3red, ch3x3, ch5x5red, ch5x5, pool_proj = widths
+    reductions = n * n * c_in * (ch1x1 + ch3x3red + ch5x5red + pool_proj)
+    return reductions + n * n * (9 * ch3x3red * ch3x3 + 25 * ch5x5red * ch5x5) + n * n * c_in''',
+    "pool_free": CONV_OPS + '''def naive_inception_ops(n, c_in, ch1x1, ch3x3, ch5x5):
+    return conv_ops(n, c_in, 1, ch1x1) + conv_ops(n, c_in, 3, ch3x3) + conv_ops(n, c_in, 5, ch5x5)
+
+
+def inception_ops(n, c_in, widths):
+    ch1x1, ch3x3red, ch3x3, ch5x5red, ch5x5, pool_proj = widths
+    return (conv_ops(n, c_in, 1, ch1x1) + conv_ops(n, c_in, 1, ch3x3red) + conv_ops(n, ch3x3red, 3, ch3x3)
+            + conv_ops(n, c_in, 1, ch5x5red) + conv_ops(n, ch5x5red, 5, ch5x5) + conv_ops(n, c_in, 1, pool_proj))''',
+    "pool_window": CONV_OPS + '''def naive_inception_ops(n, c_in, ch1x1, ch3x3, ch5x5):
+    pool = n * n * c_in * 3 * 3
+    return conv_ops(n, c_in, 1, ch1x1) + conv_ops(n, c_in, 3, ch3x3) + conv_ops(n, c_in, 5, ch5x5) + pool
+
+
+def inception_ops(n, c_in, widths):
+    ch1x1, ch3x3red, ch3x3, ch5x5red, ch5x5, pool_proj = widths
+    pool = n * n * c_in * 3 * 3
+    return (conv_ops(n, c_in, 1, ch1x1) + conv_ops(n, c_in, 1, ch3x3red) + conv_ops(n, ch3x3red, 3, ch3x3)
+            + conv_ops(n, c_in, 1, ch5x5red) + conv_ops(n, ch5x5red, 5, ch5x5) + pool + conv_ops(n, c_in, 1, pool_proj))''',
+    "convs_on_the_input": CONV_OPS + '''def naive_inception_ops(n, c_in, ch1x1, ch3x3, ch5x5):
+    return conv_ops(n, c_in, 1, ch1x1) + conv_ops(n, c_in, 3, ch3x3) + conv_ops(n, c_in, 5, ch5x5) + n * n * c_in
+
+
+def inception_ops(n, c_in, widths):
+    ch1x1, ch3x3red, ch3x3, ch5x5red, ch5x5, pool_proj = widths
+    return (conv_ops(n, c_in, 1, ch1x1) + conv_ops(n, c_in, 1, ch3x3red) + conv_ops(n, c_in, 3, ch3x3)
+            + conv_ops(n, c_in, 1, ch5x5red) + conv_ops(n, c_in, 5, ch5x5) + n * n * c_in + conv_ops(n, c_in, 1, pool_proj))''',
+}
+
+MODULE_PARAMS = '''def inception_params(c_in, widths):
+    ch1x1, ch3x3red, ch3x3, ch5x5red, ch5x5, pool_proj = widths
+    convs = [(1, c_in, ch1x1), (1, c_in, ch3x3red), (3, ch3x3red, ch3x3),
+             (1, c_in, ch5x5red), (5, ch5x5red, ch5x5), (1, c_in, pool_proj)]
+    return sum(k * k * a * b + b for k, a, b in convs)
+
+
+def googlenet_params(modules, num_classes=1000):
+    params = {stem}
+    channels = 192
+    for module in modules:
+        if module != "pool":
+            params += inception_params(channels, module[1])
+            channels = {channels}
+    return params + {fc} * num_classes + num_classes'''
+STEM = "(7 * 7 * 3 + 1) * 64 + (64 + 1) * 64 + (3 * 3 * 64 + 1) * 192"
+OUT = "module[1][0] + module[1][2] + module[1][4] + module[1][5]"
+GOOGLENET_PARAMS = {
+    "comprehension": '''def inception_params(c_in, widths):
+    ch1x1, ch3x3red, ch3x3, ch5x5red, ch5x5, pool_proj = widths
+    conv = lambda k, a, b: (k * k * a + 1) * b
+    return (conv(1, c_in, ch1x1 + ch3x3red + ch5x5red + pool_proj)
+            + conv(3, ch3x3red, ch3x3) + conv(5, ch5x5red, ch5x5))
+
+
+def googlenet_params(modules, num_classes=1000):
+    table = [widths for module in modules if module != "pool" for _, widths in [module]]
+    channels = [192] + [w[0] + w[2] + w[4] + w[5] for w in table]
+    stem = (7 * 7 * 3 * 64 + 64) + (1 * 1 * 64 * 64 + 64) + (3 * 3 * 64 * 192 + 192)
+    body = sum(inception_params(c, w) for c, w in zip(channels, table))
+    return stem + body + (channels[-1] + 1) * num_classes''',
+    "isinstance_loop": '''def conv_params(k, c_in, c_out):
+    return c_out * (k * k * c_in + 1)
+
+
+def inception_params(c_in, widths):
+    ch1x1, ch3x3red, ch3x3, ch5x5red, ch5x5, pool_proj = widths
+    total = conv_params(1, c_in, ch1x1)
+    total += conv_params(1, c_in, ch3x3red) + conv_params(3, ch3x3red, ch3x3)
+    total += conv_params(1, c_in, ch5x5red) + conv_params(5, ch5x5red, ch5x5)
+    total += conv_params(1, c_in, pool_proj)
+    return total
+
+
+def googlenet_params(modules, num_classes=1000):
+    total = conv_params(7, 3, 64) + conv_params(1, 64, 64) + conv_params(3, 64, 192)
+    c = 192
+    for module in modules:
+        if isinstance(module, str):
+            continue
+        label, widths = module
+        total += inception_params(c, widths)
+        c = sum(widths[i] for i in (0, 2, 4, 5))
+    total += conv_params(1, c, num_classes)
+    return total''',
+    "loop": MODULE_PARAMS.format(stem=STEM, channels=OUT, fc="channels"),
+    "all_widths": MODULE_PARAMS.format(stem=STEM, channels="sum(module[1])", fc="channels"),
+    "flattened": MODULE_PARAMS.format(stem=STEM, channels=OUT, fc="7 * 7 * channels"),
+    "no_reduction_in_the_stem": MODULE_PARAMS.format(stem="(7 * 7 * 3 + 1) * 64 + (3 * 3 * 64 + 1) * 192", channels=OUT,
+                                              fc="channels"),
+    "always_1000_classes": MODULE_PARAMS.format(stem=STEM, channels=OUT, fc="channels").replace(
+        "* num_classes + num_classes", "* 1000 + 1000"),
+}
+
+PRINT_RATIO = '''
+print(f"AlexNet has {params_ratio:.2f} times as many parameters as GoogLeNet")'''
+GOOGLENET_RATIO = {
+    "count_params": '''params_ratio = build("alexnet").count_params() / build("googlenet").count_params()''' + PRINT_RATIO,
+    "fresh_profiles": '''alexnet_params = profile(build("alexnet")).total_params
+googlenet_total = profile(build("googlenet")).total_params
+params_ratio = float(alexnet_params) / float(googlenet_total)''' + PRINT_RATIO,
+    "own_count": '''alexnet_table = profile(build("alexnet"))
+params_ratio = alexnet_table.total_params / googlenet_params(MODULES)''' + PRINT_RATIO,
+    "inverted": '''alexnet_table = profile(build("alexnet"))
+params_ratio = googlenet_table.total_params / alexnet_table.total_params''' + PRINT_RATIO,
+    "operations": '''alexnet_table = profile(build("alexnet"))
+params_ratio = alexnet_table.total_ops / googlenet_table.total_ops''' + PRINT_RATIO,
+    "paper": '''params_ratio = 60e6 / 5e6''' + PRINT_RATIO,
+}
+
+AUX = '''def auxiliary_params(c_in, side=14, num_classes=1000):
+    pooled = {pooled}
+    conv = c_in * 128{bias}
+    fc1 = {fc1_in} * 1024{bias1024}
+    fc2 = 1024 * num_classes{bias_classes}
+    return conv + fc1 + fc2'''
+WITH_BIASES = dict(bias=" + 128", bias1024=" + 1024", bias_classes=" + num_classes")
+AUXILIARY_PARAMS = {
+    "keras_model": '''def auxiliary_params(c_in, side=14, num_classes=1000):
+    head = keras.Sequential([keras.Input((side, side, c_in)),
+                             layers.AveragePooling2D(5, strides=3),
+                             layers.Conv2D(128, 1, activation="relu"),
+                             layers.Flatten(),
+                             layers.Dense(1024, activation="relu"),
+                             layers.Dropout(0.7),
+                             layers.Dense(num_classes, activation="softmax")])
+    return head.count_params()''',
+    "helpers": '''import math
+
+
+def dense(n_in, n_out):
+    return n_in * n_out + n_out
+
+
+def auxiliary_params(c_in, side=14, num_classes=1000):
+    pooled = math.ceil((side - 4) / 3)
+    return dense(c_in, 128) + dense(pooled ** 2 * 128, 1024) + dense(1024, num_classes)''',
+    "inline": AUX.format(pooled="(side - 5) // 3 + 1", fc1_in="pooled * pooled * 128", **WITH_BIASES),
+    "no_stride": AUX.format(pooled="side - 5 + 1", fc1_in="pooled * pooled * 128", **WITH_BIASES),
+    "side_off_by_one": AUX.format(pooled="(side - 5) // 3", fc1_in="pooled * pooled * 128", **WITH_BIASES),
+    "no_biases": AUX.format(pooled="(side - 5) // 3 + 1", fc1_in="pooled * pooled * 128", bias="", bias1024="",
+                            bias_classes=""),
+    "fc_on_the_channels": AUX.format(pooled="(side - 5) // 3 + 1", fc1_in="128", **WITH_BIASES),
+    "always_4x4": AUX.format(pooled="4", fc1_in="pooled * pooled * 128", **WITH_BIASES),
+}
+
+LOSS = '''def googlenet_loss(y_true, outputs):
+    main, aux1, aux2 = [keras.ops.{reduce}(keras.losses.sparse_categorical_crossentropy(y_true, p)) for p in outputs]
+    return {ret}'''
+GOOGLENET_LOSS = {
+    "unpacked": '''def googlenet_loss(y_true, outputs):
+    main, aux1, aux2 = outputs
+    l_main = np.mean(keras.ops.convert_to_numpy(keras.losses.sparse_categorical_crossentropy(y_true, main)))
+    l_aux1 = np.mean(keras.ops.convert_to_numpy(keras.losses.sparse_categorical_crossentropy(y_true, aux1)))
+    l_aux2 = np.mean(keras.ops.convert_to_numpy(keras.losses.sparse_categorical_crossentropy(y_true, aux2)))
+    return float(l_main + 0.3 * (l_aux1 + l_aux2))''',
+    "weighted_loop": '''def googlenet_loss(y_true, outputs, aux_weight=0.3):
+    total = 0.0
+    for i, probabilities in enumerate(outputs):
+        per_example = keras.losses.sparse_categorical_crossentropy(y_true, probabilities)
+        total += (1.0 if i == 0 else aux_weight) * keras.ops.convert_to_numpy(keras.ops.mean(per_example)).item()
+    return total''',
+    "ops": LOSS.format(reduce="mean", ret="float(main + 0.3 * aux1 + 0.3 * aux2)"),
+    "equal_weights": LOSS.format(reduce="mean", ret="float(main + aux1 + aux2)"),
+    "a_tensor": LOSS.format(reduce="mean", ret="main + 0.3 * (aux1 + aux2)"),
+    "weight_shared": LOSS.format(reduce="mean", ret="float(main + 0.3 * (aux1 + aux2) / 2)"),
+    "summed_over_the_batch": LOSS.format(reduce="sum", ret="float(main + 0.3 * (aux1 + aux2))"),
+}
+
+LAB5_TASKS = ("naive_inception", "inception_ops", "googlenet_params", "params_ratio", "auxiliary_params", "googlenet_loss")
 LAB5 = {
     "nested_branches": Answer({"inception": INCEPTION.format(pool="MaxPooling2D", order=IN_ORDER)}),
     "branch_loop_and_stderr": Answer({"inception": "import sys\n\n\n" + INCEPTION_LOOP}),
     "average_pooling": Answer({"inception": INCEPTION.format(pool="AveragePooling2D", order=IN_ORDER)}, wrong=("inception",)),
     "pool_branch_first": Answer({"inception": INCEPTION.format(pool="MaxPooling2D", order=IN_ORDER[-1:] + IN_ORDER[:-1])},
                                 wrong=("inception",)),
+    "nested_and_noisy": Answer({
+        "naive_inception": NAIVE_INCEPTION["sequential_noisy"], "inception_ops": INCEPTION_OPS["branch_list"],
+        "googlenet_params": GOOGLENET_PARAMS["comprehension"], "params_ratio": GOOGLENET_RATIO["count_params"],
+        "auxiliary_params": AUXILIARY_PARAMS["keras_model"], "googlenet_loss": GOOGLENET_LOSS["unpacked"]}),
+    "loops_and_helpers": Answer({
+        "naive_inception": NAIVE_INCEPTION["loop"], "inception_ops": INCEPTION_OPS["from_naive"],
+        "googlenet_params": GOOGLENET_PARAMS["isinstance_loop"], "params_ratio": GOOGLENET_RATIO["fresh_profiles"],
+        "auxiliary_params": AUXILIARY_PARAMS["helpers"], "googlenet_loss": GOOGLENET_LOSS["weighted_loop"]}),
+    "formulas_and_stderr": Answer({
+        "naive_inception": NAIVE_INCEPTION["named_stderr"], "inception_ops": INCEPTION_OPS["factored"],
+        "googlenet_params": GOOGLENET_PARAMS["loop"], "params_ratio": GOOGLENET_RATIO["own_count"],
+        "auxiliary_params": AUXILIARY_PARAMS["inline"], "googlenet_loss": GOOGLENET_LOSS["ops"]}),
+    "stride_bias_widths_inverted": Answer({
+        "naive_inception": NAIVE_INCEPTION["pool_default_stride"], "inception_ops": INCEPTION_OPS["no_bias"],
+        "googlenet_params": GOOGLENET_PARAMS["all_widths"], "params_ratio": GOOGLENET_RATIO["inverted"],
+        "auxiliary_params": AUXILIARY_PARAMS["no_stride"], "googlenet_loss": GOOGLENET_LOSS["equal_weights"]}, wrong=LAB5_TASKS),
+    "swapped_pool_flat_operations": Answer({
+        "naive_inception": NAIVE_INCEPTION["widths_swapped"], "inception_ops": INCEPTION_OPS["pool_free"],
+        "googlenet_params": GOOGLENET_PARAMS["flattened"], "params_ratio": GOOGLENET_RATIO["operations"],
+        "auxiliary_params": AUXILIARY_PARAMS["side_off_by_one"], "googlenet_loss": GOOGLENET_LOSS["a_tensor"]}, wrong=LAB5_TASKS),
+    "window_stem_biases_shared": Answer({
+        "inception_ops": INCEPTION_OPS["pool_window"], "googlenet_params": GOOGLENET_PARAMS["no_reduction_in_the_stem"],
+        "auxiliary_params": AUXILIARY_PARAMS["no_biases"], "googlenet_loss": GOOGLENET_LOSS["weight_shared"]},
+        wrong=("inception_ops", "googlenet_params", "auxiliary_params", "googlenet_loss")),
+    "input_channels_global_fc_batch_sum": Answer({
+        "inception_ops": INCEPTION_OPS["convs_on_the_input"], "auxiliary_params": AUXILIARY_PARAMS["fc_on_the_channels"],
+        "googlenet_loss": GOOGLENET_LOSS["summed_over_the_batch"]},
+        wrong=("inception_ops", "auxiliary_params", "googlenet_loss")),
+    "second_tries": Answer({
+        "naive_inception": NAIVE_INCEPTION["average_pooling"], "googlenet_params": GOOGLENET_PARAMS["always_1000_classes"],
+        "params_ratio": GOOGLENET_RATIO["paper"], "auxiliary_params": AUXILIARY_PARAMS["always_4x4"]},
+        wrong=("naive_inception", "googlenet_params", "params_ratio", "auxiliary_params")),
 }
 DENSE_UNIT_F_FIRST = '''def dense_unit(x, k):
     y = layers.ReLU()(layers.BatchNormalization()(x))
