@@ -32,14 +32,14 @@ def _other(rng, shape):
 
 
 def with_seeded_weights(model):
-    """`model`, every weight replaced by a draw seeded by its kind (the last part of its name) and its shape.
+    """`model`, every weight replaced by a draw seeded by its kind (its name: kernel, bias, gamma, ...) and its shape.
 
     Kernels are He-scaled normals, biases small normals, batch normalization's four weights as above, any other
     trainable weight (LeNet-5's subsampling coefficients) a normal scaled by its fan-in. Non-trainable weights of
     other kinds are constants of the layer (LeNet-5's RBF codes) and stay as built.
     """
     for weight in model.weights:
-        kind, shape = weight.name.split("/")[-1], tuple(weight.shape)
+        kind, shape = weight.name, tuple(weight.shape)  # Keras 3: the name is the last part of the path
         if kind not in _DRAWS and not weight.trainable:
             continue
         rng = np.random.default_rng([*shape, zlib.crc32(kind.encode())])
