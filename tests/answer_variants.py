@@ -603,6 +603,8 @@ def naive_inception(x, ch1x1, ch3x3, ch5x5):
     "widths_swapped": NAIVE.format(first="ch1x1", second="ch5x5", third="ch3x3", pool="MaxPooling2D", stride="strides=1, "),
     "average_pooling": NAIVE.format(first="ch1x1", second="ch3x3", third="ch5x5", pool="AveragePooling2D",
                                     stride="strides=1, "),
+    "no_relu": NAIVE.format(first="ch1x1", second="ch3x3", third="ch5x5", pool="MaxPooling2D",
+                            stride="strides=1, ").replace(', activation="relu"', ""),
 }
 
 CONV_OPS = '''def conv_ops(n, c_in, k, c_out):
@@ -853,10 +855,10 @@ LAB5 = {
         "inception_ops": INCEPTION_OPS["pool_window"], "googlenet_params": GOOGLENET_PARAMS["no_reduction_in_the_stem"],
         "auxiliary_params": AUXILIARY_PARAMS["no_biases"], "googlenet_loss": GOOGLENET_LOSS["weight_shared"]},
         wrong=("inception_ops", "googlenet_params", "auxiliary_params", "googlenet_loss")),
-    "input_channels_global_fc_batch_sum": Answer({
-        "inception_ops": INCEPTION_OPS["convs_on_the_input"], "auxiliary_params": AUXILIARY_PARAMS["fc_on_the_channels"],
-        "googlenet_loss": GOOGLENET_LOSS["summed_over_the_batch"]},
-        wrong=("inception_ops", "auxiliary_params", "googlenet_loss")),
+    "no_relu_input_channels_global_fc_batch_sum": Answer({
+        "naive_inception": NAIVE_INCEPTION["no_relu"], "inception_ops": INCEPTION_OPS["convs_on_the_input"],
+        "auxiliary_params": AUXILIARY_PARAMS["fc_on_the_channels"], "googlenet_loss": GOOGLENET_LOSS["summed_over_the_batch"]},
+        wrong=("naive_inception", "inception_ops", "auxiliary_params", "googlenet_loss")),
     "second_tries": Answer({
         "naive_inception": NAIVE_INCEPTION["average_pooling"], "googlenet_params": GOOGLENET_PARAMS["always_1000_classes"],
         "params_ratio": GOOGLENET_RATIO["paper"], "auxiliary_params": AUXILIARY_PARAMS["always_4x4"]},
