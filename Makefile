@@ -27,15 +27,18 @@ demo: $(VENV)/installed
 	$(VENV)/bin/cnnlab table --all --check
 	$(VENV)/bin/cnnlab reproduce convnet-mnist --epochs 1
 
+# Tests run on every core (pytest-xdist); the tests that share a lab's solution run or a corpus batch stay on one
+# worker (tests/conftest.py), so that each is done once.
+PARALLEL ?= -n auto --dist loadgroup
 test: $(VENV)/installed
-	PATH=$(CURDIR)/$(VENV)/bin:$$PATH KERAS_BACKEND=tensorflow $(PY) -m pytest --durations=20
-	KERAS_BACKEND=jax $(PY) -m pytest -m backends tests/test_models.py tests/test_blocks.py tests/test_backends.py
+	PATH=$(CURDIR)/$(VENV)/bin:$$PATH KERAS_BACKEND=tensorflow $(PY) -m pytest $(PARALLEL) --durations=20
+	KERAS_BACKEND=jax $(PY) -m pytest $(PARALLEL) -m backends tests/test_models.py tests/test_blocks.py tests/test_backends.py
 	KERAS_BACKEND=torch $(PY) -m pytest -m backends tests/test_blocks.py tests/test_backends.py
 
-# The autograder's hostile corpus: broken or hostile submissions graded in bubblewrap jails, a zip rerun, SIGTERM
-# (10 to 15 minutes; not in .ci/run, for CI's time).
+# The autograder's hostile corpus alone (also part of `make test`): broken or hostile submissions graded in
+# bubblewrap jails, a zip rerun, SIGTERM.
 test-grader: $(VENV)/installed
-	PATH=$(CURDIR)/$(VENV)/bin:$$PATH KERAS_BACKEND=tensorflow $(PY) -m pytest -m grader_corpus tests/test_grader_corpus.py
+	PATH=$(CURDIR)/$(VENV)/bin:$$PATH KERAS_BACKEND=tensorflow $(PY) -m pytest $(PARALLEL) -m grader_corpus tests/test_grader_corpus.py
 
 # Students' notebooks: labs/ is what `nbgrader generate_assignment` makes from solutions/ (never edit labs/).
 labs: $(VENV)/installed

@@ -16,6 +16,30 @@ def pytest_configure(config):
     config.addinivalue_line("markers", "backends: also run under the JAX and PyTorch backends by `make test`")
 
 
+# Fixtures whose work several tests share: under pytest-xdist (`-n N --dist loadgroup`, as `make test` runs), the
+# tests that use one of them go to one worker, so that the work is done once (a lab's solution run trains its
+# networks; each corpus batch grades dozens of submissions).
+SHARED_FIXTURES = ("lab1_batch", "model_batch")
+
+
+def shared_work(item):
+    """The name of the shared work an item needs: its lab's name for a test of the lab's solution run, notebook
+    or grading batches; a corpus batch's name; None for a test on its own."""
+    if "solution_run" in item.fixturenames:
+        params = item.callspec.params.values() if hasattr(item, "callspec") else ()
+        labs = [value.parent.name if isinstance(value, Path) else value for value in params]
+        return next((lab for lab in labs if str(lab).startswith("lab")), "solution_runs")
+    return next((name for name in SHARED_FIXTURES if name in item.fixturenames), None)
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist's own, which turns the marks into groups
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        group = shared_work(item)
+        if group:
+            item.add_marker(pytest.mark.xdist_group(group))
+
+
 @pytest.fixture
 def shared_dir():
     """The course's data folder from CNNLAB_DATA_DIR; tests that need the real files skip without it."""

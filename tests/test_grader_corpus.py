@@ -3,8 +3,8 @@ then the lab-1 folder again as a zip (a link member, a gradebook to repair), and
 
 Lab 1 (NumPy, 14 points) takes the notebook cases; a tiny lab with a saved model (built in the test's folder,
 `grading_helpers.tiny_lab`) takes the model cases. Every submission gets the expected status and a reason
-that says what happened. Several minutes on 2 cores: behind the `grader_corpus` marker
-(`pytest -m grader_corpus tests/test_grader_corpus.py`, or `make test-grader`).
+that says what happened. Several minutes on 2 cores: marked `grader_corpus`, part of the default run (`make test`,
+CI); alone with `make test-grader`.
 """
 
 import contextlib
@@ -42,8 +42,10 @@ pytestmark = pytest.mark.grader_corpus
 
 @functools.lru_cache(maxsize=1)
 def cell_timeout():
-    """25 s a cell, or 4 times a fresh `import keras` when other users slow this machine (40 s at load 12 on
-    2 cores): the set-up cell, which imports TensorFlow, must fit in it for the timeout cases to mean anything."""
+    """60 s a cell, or 6 times a fresh `import keras` when other work slows this machine: the set-up cell, which
+    imports TensorFlow, must fit in it for the timeout cases to mean anything. The corpus runs beside the other
+    tests (`make test` runs them on every core), and with 25 s or 4 times the import, an answered notebook's set-up
+    cell once ran out of time at load 6 on 2 cores."""
     import subprocess
     import sys
     import time
@@ -51,7 +53,7 @@ def cell_timeout():
     start = time.perf_counter()
     subprocess.run([sys.executable, "-c", "import keras"], check=True, capture_output=True,
                    env={"TF_CPP_MIN_LOG_LEVEL": "3", "PATH": os.environ.get("PATH", ""), "KERAS_BACKEND": "tensorflow"})
-    return max(25, round(4 * (time.perf_counter() - start)))
+    return max(60, round(6 * (time.perf_counter() - start)))
 
 
 @dataclass
