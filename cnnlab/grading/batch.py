@@ -27,44 +27,17 @@ import tempfile
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
 
 from cnnlab.grading import jail as jails, labconfig, reference, submissions as subs
+from cnnlab.grading.errors import GradingError
+from cnnlab.grading.options import ROOT, Options, log  # noqa: F401  (Options: as callers name it)
 from cnnlab.grading.status import STATUSES, Status, new_result
 
-ROOT = Path(__file__).resolve().parents[2]
 KERNEL_ENV = {"PATH", "LANG", "LANGUAGE", "TZ", "KERAS_BACKEND", "CUDA_VISIBLE_DEVICES", "PYTHONHASHSEED", "VIRTUAL_ENV"}
 CSV_FIELDS = ("student", "lab", "score", "max_score", "status", "reason")
-
-
-@dataclass
-class Options:
-    lab: str
-    submissions: Path
-    out: Path
-    workers: int = 1
-    timeout: float = 600
-    cell_timeout: float = 120
-    memory_mb: int = 8192
-    processes: int = 1024  # processes and threads of one jail (RLIMIT_NPROC): TensorFlow starts ~100 threads
-    model_timeout: float = 300  # seconds per model check (its jail: load, count, predict)
-    unsafe_no_sandbox: bool = False  # grade without the jail when the machine has none (the results say so)
-    quick: bool = False
-    source: Path = ROOT / "solutions"
-    config_dir: Path = ROOT / "autograder" / "labs"
-    data_dir: Path | None = None
-    shard: tuple = (0, 1)
-    id_pattern: str = subs.DEFAULT_ID_PATTERN
-    regrade: bool = False
-    verbose: bool = True
-
-
-def log(options, message):
-    if options.verbose:
-        print(message, flush=True)
 
 
 # -- the nbgrader course --
@@ -82,7 +55,7 @@ def course(options):
     source_nb = options.source / options.lab
     if not source_nb.is_dir():
         known = sorted(p.name for p in options.source.iterdir() if p.is_dir())
-        raise SystemExit(f"no lab {options.lab!r} in {options.source}. Known: {', '.join(known)}")
+        raise GradingError(f"no lab {options.lab!r} in {options.source}. Known: {', '.join(known)}")
     db = out / "gradebook.db"
     released = course_dir / "labs" / options.lab
     digest = hashlib.sha256(b"".join(p.read_bytes() for p in sorted(source_nb.glob("*.ipynb")))).hexdigest()
@@ -95,8 +68,11 @@ def course(options):
                    "--log-level=WARN"]
         result = subprocess.run(command, cwd=course_dir, capture_output=True, text=True, env=env)
         if result.returncode != 0:
-            raise SystemExit(f"nbgrader generate_assignment {options.lab} failed (exit {result.returncode}):\n"
-                             f"{result.stdout}{result.stderr}")
+            log_path = course_dir / f"{options.lab}.generate_assignment.log"
+            log_path.write_text(result.stdout + result.stderr)
+            last = next((line for line in reversed((result.stdout + result.stderr).splitlines()) if line.strip()), "")
+            raise GradingError(f"nbgrader generate_assignment {options.lab} failed (exit {result.returncode}): "
+                               f"{last.strip()[:300]}; its whole output is in {log_path}")
         stamp.write_text(digest)
     snapshot = out / ".work" / options.lab / "gradebook-source.db"
     snapshot.parent.mkdir(parents=True, exist_ok=True)
@@ -404,14 +380,14 @@ def grade(options):
     config = labconfig.load(options.lab, options.config_dir)
     missing = labconfig.missing_data(config, options.data_dir)
     if missing:
-        raise SystemExit(f"{options.lab}: the model checks of autograder/labs/{options.lab}.json read the grader's "
-                         f"data, and {missing}. Pass --data DIR (default $CNNLAB_DATA_DIR), the folder holding "
-                         f"the course's datasets (shared/data)")
+        raise GradingError(f"{options.lab}: the model checks of autograder/labs/{options.lab}.json read the grader's "
+                           f"data, and {missing}. Pass --data DIR (default $CNNLAB_DATA_DIR), the folder holding "
+                           f"the course's datasets (shared/data)")
     released_dir, snapshot, source_digest = course(options)
     released = released_dir / config.notebook
     if not released.exists():
-        raise SystemExit(f"{options.lab}: the release has no {config.notebook}; set \"notebook\" in "
-                         f"{options.config_dir / (options.lab + '.json')}")
+        raise GradingError(f"{options.lab}: the release has no {config.notebook}; set \"notebook\" in "
+                           f"{options.config_dir / (options.lab + '.json')}")
     release_nb = nbformat.read(released, as_version=4)
     graded_cells = {c.metadata.nbgrader["grade_id"]: c.metadata.nbgrader["points"]
                     for c in release_nb.cells if c.metadata.get("nbgrader", {}).get("grade")}
@@ -421,15 +397,15 @@ def grade(options):
         reference_path = reference.compute(options.source / options.lab / config.notebook,
                                            options.out / ".work" / options.lab, options.quick)
     except (RuntimeError, ValueError) as error:
-        raise SystemExit(f"{options.lab}: the reference for the probed tests could not be made: {error}") from None
+        raise GradingError(f"{options.lab}: the reference for the probed tests could not be made: {error}") from None
     if reference_path:
         log(options, f"{options.lab}: reference values of the probed tests ready ({time.monotonic() - started:.1f} s)")
     root = Path(options.submissions).resolve()
     if not root.exists():
-        raise SystemExit(f"--submissions {options.submissions}: no such file or folder")
+        raise GradingError(f"--submissions {options.submissions}: no such file or folder")
     if root.is_file():
         if root.suffix.lower() != ".zip":
-            raise SystemExit(f"--submissions {options.submissions}: expected a folder or a .zip archive")
+            raise GradingError(f"--submissions {options.submissions}: expected a folder or a .zip archive")
         root = subs.unpack(root, options.out / ".imported")
     found, warnings = subs.discover(root, options.lab, config.notebook, [m.name for m in config.models], options.id_pattern)
     for warning in warnings:
@@ -439,7 +415,7 @@ def grade(options):
     try:
         jail = jails.probe(allow_unsafe=options.unsafe_no_sandbox)
     except jails.JailError as error:
-        raise SystemExit(str(error)) from None
+        raise GradingError(str(error)) from None
     described = jail.description
     (options.out / ".work" / options.lab / "jail").mkdir(parents=True, exist_ok=True)  # the model checks' folders
     private_root = Path(tempfile.mkdtemp(prefix="cnnlab-grade-")).resolve()  # every kernel's folder, each its own
@@ -536,7 +512,8 @@ def merge(out, shards):
     for shard_dir in shards:
         shard_dir = Path(shard_dir)
         if not (shard_dir / "results").is_dir():
-            raise SystemExit(f"{shard_dir}: not a grader output (no results/ folder); pass the --out folders of the shards")
+            raise GradingError(f"{shard_dir}: not a grader output (no results/ folder); pass the --out folders of "
+                               f"the shards")
         for path in sorted((shard_dir / "results").glob("*/*.json")):
             result = json.loads(path.read_text())
             key = (result["lab"], result["student"])
