@@ -21,7 +21,7 @@ from cnnlab.grading.options import Options
 from cnnlab.grading.status import STATUSES
 from cnnlab.grading.checks import check_model
 from cnnlab.grading.cli import main
-from cnnlab.grading.worker import canary_source, read_canary
+from cnnlab.grading.execute import canary_source, read_canary
 from answer_variants import VARIANTS
 from grading_helpers import (LAB, ROOT, TINY, answered, index_of, released, set_tiny_weights, tiny_config, tiny_model,
                              tiny_test_set, write)

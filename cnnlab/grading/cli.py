@@ -67,7 +67,7 @@ def one_line(error):
 
 def run_grade(args):
     """`grade`: 0, or one line saying what stopped it (a `GradingError`, SIGTERM or SIGINT)."""
-    from cnnlab.grading import batch
+    from cnnlab.grading import batch, pool
 
     cell_timeout = args.cell_timeout if args.cell_timeout is not None else min(Options.cell_timeout, args.timeout)
     try:
@@ -79,7 +79,7 @@ def run_grade(args):
         batch.grade(options)
     except GradingError as error:
         return one_line(error)
-    except batch.Interrupted as stop:
+    except pool.Interrupted as stop:
         return (f"{stop}: the workers and their kernels were stopped and the scratch folders removed; "
                 f"what was graded is kept in {args.out}: run the same command again to grade the rest")
     return 0
@@ -87,10 +87,10 @@ def run_grade(args):
 
 def run_merge(args):
     """`merge`: 0, or one line saying what stopped it."""
-    from cnnlab.grading import batch
+    from cnnlab.grading import store
 
     try:
-        batch.merge(args.out, args.shards)
+        store.merge(args.out, args.shards)
     except GradingError as error:
         return one_line(error)
     print(f"merged {len(args.shards)} shards into {args.out}")
