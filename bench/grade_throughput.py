@@ -83,7 +83,8 @@ def main(argv=None):
     parser.add_argument("--data", type=Path, default=os.environ.get("CNNLAB_DATA_DIR"),
                         help="the grader's data for the accuracy checks (default $CNNLAB_DATA_DIR)")
     args = parser.parse_args(argv)
-    from cnnlab.grading import batch, labconfig
+    from cnnlab.grading import batch, course, labconfig
+    from cnnlab.grading.options import Options
 
     missing = labconfig.missing_data(labconfig.load(args.lab, ROOT / "autograder" / "labs"), args.data)
     if missing:
@@ -105,17 +106,17 @@ def main(argv=None):
               f"{'models':>7s} {'rest':>6s} {'total':>6s}  (mean seconds per submission)  load before/after")
         for workers in args.workers:
             out = tmp / f"out-{workers}"
-            options = batch.Options(lab=args.lab, submissions=tmp / "class", out=out, workers=workers, timeout=600,
-                                    cell_timeout=300, quick=True, data_dir=args.data, verbose=False)
-            batch.course(batch.Options(**{**options.__dict__, "out": out.resolve()}))  # set-up outside the timing
+            options = Options(lab=args.lab, submissions=tmp / "class", out=out, workers=workers, timeout=600,
+                              cell_timeout=300, quick=True, data_dir=args.data, verbose=False)
+            course.prepare(Options(**{**options.__dict__, "out": out.resolve()}))  # set-up outside the timing
             load_before = os.getloadavg()[0]
             start = time.perf_counter()
             results = batch.grade(options)
             wall = time.perf_counter() - start
-            bad = [r for r in results if r["status"] != "graded" or r["score"] != r["max_score"]]
+            bad = [r for r in results if r.status != "graded" or r.score != r.max_score]
             if bad:
-                raise SystemExit(f"{len(bad)} copies of the solution did not get full marks: {bad[0]['reason']}")
-            t = {k: statistics.mean(r["timings"].get(k, 0) for r in results)
+                raise SystemExit(f"{len(bad)} copies of the solution did not get full marks: {bad[0].reason}")
+            t = {k: statistics.mean(r.timings.get(k, 0) for r in results)
                  for k in ("kernel_start", "imports", "evaluation", "model_checks", "total")}
             rest = t["total"] - t["kernel_start"] - t["imports"] - t["evaluation"] - t["model_checks"]
             print(f"{workers:7d} {wall:7.1f} {60 * len(results) / wall:8.1f} {t['kernel_start']:7.2f} {t['imports']:8.2f} "

@@ -8,6 +8,7 @@ behind the `grader_corpus` marker.
 
 import csv
 import os
+import re
 import shutil
 import zipfile
 
@@ -15,9 +16,12 @@ import numpy as np
 import pytest
 
 from cnnlab.grading import batch, checks, labconfig, submissions
+from cnnlab.grading.errors import GradingError
+from cnnlab.grading.options import Options
+from cnnlab.grading.status import STATUSES
 from cnnlab.grading.checks import check_model
 from cnnlab.grading.cli import main
-from cnnlab.grading.worker import canary_source, read_canary
+from cnnlab.grading.execute import canary_source, read_canary
 from answer_variants import VARIANTS
 from grading_helpers import (LAB, ROOT, TINY, answered, index_of, released, set_tiny_weights, tiny_config, tiny_model,
                              tiny_test_set, write)
@@ -182,9 +186,9 @@ def test_membrane_validation_split_for_segmentation_checks(shared_dir):
 def test_lab_config_points_must_match_the_test_cell():
     config = labconfig.parse(TINY, tiny_config())
     labconfig.check_points(config, {"test_model": 4})
-    with pytest.raises(ValueError, match="give 4 points, but test cell 'test_model' is worth 5"):
+    with pytest.raises(GradingError, match="give 4 points, but test cell 'test_model' is worth 5"):
         labconfig.check_points(config, {"test_model": 5})
-    with pytest.raises(ValueError, match="does not have"):
+    with pytest.raises(GradingError, match="does not have"):
         labconfig.check_points(config, {"test_other": 4})
 
 
@@ -201,7 +205,7 @@ def test_lab_config_points_must_match_the_test_cell():
 def test_lab_config_errors_say_what_to_fix(change, message):
     config = tiny_config()
     change(config)
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(GradingError, match=message):
         labconfig.parse(TINY, config, "labs/lab0_tiny.json")
 
 
@@ -255,7 +259,7 @@ def test_shards_are_a_deterministic_partition():
     slices = [submissions.shard(found, i, 3) for i in range(3)]
     assert sorted(s.student for part in slices for s in part) == [s.student for s in found]
     assert [s.student for s in submissions.shard(found[10:], 1, 3)] == [s.student for s in slices[1] if s.student >= "s010"]
-    with pytest.raises(ValueError, match="0 <= i < N"):
+    with pytest.raises(GradingError, match="0 <= i < N"):
         submissions.shard(found, 3, 3)
 
 
@@ -396,15 +400,33 @@ def test_merge_combines_shards(lab_batch, tmp_path):
         assert [gb.find_submission(lab, s).score for s in ("good", "blank")] == [points, 0]
 
 
-def test_grade_says_what_is_wrong_with_its_arguments(tmp_path):
-    with pytest.raises(SystemExit, match="no lab 'lab9'"):
-        main(["grade", "--lab", "lab9", "--submissions", str(tmp_path), "--out", str(tmp_path / "out")])
-    with pytest.raises(SystemExit, match="no such file or folder"):
-        main(["grade", "--lab", LAB, "--submissions", str(tmp_path / "nope"), "--out", str(tmp_path / "out")])
-    with pytest.raises(SystemExit, match=f"lab2_first_convnet: .* read the grader's data, and {tmp_path} lacks cifar10.npz, mnist.npz"):
-        main(["grade", "--lab", "lab2_first_convnet", "--submissions", str(tmp_path), "--out", str(tmp_path / "out"),
-              "--data", str(tmp_path)])
-    assert batch.STATUSES[:5] == ("graded", "error", "timeout", "tampered", "missing")
+def test_grade_says_what_is_wrong_with_its_arguments(tmp_path, capsys):
+    def error(*arguments):
+        """The one line on stderr of a command that must fail with exit status 1."""
+        assert main(["grade", "--submissions", str(tmp_path), "--out", str(tmp_path / "out"), *arguments]) == 1
+        lines = capsys.readouterr().err.splitlines()
+        assert len(lines) == 1 and lines[0].startswith("python -m autograder: error: "), lines
+        return lines[0]
+
+    assert "no lab 'lab9'" in error("--lab", "lab9")
+    assert "no such file or folder" in error("--lab", LAB, "--submissions", str(tmp_path / "nope"))
+    assert re.search(f"lab2_first_convnet: .* read the grader's data, and {tmp_path} lacks cifar10.npz, mnist.npz",
+                     error("--lab", "lab2_first_convnet", "--data", str(tmp_path)))
+    assert error("--lab", LAB, "--workers", "0").endswith("--workers needs 1 or more. Received: 0")
+    assert main(["merge", "--out", str(tmp_path / "merged"), str(tmp_path)]) == 1
+    assert capsys.readouterr().err == (f"python -m autograder: error: {tmp_path}: not a grader output (no results/ "
+                                       f"folder); pass the --out folders of the shards\n")
+    assert STATUSES[:5] == ("graded", "error", "timeout", "tampered", "missing")
+
+
+def test_the_library_raises_a_grading_error_that_says_what_to_fix(tmp_path):
+    options = Options(lab="lab9", submissions=tmp_path, out=tmp_path / "out")
+    with pytest.raises(GradingError, match=r"no lab 'lab9' in .*solutions\. Known: lab1_convolution, "):
+        batch.grade(options)
+    with pytest.raises(GradingError, match="--workers needs 1 or more. Received: 0"):
+        Options(lab=LAB, submissions=tmp_path, out=tmp_path / "out", workers=0)
+    with pytest.raises(GradingError, match="0 <= i < N"):
+        submissions.shard([], 3, 3)
 
 
 # -- answers written differently: a correct one keeps every point, a wrong one loses its own task's points only --

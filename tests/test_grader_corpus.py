@@ -481,7 +481,7 @@ def test_rerun_from_a_zip_refuses_its_link_and_repairs_the_gradebook(lab1_batch,
 
 
 def descendants(pid):
-    from cnnlab.grading.batch import process_tree
+    from cnnlab.grading.pool import process_tree
 
     return process_tree(pid)[1:]
 

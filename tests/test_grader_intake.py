@@ -2,6 +2,7 @@
 gradebook's resync and the class report's identical files: on tiny folders, zips and notebooks made here."""
 
 import html.parser
+import json
 import os
 import stat
 import time
@@ -11,10 +12,11 @@ import zipfile
 import nbformat
 import pytest
 
-from cnnlab.grading import batch, report, submissions
+from cnnlab.grading import report, store, submissions
 from cnnlab.grading.feedback import CSP, REDACTED, feedback_notebook, mark_hidden_part, summary_markdown, to_html
 from cnnlab.grading.status import STATUSES, Status
-from cnnlab.grading.worker import Worker
+from cnnlab.grading.restore import check_structure
+from cnnlab.grading.result import GradingResult
 from grading_helpers import LAB, answered, index_of, nbg, released, write
 
 NAME = f"{LAB}.ipynb"
@@ -143,13 +145,11 @@ def test_graded_cells_of_another_lab_are_removed_with_a_note(tmp_path):
     answer.metadata["nbgrader"] = {"grade": False, "grade_id": "lenet", "locked": False, "schema_version": 3,
                                    "solution": True, "task": False}
     nb.cells[index_of(nb, "test_conv2d") + 1:index_of(nb, "test_conv2d") + 1] = [answer, extra]
-    job = {"lab": LAB, "student": "ann", "work_dir": str(tmp_path), "max_score": 14.0, "isolation": "test",
-           "notebook_name": NAME}
-    worker = Worker(job)
-    worker.check_structure(nb, released())
-    assert worker.result["status"] == "graded"
-    assert worker.result["notes"] == [f"cells of no {LAB} test or answer were found (lenet, test_lenet_params; copied "
-                                      f"from another lab?): the grader removed their tests and graded the rest"]
+    result = GradingResult("ann", LAB, 14.0, "test")
+    check_structure(nb, released(), result, NAME)
+    assert result.status == "graded"
+    assert result.notes == [f"cells of no {LAB} test or answer were found (lenet, test_lenet_params; copied "
+                            f"from another lab?): the grader removed their tests and graded the rest"]
     assert not [c for c in nb.cells if nbg(c).get("grade_id") in ("lenet", "test_lenet_params")]
     assert any(c.source.startswith("def lenet") for c in nb.cells) and not any("61706" in c.source for c in nb.cells)
 
@@ -321,13 +321,33 @@ def test_feedback_reads_a_student_cell_whose_nbgrader_metadata_is_not_a_dict():
 # -- statuses, gradebook, report --
 
 def test_statuses_are_ordered_and_say_where_they_go():
-    assert STATUSES == batch.STATUSES == ("graded", "error", "timeout", "tampered", "missing", "rejected", "grader_error")
+    assert STATUSES == ("graded", "error", "timeout", "tampered", "missing", "rejected", "grader_error")
     assert Status.GRADED.raised_to("tampered") is Status.TAMPERED
     assert Status.TIMEOUT.raised_to("error") is Status.TIMEOUT
     with pytest.raises(ValueError, match="only graded, error, timeout, tampered are ordered"):
         Status.MISSING.raised_to("error")
     assert [s.value for s in Status if not s.in_gradebook] == ["rejected", "grader_error"]
     assert [s.value for s in Status if s.regrade] == ["grader_error"]
+
+
+def test_a_result_file_reads_back_as_written():
+    """results/<lab>/<slug>.json: the keys in the order the batch has always written them, optional ones only
+    when set, and the keys of an older grader kept."""
+    kept = {"student": "ann", "slug": "ann", "lab": LAB, "status": "tampered", "reason": "r.", "score": 2.0,
+            "max_score": 4.0, "cells": [{"grade_id": "test_a", "score": 2.0, "state": "passed"}], "models": [],
+            "notes": ["n"], "timings": {"total": 1.5}, "isolation": "test", "model_runs": [{"model": "m"}],
+            "files_sha256": {NAME: "aa"}, "input_hash": "h", "grader_failure": False}
+    result = GradingResult.from_json(kept)
+    assert result.status is Status.TAMPERED and result.extra == {"grader_failure": False}
+    assert json.dumps(result.to_json(), indent=1) == json.dumps(kept, indent=1)
+    new = GradingResult("b\u00e9a", LAB, 4.0, "test", slug="bea-1")
+    assert list(new.to_json()) == ["student", "slug", "lab", "status", "reason", "score", "max_score", "cells",
+                                   "models", "notes", "timings", "isolation"]
+    new.note("cells were deleted", "tampered")
+    new.note("the kernel died", "error")
+    assert new.status is Status.TAMPERED and new.summary() == "0 of 4 points; cells were deleted; the kernel died."
+    assert new.csv_row() == {"student": "b\u00e9a", "lab": LAB, "score": "0", "max_score": "4", "status": "tampered",
+                             "reason": ""}
 
 
 @pytest.fixture
@@ -344,9 +364,9 @@ def gradebook(tmp_path):
 
 
 def result(student, status="graded", a=2.0, b=0.0):
-    return {"student": student, "lab": LAB, "status": status, "score": a + b,
-            "cells": [{"grade_id": name, "score": x, "state": "passed" if x else "failed"}
-                      for name, x in (("test_a", a), ("test_b", b))]}
+    return GradingResult(student, LAB, 4.0, "test", status=status, score=a + b,
+                         cells=[{"grade_id": name, "score": x, "state": "passed" if x else "failed"}
+                                for name, x in (("test_a", a), ("test_b", b))])
 
 
 def scores(db):
@@ -359,16 +379,16 @@ def scores(db):
 def test_gradebook_resync_writes_what_a_killed_run_left_out(gradebook):
     kept = [result("ann"), result("ben", a=2, b=2), result("cy", "grader_error", 0), result("dee", "rejected", 0),
             result("eve", "missing", 0)]
-    batch.write_gradebook(gradebook, kept[:1])  # the run was killed after ann
-    assert batch.sync_gradebook(gradebook, LAB, kept) == ["ben", "eve"]
+    store.write_gradebook(gradebook, kept[:1])  # the run was killed after ann
+    assert store.sync_gradebook(gradebook, LAB, kept) == ["ben", "eve"]
     assert scores(gradebook) == {"ann": 2, "ben": 4, "eve": 0}
-    assert batch.sync_gradebook(gradebook, LAB, kept) == []  # in line: nothing written
-    assert batch.sync_gradebook(gradebook, LAB, [result("ann", a=0)]) == ["ann"]  # a regrade the gradebook missed
+    assert store.sync_gradebook(gradebook, LAB, kept) == []  # in line: nothing written
+    assert store.sync_gradebook(gradebook, LAB, [result("ann", a=0)]) == ["ann"]  # a regrade the gradebook missed
     assert scores(gradebook)["ann"] == 0
 
 
 def test_report_lists_identical_files_across_students(tmp_path):
-    rows = [dict(result(s), max_score=4.0, files_sha256={NAME: digest, "m.keras": model})
+    rows = [dict(result(s).to_json(), files_sha256={NAME: digest, "m.keras": model})
             for s, digest, model in (("ann", "aa", "m1"), ("ben", "aa", "m2"), ("cy", "cc", "m2"), ("dee", "dd", "m4"))]
     assert report.identical_files(rows) == [("lab1_convolution.ipynb", "aa", ["ann", "ben"]), ("m.keras", "m2", ["ben", "cy"])]
     report.write_report(tmp_path, rows)

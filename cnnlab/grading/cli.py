@@ -5,9 +5,8 @@ import os
 import sys
 from pathlib import Path
 
-from cnnlab.grading import submissions
-
-ROOT = Path(__file__).resolve().parents[2]  # the repository (batch.py imports nbgrader: only when grading)
+from cnnlab.grading.errors import GradingError
+from cnnlab.grading.options import Options  # its defaults are the options' (batch.py imports nbgrader: only when grading)
 
 
 def _shard(text):
@@ -25,28 +24,30 @@ def add_grade_arguments(grade):
     grade.add_argument("--submissions", required=True, type=Path,
                        help="a folder (DIR/<student>/<lab>/*.ipynb, or flat files named <student>_...) or a .zip of one")
     grade.add_argument("--out", required=True, type=Path, help="where grades.csv, feedback/, report/ and gradebook.db go")
-    grade.add_argument("--workers", type=int, default=1, help="submissions graded at once (default 1)")
-    grade.add_argument("--timeout", type=float, default=600, help="wall-clock seconds per submission (default 600)")
+    grade.add_argument("--workers", type=int, default=Options.workers,
+                       help=f"submissions graded at once (default {Options.workers})")
+    grade.add_argument("--timeout", type=float, default=Options.timeout,
+                       help=f"wall-clock seconds per submission (default {Options.timeout:g})")
     grade.add_argument("--cell-timeout", type=float, default=None,
-                       help="seconds per cell before it is interrupted (default: min(120, --timeout))")
-    grade.add_argument("--memory", type=int, default=8192,
-                       help="address-space limit of a kernel, MB (default 8192: TensorFlow and a VGG fit)")
-    grade.add_argument("--processes", type=int, default=1024,
-                       help="processes and threads of one jailed kernel or model check (default 1024)")
-    grade.add_argument("--model-timeout", type=float, default=300,
-                       help="seconds per model check, in its own jail (default 300)")
+                       help=f"seconds per cell before it is interrupted (default: min({Options.cell_timeout:g}, --timeout))")
+    grade.add_argument("--memory", type=int, default=Options.memory_mb,
+                       help=f"address-space limit of a kernel, MB (default {Options.memory_mb}: TensorFlow and a VGG fit)")
+    grade.add_argument("--processes", type=int, default=Options.processes,
+                       help=f"processes and threads of one jailed kernel or model check (default {Options.processes})")
+    grade.add_argument("--model-timeout", type=float, default=Options.model_timeout,
+                       help=f"seconds per model check, in its own jail (default {Options.model_timeout:g})")
     grade.add_argument("--unsafe-no-sandbox", action="store_true",
                        help="grade even where no jail can be made (no bubblewrap or user namespaces): only for work "
                             "you trust; every result says so")
     grade.add_argument("--quick", action="store_true", help="run the notebooks in quick mode (CNNLAB_QUICK=1)")
     grade.add_argument("--data", type=Path, default=os.environ.get("CNNLAB_DATA_DIR"),
                        help="the grader's test sets for accuracy checks (default $CNNLAB_DATA_DIR)")
-    grade.add_argument("--shard", type=_shard, default=(0, 1), help="grade slice i of N (by student id), e.g. 0/4")
-    grade.add_argument("--id-pattern", default=submissions.DEFAULT_ID_PATTERN,
-                       help=f"regex whose group 1 is the student id in flat file names (default {submissions.DEFAULT_ID_PATTERN!r})")
+    grade.add_argument("--shard", type=_shard, default=Options.shard, help="grade slice i of N (by student id), e.g. 0/4")
+    grade.add_argument("--id-pattern", default=Options.id_pattern,
+                       help=f"regex whose group 1 is the student id in flat file names (default {Options.id_pattern!r})")
     grade.add_argument("--regrade", action="store_true", help="grade again even submissions already graded with the same files")
-    grade.add_argument("--source", type=Path, default=ROOT / "solutions", help=argparse.SUPPRESS)
-    grade.add_argument("--config-dir", type=Path, default=ROOT / "autograder" / "labs", help=argparse.SUPPRESS)
+    grade.add_argument("--source", type=Path, default=Options.source, help=argparse.SUPPRESS)
+    grade.add_argument("--config-dir", type=Path, default=Options.config_dir, help=argparse.SUPPRESS)
 
 
 def parser(prog="python -m autograder"):
@@ -59,34 +60,51 @@ def parser(prog="python -m autograder"):
     return top
 
 
-def run_grade(args):
-    from cnnlab.grading import batch
+def one_line(error):
+    """A `GradingError`'s message as one line."""
+    return " ".join(line.strip() for line in str(error).splitlines() if line.strip())
 
-    if args.workers < 1:
-        return f"--workers needs 1 or more. Received: {args.workers}"
-    cell_timeout = args.cell_timeout if args.cell_timeout is not None else min(120.0, args.timeout)
-    options = batch.Options(lab=args.lab, submissions=args.submissions, out=args.out, workers=args.workers,
-                            timeout=args.timeout, cell_timeout=cell_timeout, memory_mb=args.memory, quick=args.quick,
-                            source=args.source, config_dir=args.config_dir, data_dir=args.data, shard=args.shard,
-                            id_pattern=args.id_pattern, regrade=args.regrade, processes=args.processes,
-                            model_timeout=args.model_timeout, unsafe_no_sandbox=args.unsafe_no_sandbox)
+
+def run_grade(args):
+    """`grade`: 0, or one line saying what stopped it (a `GradingError`, SIGTERM or SIGINT)."""
+    from cnnlab.grading import batch, pool
+
+    cell_timeout = args.cell_timeout if args.cell_timeout is not None else min(Options.cell_timeout, args.timeout)
     try:
+        options = Options(lab=args.lab, submissions=args.submissions, out=args.out, workers=args.workers,
+                          timeout=args.timeout, cell_timeout=cell_timeout, memory_mb=args.memory, quick=args.quick,
+                          source=args.source, config_dir=args.config_dir, data_dir=args.data, shard=args.shard,
+                          id_pattern=args.id_pattern, regrade=args.regrade, processes=args.processes,
+                          model_timeout=args.model_timeout, unsafe_no_sandbox=args.unsafe_no_sandbox)
         batch.grade(options)
-    except batch.Interrupted as stop:
+    except GradingError as error:
+        return one_line(error)
+    except pool.Interrupted as stop:
         return (f"{stop}: the workers and their kernels were stopped and the scratch folders removed; "
                 f"what was graded is kept in {args.out}: run the same command again to grade the rest")
     return 0
 
 
-def main(argv=None, prog="python -m autograder"):
-    args = parser(prog).parse_args(argv)
-    if args.command == "grade":
-        return run_grade(args)
-    from cnnlab.grading import batch
+def run_merge(args):
+    """`merge`: 0, or one line saying what stopped it."""
+    from cnnlab.grading import store
 
-    batch.merge(args.out, args.shards)
+    try:
+        store.merge(args.out, args.shards)
+    except GradingError as error:
+        return one_line(error)
     print(f"merged {len(args.shards)} shards into {args.out}")
     return 0
+
+
+def main(argv=None, prog="python -m autograder"):
+    """The exit status; what stopped a command is one line on stderr."""
+    args = parser(prog).parse_args(argv)
+    outcome = run_grade(args) if args.command == "grade" else run_merge(args)
+    if isinstance(outcome, str):
+        print(f"{prog}: error: {outcome}", file=sys.stderr)
+        return 1
+    return outcome
 
 
 if __name__ == "__main__":

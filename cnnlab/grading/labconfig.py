@@ -34,6 +34,8 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from cnnlab.grading.errors import GradingError
+
 _SCORED = {"min", "quick_min", "dataset", "split", "pad_to", "limit", "test_set", "batch_size"}
 CHECKS = {  # the keys each check may have, besides "check" and "points"
     "params": {"expected", "trainable"},
@@ -64,11 +66,11 @@ class LabConfig:
 
 
 def _fail(path, message):
-    raise ValueError(f"{path}: {message}")
+    raise GradingError(f"{path}: {message}")
 
 
 def parse(lab, data, path="<config>"):
-    """A LabConfig from the JSON data of one lab; raises ValueError naming the file and the fix."""
+    """A LabConfig from the JSON data of one lab; raises GradingError naming the file and the fix."""
     if not isinstance(data, dict):
         _fail(path, f"expected a JSON object. Received: {type(data).__name__}")
     unknown = set(data) - {"notebook", "models", "comment"}
@@ -112,7 +114,7 @@ def load(lab, config_dir):
     try:
         data = json.loads(path.read_text())
     except json.JSONDecodeError as error:
-        raise ValueError(f"{path}: not valid JSON ({error})") from None
+        raise GradingError(f"{path}: not valid JSON ({error})") from None
     return parse(lab, data, path)
 
 
@@ -120,12 +122,12 @@ def check_points(config, graded_cells):
     """Each model's checks must add up to its test cell's points; `graded_cells` maps grade_id -> points."""
     for model in config.models:
         if model.grade_id not in graded_cells:
-            raise ValueError(f"{config.lab}: model {model.name!r} replaces the score of test cell {model.grade_id!r}, "
-                             f"which the solution notebook does not have. Graded cells: {', '.join(graded_cells)}")
+            raise GradingError(f"{config.lab}: model {model.name!r} replaces the score of test cell {model.grade_id!r}, "
+                               f"which the solution notebook does not have. Graded cells: {', '.join(graded_cells)}")
         total = sum(check["points"] for check in model.checks)
         if abs(total - graded_cells[model.grade_id]) > 1e-9:
-            raise ValueError(f"{config.lab}: the checks of model {model.name!r} give {total} points, but test cell "
-                             f"{model.grade_id!r} is worth {graded_cells[model.grade_id]}: make them equal")
+            raise GradingError(f"{config.lab}: the checks of model {model.name!r} give {total} points, but test cell "
+                               f"{model.grade_id!r} is worth {graded_cells[model.grade_id]}: make them equal")
 
 
 def data_files(check):

@@ -1,4 +1,4 @@
-"""A submission's status and the one constructor of a result record (the worker and the batch both use it).
+"""A submission's status (a `result.GradingResult` has one).
 
 The worker's statuses are ordered by severity: a later note can raise a result's status, never lower it
 (`graded` < `error` < `timeout` < `tampered`). The others are set once, for the whole submission:
@@ -50,10 +50,3 @@ class Status(str, Enum):
 
 
 STATUSES = tuple(s.value for s in Status)
-
-
-def new_result(student, lab, max_score, isolation, status=Status.GRADED, reason="", slug=None):
-    """A result record (a plain dict, as kept in results/<lab>/<slug>.json) with no score yet."""
-    return {"student": student, "slug": slug or student, "lab": lab, "status": Status(status).value, "reason": reason,
-            "score": 0.0, "max_score": max_score, "cells": [], "models": [], "notes": [], "timings": {},
-            "isolation": isolation}

@@ -28,6 +28,7 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from cnnlab.grading.errors import GradingError
 from cnnlab.grading.status import Status
 
 DEFAULT_ID_PATTERN = r"^((?:[^\W_]|[.-])+)_"
@@ -88,8 +89,8 @@ def unpack(archive, target):
     with zipfile.ZipFile(archive) as zf:
         total = sum(info.file_size for info in zf.infolist())
         if total > MAX_ZIP_BYTES:
-            raise ValueError(f"{archive}: unpacks to {total / 2**30:.1f} GB, over the grader's "
-                             f"{MAX_ZIP_BYTES / 2**30:.0f} GB; unpack it yourself and pass the folder")
+            raise GradingError(f"{archive}: unpacks to {total / 2**30:.1f} GB, over the grader's "
+                               f"{MAX_ZIP_BYTES / 2**30:.0f} GB; unpack it yourself and pass the folder")
         for info in zf.infolist():
             name = Path(info.filename)
             if name.is_absolute() or ".." in name.parts:
@@ -295,5 +296,5 @@ def file_digests(submission, notebook_name):
 def shard(submissions, index, count):
     """The deterministic slice `index` of `count`: by a hash of the student id, so it does not depend on the others."""
     if not 0 <= index < count:
-        raise ValueError(f"--shard i/N needs 0 <= i < N. Received: {index}/{count}")
+        raise GradingError(f"--shard i/N needs 0 <= i < N. Received: {index}/{count}")
     return [s for s in submissions if int(hashlib.sha256(s.student.encode()).hexdigest(), 16) % count == index]
