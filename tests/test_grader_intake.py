@@ -350,6 +350,19 @@ def test_a_result_file_reads_back_as_written():
                              "reason": ""}
 
 
+def test_each_model_s_failed_checks_follow_its_own_test_in_the_reason():
+    """grades.csv once put both models' numbers after the first failed test, whichever model they were of."""
+    result = GradingResult("ann", "lab2_first_convnet", 14.0, "test", score=11.0, cells=[
+        {"grade_id": "test_layer_counts", "score": 0.0, "state": "failed"},
+        {"grade_id": "test_mnist_model", "score": 2.0, "state": "passed", "model": "lab2_mnist"},
+        {"grade_id": "test_cifar10_model", "score": 1.0, "state": "failed", "model": "lab2_cifar10"}], models=[
+        {"model": "lab2_mnist", "check": "accuracy", "points": 1, "score": 1, "passed": True, "message": "accuracy 0.99"},
+        {"model": "lab2_cifar10", "check": "accuracy", "points": 1, "score": 0, "passed": False, "message": "accuracy 0.1"},
+        {"model": "lab2_extra", "check": "params", "points": 1, "score": 0, "passed": False, "message": "3 parameters"}])
+    assert result.summary() == ("11 of 14 points; failed: test_layer_counts, test_cifar10_model (lab2_cifar10: accuracy "
+                                "0.1), lab2_extra: 3 parameters.")
+
+
 @pytest.fixture
 def gradebook(tmp_path):
     from nbgrader.api import Gradebook

@@ -48,15 +48,19 @@ class GradingResult:
         self.notes.append(text)
 
     def summary(self):
-        """One sentence for grades.csv: notes first, then what failed (with the model checks' numbers)."""
+        """One sentence for grades.csv: notes first, then what failed, each model's failed checks with numbers after
+        its own test."""
         checks = {}
         for check in self.models:
             if not check["passed"] and "missing" not in check["message"] and "could not be loaded" not in check["message"]:
                 checks.setdefault(check["model"], []).append(check["message"])
-        failed = [c["grade_id"] for c in self.cells if c["state"] in ("failed", "partial", "not run")]
-        if checks:
-            detail = "; ".join(f"{model}: {', '.join(messages)}" for model, messages in checks.items())
-            failed = [f"{failed[0]} ({detail})"] + failed[1:] if failed else [detail]
+        failed = []
+        for cell in self.cells:
+            if cell["state"] in ("failed", "partial", "not run"):
+                model = cell.get("model")
+                failed.append(f"{cell['grade_id']} ({model}: {', '.join(checks.pop(model))})" if model in checks
+                              else cell["grade_id"])
+        failed += [f"{model}: {', '.join(messages)}" for model, messages in checks.items()]  # a model of no test cell
         parts = list(self.notes)
         if self.status is Status.GRADED and not parts:
             parts.append("all tests passed" if not failed else f"failed: {', '.join(failed)}")

@@ -105,6 +105,7 @@ def score_models(job, config, graded, result):
             entry["score"] = float(sum(r.score for r in results))
             entry["state"] = "passed" if all(r.passed for r in results) else "failed"
             entry["hidden_failed"] = False
+            entry["model"] = spec.name  # the summary names its failed checks after this test
         if run.outcome != "measured":
             result.note(run.reason, "timeout" if run.outcome == "timeout" else "error")
 
