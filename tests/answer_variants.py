@@ -1,7 +1,7 @@
 """Answers written as students write them, for the grader's tests (tests/test_grader.py).
 
 `VARIANTS[lab][student]` is an `Answer`: the solution cells it rewrites (grade_id: source; every other cell is the
-solution's) and the tasks it gets wrong. A right answer written differently (other layer styles, nested models,
+solution's), the tasks it gets wrong, and the saved models it hands in wrong (see `MODEL_MISTAKES`). A right answer written differently (other layer styles, nested models,
 loops or vectorised, prints to stdout and stderr, warnings) must keep every point; a wrong one must lose the
 points of its own tasks' tests and only those, even when another task's function calls it.
 """
@@ -13,6 +13,16 @@ from dataclasses import dataclass, field
 class Answer:
     cells: dict  # grade_id of a solution cell: the student's source for it
     wrong: tuple = field(default=())  # grade_ids of the tasks it gets wrong: test_<grade_id> must fail
+    models: dict = field(default_factory=dict)  # a saved model's name: its mistake (MODEL_MISTAKES); its test loses points
+
+
+# What goes wrong with a saved model (the solution's, changed so by tests/test_grader.py before hand-in). Measured with
+# the grader's checks on the quick-mode models of labs 2, 3, 6 and 8: each fails the accuracy check (accuracy 0.07 to
+# 0.10 for the classifiers; the U-Net loses its pixel accuracy or its membrane Dice), and passes the counts.
+MODEL_MISTAKES = {
+    "untrained": "saved before training: the same network with fresh weights",
+    "diverged": "saved after the training blew up: every trainable weight NaN",
+}
 
 
 NOISY = '''import logging
@@ -521,9 +531,9 @@ LAB2 = {
         "layer_counts": LAYER_COUNTS_2.format(conv=CONV_2, pool=POOL_2, fc=FC_2), "convnet_table": CONVNET_TABLE["listed"],
         "heaviest": HEAVIEST_ANSWERS["max_by_key"]}),
     "average_pooling": Answer({"first_convnet": first_convnet(RELU_LAYERS.replace("MaxPooling2D", "AveragePooling2D"), HEAD)},
-                              wrong=("first_convnet",)),
+                              wrong=("first_convnet",), models={"lab2_mnist": "untrained", "lab2_cifar10": "diverged"}),
     "no_relu_after_fc1": Answer({"first_convnet": first_convnet(RELU_LAYERS, HEAD.replace("activation=keras.activations.relu, ", ""))},
-                                wrong=("first_convnet",)),
+                                wrong=("first_convnet",), models={"lab2_mnist": "diverged", "lab2_cifar10": "untrained"}),
     "pool_ops_on_output_and_smallest": Answer({
         "layer_counts": LAYER_COUNTS_2.format(conv=CONV_2, pool="return 0, (h // k) * (w // k) * c, (h // k, w // k, c)", fc=FC_2),
         "heaviest": HEAVIEST_ANSWERS["smallest"]}, wrong=("layer_counts", "heaviest")),
@@ -1055,11 +1065,11 @@ LAB3 = {
     "plain_tanh_centres_slope_floats": Answer({
         "lenet5": LENET5["plain_tanh"], "keras_counts": KERAS_COUNTS_ANSWERS["centres_trained"],
         "scaled_tanh_rbf": SCALED_TANH_RBF["slope_one"], "pad_to_32": PAD_TO_32["floats"]},
-        wrong=("lenet5", "keras_counts", "scaled_tanh_rbf", "pad_to_32")),
+        wrong=("lenet5", "keras_counts", "scaled_tanh_rbf", "pad_to_32"), models={"lab3_lenet5": "untrained"}),
     "conv_tanh_no_bias_sign_one_side": Answer({
         "lenet5": LENET5["tanh_inside_the_convolutions"], "keras_counts": KERAS_COUNTS_ANSWERS["no_bias"],
         "scaled_tanh_rbf": SCALED_TANH_RBF["distance_not_negated"], "pad_to_32": PAD_TO_32["one_side"]},
-        wrong=("lenet5", "keras_counts", "scaled_tanh_rbf", "pad_to_32")),
+        wrong=("lenet5", "keras_counts", "scaled_tanh_rbf", "pad_to_32"), models={"lab3_lenet5": "diverged"}),
 }
 
 # -- lab 6: residual networks --
@@ -1168,11 +1178,11 @@ LAB6 = {
     "relu_floor_four_no_projection": Answer({
         "basic_residual_unit": BASIC_RESIDUAL_UNIT["relu_before_the_add"], "basic_unit_counts": BASIC_UNIT_COUNTS["floor_division"],
         "bottleneck_unit_counts": BOTTLENECK_UNIT_COUNTS["four_times"], "resnet_macs": RESNET_MACS["no_projections"]},
-        wrong=LAB6_TASKS),
+        wrong=LAB6_TASKS, models={"lab6_resnet20": "untrained"}),
     "bn_subsampling_classes": Answer({
         "basic_residual_unit": BASIC_RESIDUAL_UNIT["projection_without_bn"], "basic_unit_counts": BASIC_UNIT_COUNTS["no_subsampling"],
         "bottleneck_unit_counts": BOTTLENECK_UNIT_COUNTS["both_strided_layers"], "resnet_macs": RESNET_MACS["always_1000_classes"]},
-        wrong=LAB6_TASKS),
+        wrong=LAB6_TASKS, models={"lab6_resnet20": "diverged"}),
 }
 
 
@@ -1267,10 +1277,10 @@ LAB8 = {
     "sliced_noisy_recursive": Answer({"decoder_step": DECODER_STEP["sliced_noisy"], "build_unet": BUILD_UNET["recursive"]}),
     "dice_from_iou": Answer({"dice_iou": DICE_IOU["from_each_other"], "build_unet": BUILD_UNET["lists"]}),
     "up_first_softmax_union": Answer({"decoder_step": DECODER_STEP["up_first"], "build_unet": BUILD_UNET["always_softmax"],
-                                      "dice_iou": DICE_IOU["union_as_sum"]}, wrong=LAB8_TASKS),
+                                      "dice_iou": DICE_IOU["union_as_sum"]}, wrong=LAB8_TASKS, models={"lab8_unet": "untrained"}),
     "corner_crop_encoder_empty": Answer({"decoder_step": DECODER_STEP["top_left_crop"],
                                          "build_unet": BUILD_UNET["no_bn_in_the_encoder"], "dice_iou": DICE_IOU["empty_is_zero"]},
-                                        wrong=LAB8_TASKS),
+                                        wrong=LAB8_TASKS, models={"lab8_unet": "diverged"}),
 }
 
 VARIANTS = {"lab1_convolution": LAB1, "lab2_first_convnet": LAB2, "lab3_lenet5": LAB3, "lab4_alexnet_vgg": LAB4,

@@ -7,6 +7,7 @@ behind the `grader_corpus` marker.
 """
 
 import csv
+import json
 import os
 import re
 import shutil
@@ -22,7 +23,7 @@ from cnnlab.grading.status import STATUSES
 from cnnlab.grading.checks import check_model
 from cnnlab.grading.cli import main
 from cnnlab.grading.execute import canary_source, read_canary
-from answer_variants import VARIANTS
+from answer_variants import MODEL_MISTAKES, VARIANTS
 from grading_helpers import (LAB, ROOT, TINY, answered, index_of, released, set_tiny_weights, tiny_config, tiny_model,
                              tiny_test_set, write)
 import nbformat
@@ -282,7 +283,8 @@ LABS = [p.parent.name for p in sorted((ROOT / "solutions").glob("*/*.ipynb"))]
 def lab_batch(request, tmp_path_factory, solution_run):
     """One batch per lab, graded in quick mode with the grader's data ($CNNLAB_DATA_DIR): its answered release
     ("good", with the models its solution saved in quick mode), its blank release ("blank"), and the answers written
-    differently of `VARIANTS[lab]` (the answered release with some solution cells rewritten, one student each)."""
+    differently of `VARIANTS[lab]` (the answered release with some solution cells rewritten and some models handed in
+    wrong, one student each)."""
     lab = request.param
     config = lab_config(lab)
     subs = tmp_path_factory.mktemp("submissions")
@@ -293,8 +295,28 @@ def lab_batch(request, tmp_path_factory, solution_run):
         for grade_id, source in answer.cells.items():
             nb.cells[index_of(nb, grade_id)].source = source
         write_with_models(subs / student / lab / config.notebook, nb, config, solution_run)
+        for name, mistake in answer.models.items():
+            hand_in_wrong(subs / student / lab / f"{name}.keras", mistake)
     out = grade_quick(lab, subs, tmp_path_factory)
     return lab, subs, out, lab_points(lab)
+
+
+def hand_in_wrong(path, mistake):
+    """Change the saved model at `path` as `MODEL_MISTAKES[mistake]` says."""
+    import keras
+
+    import cnnlab.blocks  # noqa: F401  (registers cnnlab's layers, which the saved models use)
+
+    model = keras.saving.load_model(path)
+    if mistake == "untrained":
+        keras.utils.set_random_seed(0)
+        model = keras.models.clone_model(model)  # the same layers, weights drawn afresh
+    elif mistake == "diverged":
+        for weight in model.trainable_weights:
+            weight.assign(np.full(weight.shape, np.nan, weight.dtype))
+    else:
+        raise ValueError(f"unknown model mistake {mistake!r}. Known: {', '.join(MODEL_MISTAKES)}")
+    model.save(path)
 
 
 def lab_config(lab):
@@ -435,19 +457,31 @@ def test_answers_written_differently_keep_their_points_and_wrong_ones_lose_only_
     lab, _, out, _ = lab_batch
     tests = {c.metadata["nbgrader"]["grade_id"]: c.metadata["nbgrader"]["points"]
              for c in released(lab).cells if c.metadata.get("nbgrader", {}).get("grade")}
-    points = sum(tests.values())
+    config = lab_config(lab)
+    test_of_model = {model.name: model.grade_id for model in config.models}
     graded = rows(out)
     for student, answer in VARIANTS[lab].items():
-        row, failing = graded[student], [f"test_{task}" for task in answer.wrong]
-        lost = sum(tests[test] for test in failing)
-        assert (row["status"], row["score"]) == ("graded", f"{points - lost:g}"), f"{student}: {row['reason']}"
-        failed = row["reason"].rstrip(".").split("failed: ")[-1].split(", ") if failing else []
-        assert sorted(failed) == sorted(failing), f"{student}: {row['reason']}"
+        row, failing = graded[student], {f"test_{task}" for task in answer.wrong}
+        wrong_models = {test_of_model[name] for name in answer.models}  # these lose some of their checks' points
+        scores = {c["grade_id"]: c["score"]
+                  for c in json.loads((out / "results" / lab / f"{student}.json").read_text())["cells"]}
+        assert row["status"] == "graded", f"{student}: {row['reason']}"
+        for test, points in tests.items():
+            if test in failing:
+                assert scores[test] == 0, f"{student}: {test} scored {scores[test]}; {row['reason']}"
+            elif test in wrong_models:
+                assert scores[test] < points, f"{student}: {test} kept {scores[test]} of {points}; {row['reason']}"
+            else:
+                assert scores[test] == points, f"{student}: {test} lost points; {row['reason']}"
+        failed = re.findall(r"\b(test_\w+)", row["reason"].split("failed: ")[-1]) if failing | wrong_models else []
+        assert sorted(failed) == sorted(failing | wrong_models), f"{student}: {row['reason']}"
     report = (out / "report" / "report.md").read_text()
     students = 2 + len(VARIANTS[lab])  # with the answered release, which passes, and the blank one, which fails
-    model_checked = {model.grade_id for model in lab_config(lab).models}  # the blank has no model to check
+    model_checked = set(test_of_model.values())  # the blank has no model to check
     for test in tests:
         wrong = sum(f"test_{task}" == test for answer in VARIANTS[lab].values() for task in answer.wrong)
+        wrong_models = sum(test_of_model[name] == test for answer in VARIANTS[lab].values() for name in answer.models)
         blank = (0, 1) if test in model_checked else (1, 0)  # (visible part failed, only a hidden part or model check)
         # the wrong answers fail the test's visible part too: each rule a hidden test checks has a visible case
-        assert f"| {test} | {students - wrong - 1} of {students} | {wrong + blank[0]} | {blank[1]} |" in report
+        assert (f"| {test} | {students - wrong - wrong_models - 1} of {students} | {wrong + blank[0]} | "
+                f"{wrong_models + blank[1]} |") in report
