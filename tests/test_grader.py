@@ -344,6 +344,11 @@ def grade_quick(lab, subs, tmp_path_factory):
     return out
 
 
+def batch_size(lab):
+    """Students in a lab's batch: the answered release ("good", passes), the blank one (fails), the variants."""
+    return 2 + len(VARIANTS[lab])
+
+
 def lab_points(lab):
     return sum(c.metadata["nbgrader"]["points"] for c in released(lab).cells if c.metadata.get("nbgrader", {}).get("grade"))
 
@@ -392,7 +397,7 @@ def test_rerun_is_idempotent_and_an_interrupted_run_resumes(lab_batch, capsys):
     before = (out / "grades.csv").read_text()
     command = ["grade", "--lab", lab, "--submissions", str(subs), "--out", str(out), "--timeout", "600", "--quick"]
     assert main(command) == 0
-    students = 2 + len(VARIANTS[lab])
+    students = batch_size(lab)
     assert f"{students} already graded with the same files (kept); 0 to grade" in capsys.readouterr().out
     assert (out / "grades.csv").read_text() == before
     if labconfig.load(lab, ROOT / "autograder" / "labs").models:
@@ -476,7 +481,7 @@ def test_answers_written_differently_keep_their_points_and_wrong_ones_lose_only_
         failed = re.findall(r"\b(test_\w+)", row["reason"].split("failed: ")[-1]) if failing | wrong_models else []
         assert sorted(failed) == sorted(failing | wrong_models), f"{student}: {row['reason']}"
     report = (out / "report" / "report.md").read_text()
-    students = 2 + len(VARIANTS[lab])  # with the answered release, which passes, and the blank one, which fails
+    students = batch_size(lab)
     model_checked = set(test_of_model.values())  # the blank has no model to check
     for test in tests:
         wrong = sum(f"test_{task}" == test for answer in VARIANTS[lab].values() for task in answer.wrong)
