@@ -89,6 +89,26 @@ def test_preprocessing_inside_the_model_standardizes_uint8_input():
     assert model.name == "identity" and model.get_layer("identity") is identity
 
 
+@pytest.mark.parametrize("shape", [(300, 5, 7), (300, 5, 7, 3)])
+def test_channel_statistics_are_numpys_mean_and_variance_per_channel(shape):
+    x = np.random.default_rng(0).integers(0, 256, shape, dtype=np.uint8)
+    for images in (x, x.astype(np.float32) / 255):
+        pixels = images.reshape(-1, 1 if x.ndim == 3 else 3).astype(np.float64)
+        mean, variance = preprocessing.channel_statistics(images, chunk=1000)  # several chunks and a partial one
+        np.testing.assert_allclose(mean, pixels.mean(axis=0), rtol=1e-12)
+        np.testing.assert_allclose(variance, pixels.var(axis=0), rtol=1e-9)
+
+
+def test_tf_data_pipelines_run_without_autotuning():
+    """Its tuning thread made the end of each epoch wait about 4 s at random (bench/epoch_end.py)."""
+    x = np.zeros((8, 16, 16), np.uint8)
+    membrane = Dataset("membrane", x, x, None, None, "memory", x_val=x[:2], y_val=x[:2])
+    splits = pipeline.make(tiny(), validation=20, engine="tf.data")
+    pairs = segmentation.make(membrane, crop=8, engine="tf.data")
+    datasets = [splits.train, splits.val, splits.test, pairs.train, pairs.val]
+    assert [dataset.options().autotune.enabled for dataset in datasets] == [False] * 5
+
+
 def test_unknown_augmentation():
     with pytest.raises(ValueError, match="Known: none, translate, flip-translate, flip-crop"):
         preprocessing.augmentation("mixup")

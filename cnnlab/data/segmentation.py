@@ -3,8 +3,8 @@ TensorFlow is installed, else `cnnlab.data.arrays.PairBatches` (`pipeline.choose
 
 tf.data: each split: uint8 slices -> cache -> [shuffle over the whole training set, reshuffled each epoch] ->
 batch -> one vectorized map per batch (channel axes; in training, the same random flips, 90-degree
-rotations and crop for an image and its mask) -> prefetch(AUTOTUNE). The augmentation cannot be a
-Keras layer inside the model as for classification: the mask never enters the model. The images stay
+rotations and crop for an image and its mask) -> prefetch (`pipeline.prefetched`). The augmentation cannot
+be a Keras layer inside the model as for classification: the mask never enters the model. The images stay
 uint8; their normalization is the model's first layers (`cnnlab.data.preprocessing.with_preprocessing`).
 """
 
@@ -76,7 +76,7 @@ def _split(x, y, batch_size, seed, augment="none", crop=None, engine="tf.data"):
         return images[..., tf.newaxis], tf.cast(masks[..., tf.newaxis], tf.float32)
 
     if seed is None or (augment == "none" and crop is None):
-        return pairs.map(channels, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
+        return pipeline.prefetched(pairs.map(channels, num_parallel_calls=tf.data.AUTOTUNE))
 
     # One seed pair per batch from a seeded stream that differs each epoch: reproducible, never repeated.
     seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(4)
@@ -89,8 +89,7 @@ def _split(x, y, batch_size, seed, augment="none", crop=None, engine="tf.data"):
             images, masks = dihedral(images, masks, seeds[2:])
         return images, masks
 
-    return (tf.data.Dataset.zip(pairs, seeds).map(augmented, num_parallel_calls=tf.data.AUTOTUNE)
-            .prefetch(tf.data.AUTOTUNE))
+    return pipeline.prefetched(tf.data.Dataset.zip(pairs, seeds).map(augmented, num_parallel_calls=tf.data.AUTOTUNE))
 
 
 def make(dataset="isbi2012_membrane", batch_size=1, augment="dihedral", crop=None, seed=0,
