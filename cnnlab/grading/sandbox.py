@@ -72,12 +72,14 @@ def _audit_hook(protected, writable):
         elif event in ("subprocess.Popen", "os.system", "os.exec", "os.posix_spawn", "os.spawn", "os.fork", "os.forkpty"):
             raise PermissionError(f"the grader runs notebooks without starting programs ({event} refused)")
         elif event == "open" and args and isinstance(args[0], (str, bytes, os.PathLike)):
-            path = real(args[0])
-            if under(path, protected) and not under(path, writable):
-                raise PermissionError(f"{os.fsdecode(args[0])} is the grader's, not the notebook's: opening it is refused")
             mode, flags = (args[1] if len(args) > 1 else None), (args[2] if len(args) > 2 else 0)
             writing = (isinstance(mode, str) and any(m in mode for m in "wax+")) or \
                       (isinstance(flags, int) and flags & (os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_APPEND))
+            if not (writing or protected):  # a read with nothing protected (model probes): every path may be read
+                return
+            path = real(args[0])
+            if under(path, protected) and not under(path, writable):
+                raise PermissionError(f"{os.fsdecode(args[0])} is the grader's, not the notebook's: opening it is refused")
             if writing and not under(path, writable):
                 raise PermissionError(f"the notebook may only write in its working directory: writing "
                                       f"{os.fsdecode(args[0])} is refused")
