@@ -6,12 +6,13 @@
    any stderr output fails the cell, behind canary cells, and only cells that actually ran: after a kernel death
    the later cells score 0 (nbgrader issue #427). A canary that does not answer exactly as expected makes the
    submission `tampered`, and the tests its kernel judged score 0;
-5. the lab's model checks run on the submitted `.keras` files, each in its own one-shot jail, judged here
-   (`cnnlab.grading.checks`); their points replace their test cell's.
+5. the lab's model checks run on the submitted `.keras` files, each in its own one-shot jail (started beside the
+   kernel by the worker), judged here (`cnnlab.grading.checks`); their points replace their test cell's.
 """
 
 import json
 import re
+import time
 from pathlib import Path
 
 from cnnlab.grading.cells import nbg
@@ -87,16 +88,23 @@ def _hidden_failure(cell, visible_sources):
     return False
 
 
-def score_models(job, config, graded, result):
-    """The model checks, decisive: each model file measured in its own one-shot jail, judged here; their points
-    replace the score of their test cell in `graded`, their results go into `result`."""
+def measure_models(job, config):
+    """Each model of `config` measured in its own one-shot jail and judged here (`checks.run_model`):
+    [(spec, ModelRun)], in the config's order, with the seconds it took in all."""
     from cnnlab.grading.checks import ModelSandbox, run_model
     from cnnlab.grading.jail import Jail
 
+    started = time.monotonic()
     sandbox = ModelSandbox(Jail.from_json(job.jail), memory_mb=job.limits["memory_mb"], timeout_s=job.model_timeout,
                            processes=job.limits["processes"], work=job.model_work)
-    for spec in config.models:
-        run = run_model(spec, job.submission_dir, job.data_dir, job.quick, sandbox)
+    runs = [(spec, run_model(spec, job.submission_dir, job.data_dir, job.quick, sandbox)) for spec in config.models]
+    return runs, round(time.monotonic() - started, 3)
+
+
+def score_models(runs, graded, result):
+    """The model checks are decisive: the points of each (spec, ModelRun) replace the score of its test cell in
+    `graded`, their results go into `result`."""
+    for spec, run in runs:
         results = run.results
         result.models += [r.to_json() for r in results]
         result.model_runs = (result.model_runs or []) + [run.to_json()]

@@ -8,8 +8,8 @@ nbgrader's preprocessors where nbgrader has one, each in its own module:
    line prints a random marker (what a test printed before it is its visible part's, the only output the
    feedback shows);
 3. run it in a jailed kernel, in a scratch copy of the submission (`cnnlab.grading.execute`);
-4-5. score its test cells: probes judged here, kernel asserts behind canaries, the model checks
-   (`cnnlab.grading.scoring`);
+4-5. score its test cells: probes judged here, kernel asserts behind canaries, the model checks (each model
+   file in its own one-shot jail, started beside the kernel; `cnnlab.grading.scoring`);
 6. write the feedback notebook and HTML with the released test cells (hidden tests never shown;
    `cnnlab.grading.feedback`).
 """
@@ -20,6 +20,7 @@ import secrets
 import sys
 import time
 import traceback
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import nbformat
@@ -64,14 +65,18 @@ class Worker:
         plan = execute.plan(nb, visible_sources, probed, checked, execute.kernel_uid(job.jail))
         scratch = execute.make_scratch(job)
         timings["prepare"] = round(time.monotonic() - t, 3)
-        execution = execute.execute(plan, scratch, job.cell_timeout, timings)
-
-        t = time.monotonic()
-        graded, canary_failed = scoring.score_cells(plan, execution, probed, checked, visible_sources)
-        timings["judge"] = round(time.monotonic() - t, 3)
-        t = time.monotonic()
-        scoring.score_models(job, config, graded, result)
-        timings["model_checks"] = round(time.monotonic() - t, 3)
+        with ThreadPoolExecutor(max_workers=1) as beside:
+            # The model checks read only the submission's model files (the kernel writes in its scratch copy):
+            # their one-shot jails run beside the kernel's, on the cores its single thread leaves idle.
+            measured = beside.submit(scoring.measure_models, job, config)
+            execution = execute.execute(plan, scratch, job.cell_timeout, timings)
+            t = time.monotonic()
+            graded, canary_failed = scoring.score_cells(plan, execution, probed, checked, visible_sources)
+            timings["judge"] = round(time.monotonic() - t, 3)
+            t = time.monotonic()
+            runs, timings["model_checks"] = measured.result()
+            timings["model_wait"] = round(time.monotonic() - t, 3)  # after the kernel was done
+        scoring.score_models(runs, graded, result)
         result.cells = list(graded.values())
         result.score = sum(c["score"] for c in graded.values())
         scoring.note_kernel_trouble(result, plan, execution, graded, canary_failed, job)
