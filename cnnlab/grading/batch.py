@@ -122,6 +122,7 @@ def grade(options):
                  options.workers, options.out / ".work", private_root)
     finally:
         shutil.rmtree(private_root, ignore_errors=True)
+        shutil.rmtree(options.out / ".work" / options.lab / "jail", ignore_errors=True)  # a killed worker's server's
     elapsed = time.monotonic() - started
     store.write_outputs(options.out, store.load_results(options.out))
     if todo:

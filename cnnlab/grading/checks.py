@@ -1,13 +1,14 @@
-"""The decisive model checks: each submitted `.keras` file measured in a one-shot jail, judged here.
+"""The decisive model checks: each submitted `.keras` file measured in a fresh jailed process, judged here.
 
 `run_model(spec, directory, data_dir, quick, sandbox)`, for one model of a lab's config:
 
 1. `cnnlab.grading.modelfile.inspect` checks the archive, its config.json (allow-list, connected layers) and
    its weights (h5py) in this process, without Keras; a refused file fails every check with the reason;
-2. a fresh jailed subprocess (`cnnlab.grading.model_probe`, in `cnnlab.grading.jail`'s jail, with the
-   sandbox's memory, CPU, process and time limits) loads that one file with Keras' safe mode, counts its
-   parameters and operations, reads its output shape, and predicts the grader's test images (never the labels;
-   `--data DIR`, read here with `cnnlab.data.load_split(name, split, DIR)`), writing JSON and `.npy`, and exits;
+2. a fresh child of the sandbox's model server (`cnnlab.grading.model_server`: a process in `cnnlab.grading.jail`'s
+   jail, with the sandbox's memory, CPU, process and time limits, that imported Keras once and forks a child per
+   model file) loads that one file with Keras' safe mode, counts its parameters and operations, reads its output
+   shape, and predicts the grader's test images (never the labels; `--data DIR`, read here with
+   `cnnlab.data.load_split(name, split, DIR)`), writing JSON and `.npy`, and exits;
 3. here: the thresholds, accuracy, Dice and points. One process never loads two students' models, and nothing
    a model does (a config that calls Keras functions, a bomb) reaches this process or the next student.
 
@@ -18,22 +19,20 @@ spatial output (a segmentation model, `(None, H, W, C)`) "accuracy" is the share
 
 import functools
 import hashlib
+import io
 import json
 import os
-import re
 import shutil
-import subprocess
-import sys
 import tempfile
 import time
 from dataclasses import asdict, dataclass
-from importlib.util import find_spec
 from pathlib import Path
 
 import numpy as np
 
 from cnnlab.grading import jail as jails
 from cnnlab.grading.labconfig import data_files
+from cnnlab.grading.model_server import GraderFault, ModelServer  # noqa: F401  (GraderFault: raised from here)
 from cnnlab.grading.modelfile import RefusedModel, inspect
 from cnnlab.lab import quick_mark
 
@@ -131,19 +130,20 @@ def _verdict(check, value, quick=False):
     return ok, f"{value:,} {noun}, expected {expected:,}"
 
 
-class GraderFault(RuntimeError):
-    """The grader, not the submission, failed (the jail did not start): an instructor must look, then regrade."""
-
-
 @dataclass
 class ModelSandbox:
-    """Where and how model checks run: the jail, its limits, the folder for the probes' files."""
+    """Where and how model checks run: the jail, its limits, the folder for the checks' files, and the jailed
+    model server (`cnnlab.grading.model_server`) that runs them."""
 
     jail: jails.Jail
     memory_mb: int = 8192
     timeout_s: float = MODEL_TIMEOUT
     processes: int = 1024
-    work: str | None = None  # the probes' folders and the test images (.npy); default: a temporary folder
+    work: str | None = None  # the checks' folders and the test images (.npy); default: a temporary folder
+    server: ModelServer | None = None
+
+    def __post_init__(self):
+        self.server = ModelServer(self)
 
     def folder(self):
         if self.work is None:
@@ -201,20 +201,17 @@ def run_model(spec, directory, data_dir=None, quick=False, sandbox=None):
             inspect(path, expected, scratch=folder)
         except RefusedModel as error:
             return failed("refused", f"{path.name} could not be loaded: the grader refused it before loading ({error})")
-        (folder / "model.weights.h5").unlink(missing_ok=True)
-        measures, images = _measures(spec, data_dir, sandbox)
-        model = folder / path.name
-        shutil.copyfile(path, model)
-        request = {"folder": str(folder), "model": str(model), "measures": measures}
-        (folder / "request.json").write_text(json.dumps(request))
-        probe, reason = _run_probe(folder, images, sandbox)
+        measures = _measures(spec, data_dir, sandbox)
+        probe, reason = sandbox.server.check(path, measures)
         if probe is None:
             return failed("timeout" if "longer than" in reason else "crashed", f"{path.name} could not be loaded: {reason}")
         if probe.get("load_error"):
-            return failed("unloadable", f"{path.name} could not be loaded ({probe['load_error']})")
-        results = [_judge(check, value, folder, data_dir, quick) for check, value in zip(spec.checks, probe["values"])]
-        if len(results) != len(spec.checks):
-            return failed("crashed", f"{path.name}: the model check returned {len(results)} of {len(spec.checks)} values")
+            return failed("unloadable", f"{path.name} could not be loaded ({str(probe['load_error'])[:400]})")
+        values = probe.get("values")
+        if not isinstance(values, list) or len(values) != len(spec.checks):
+            return failed("crashed", f"{path.name}: the model check returned {len(values or [])} of {len(spec.checks)} "
+                                     f"values")
+        results = [_judge(check, value, probe["outputs"], data_dir, quick) for check, value in zip(spec.checks, values)]
         missed = "" if quick else _bar_hint(spec.name, directory)  # said after an accuracy or Dice bar it misses
         return ModelRun(spec.name, "measured", round(time.monotonic() - started, 3), "",
                         [CheckResult(spec.name, c["check"], c["points"], c["points"] if ok else 0, ok,
@@ -225,20 +222,19 @@ def run_model(spec, directory, data_dir=None, quick=False, sandbox=None):
 
 
 def _measures(spec, data_dir, sandbox):
-    """The probe's measures (no thresholds, no labels) and the image files it must see."""
-    measures, images = [], []
+    """The probe's measures (no thresholds, no labels; for predictions, the file of the test images)."""
+    measures = []
     for check in spec.checks:
         kind = check["check"]
         if kind in ("accuracy", "dice"):
-            image_file = _images_file(check, data_dir, sandbox)
-            images.append(image_file)
-            measures.append({"kind": "outputs", "images": image_file, "batch_size": check.get("batch_size")})
+            measures.append({"kind": "outputs", "images": _images_file(check, data_dir, sandbox),
+                             "batch_size": check.get("batch_size")})
         elif kind in ("params", "output_shape", "ops"):
             measures.append({"kind": kind, **{k: check[k] for k in ("trainable", "convention", "softmax_ops")
                                               if k in check}})
         else:
             raise ValueError(f"unknown check {kind!r}")
-    return measures, sorted(set(images))
+    return measures
 
 
 def _images_file(check, data_dir, sandbox):
@@ -258,42 +254,6 @@ def _images_file(check, data_dir, sandbox):
     return str(target)
 
 
-def _run_probe(folder, images, sandbox):
-    """(probe.json as a dict, "") or (None, why): a jail that never started raises GraderFault."""
-    jail = sandbox.jail
-    limits = {"memory_mb": sandbox.memory_mb, "cpu_s": int(sandbox.timeout_s * (os.cpu_count() or 1)) + 10,
-              "file_mb": 1024, "processes": sandbox.processes, "protected": [], "writable": [str(folder)]}
-    argv = [sys.executable, "-m", "cnnlab.grading.sandbox", "--limits", json.dumps(limits), "--",
-            sys.executable, "-m", "cnnlab.grading.model_probe", str(folder / "request.json")]
-    backend = next((name for name in ("tensorflow", "jax") if find_spec(name)),
-                   os.environ.get("KERAS_BACKEND", "tensorflow"))  # TensorFlow's CPU convolutions are the fastest
-    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(folder), "TMPDIR": str(folder),
-           "MPLCONFIGDIR": str(folder), "KERAS_BACKEND": backend, "JAX_PLATFORMS": "cpu", "CUDA_VISIBLE_DEVICES": "",
-           "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONDONTWRITEBYTECODE": "1", "PYTHONWARNINGS": "ignore",
-           "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH", "")]))}
-    env.update({k: v for k, v in os.environ.items() if k.startswith(("OMP_", "LC_", "LANG"))})
-    command = jails.command(jail, argv, writable=[folder], readonly=images, cwd=folder)
-    began = time.monotonic()
-    try:
-        done = subprocess.run(command, env=env, capture_output=True, timeout=sandbox.timeout_s, cwd=folder)
-    except subprocess.TimeoutExpired:
-        return None, (f"checking it took longer than {sandbox.timeout_s:g} s (the time budget of a model check) "
-                      f"and was stopped")
-    if not (folder / "started").exists():
-        tail = (done.stderr or b"").decode(errors="replace").strip()[-300:]
-        raise GraderFault(f"the model check's jail did not start (exit {done.returncode} after "
-                          f"{time.monotonic() - began:.1f} s): {tail}")
-    result = folder / "probe.json"
-    if not result.exists():
-        code = done.returncode
-        how = f"killed by signal {-code}" if code < 0 else f"exit {code}"
-        return None, (f"the process that loads and measures it died ({how}): the model needs more than the grader's "
-                      f"{sandbox.memory_mb} MB of memory, or crashes Keras")
-    if result.stat().st_size > MAX_PROBE_JSON:
-        return None, "the model check returned more than 1 MB of measurements"
-    return json.loads(result.read_text()), ""
-
-
 def _bar_hint(name, directory):
     """What a model that misses its accuracy or Dice bar is told about quick mode: whether its mark came with it."""
     mark = quick_mark(name, directory)
@@ -303,19 +263,20 @@ def _bar_hint(name, directory):
     return "; a model trained in quick mode does not reach this bar: hand in one from a full run"
 
 
-def _judge(check, value, folder, data_dir, quick):
-    """(passed, message) of one check from the probe's plain value (validated: the probe ran untrusted code)."""
+def _judge(check, value, outputs, data_dir, quick):
+    """(passed, message) of one check from the probe's plain value and `outputs` ({name: .npy bytes}), validated:
+    the probe ran untrusted code."""
     kind = check["check"]
     if isinstance(value, dict) and "error" in value:
         return False, f"{kind} could not be measured ({str(value['error'])[:200]})"
     try:
         if kind in ("accuracy", "dice"):
             name = value.get("outputs", "") if isinstance(value, dict) else ""
-            if not re.fullmatch(r"outputs-\d+\.npy", name):
+            if name not in outputs:
                 raise ValueError("the model check returned no outputs")
             from cnnlab.train.metrics import classes_of, dice
 
-            outputs = np.load(folder / name, allow_pickle=False)
+            outputs = np.load(io.BytesIO(outputs[name]), allow_pickle=False)
             if outputs.dtype != np.float32 or outputs.ndim < 2:
                 raise ValueError(f"outputs of shape {outputs.shape} and type {outputs.dtype}")
             predicted = classes_of(outputs)

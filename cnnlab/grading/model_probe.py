@@ -1,25 +1,60 @@
-"""Inside a one-shot jail: load one student's `.keras` file, measure it, write plain data, exit.
+"""Inside a jail: the model server. It imports Keras once, then forks a fresh child for each model file; the
+child loads that one student's `.keras` file, measures it, writes plain data and exits.
 
-`python -m cnnlab.grading.model_probe REQUEST.json` (started by `cnnlab.grading.checks` through the jail).
-The request names the model file, the measures (one per check of the lab's config, thresholds and points left
-out) and, for predictions, `.npy` files of test images (never the labels). It writes, in its folder:
+`python -m cnnlab.grading.model_probe SCRATCH` (started by `cnnlab.grading.model_server` through the jail and
+`cnnlab.grading.sandbox`; SCRATCH is the only folder it may write). Messages on stdin and stdout are frames (an
+8-byte length, then JSON), one model at a time:
 
-- `started`, first of all (a jail that never wrote it failed to start: the grader's fault, not the student's);
-- `probe.json`: {"load_error": str | null, "seconds": {"load": s, "measures": s},
-  "values": [one per measure: int, list, or {"outputs": "outputs-<i>.npy"}, or {"error": str}]};
-- `outputs-<i>.npy`: the model's raw outputs on the images of measure i (float32; no pickle).
+- the server sends `{"ready": seconds}` once Keras is imported;
+- the grader puts the model at `SCRATCH/model.keras` and sends `{"measures": [...]}` (one per check of the lab's
+  config, thresholds and points left out; for predictions, a `.npy` file of test images, never the labels);
+- the server forks a child, sends `{"forked": true}`, waits for it and sends `{"exit": code, "tainted": why}`.
+  The child writes, in SCRATCH, `probe.json`: {"load_error": str | null, "seconds": {"load": s, "measures": s},
+  "values": [one per measure: int, list, or {"outputs": "outputs-<i>.npy"}, or {"error": str}]} and the
+  `outputs-<i>.npy` of the model's raw outputs on the images of measure i (float32; no pickle).
 
-Scoring (thresholds, accuracy, Dice, points) happens in the grader's process, on this data.
+The server never reads a model file. Each child starts from the server's state after its imports, not from the
+previous child's. The server is not dumpable (no child may trace it or read its memory), and a child that leaves
+anything behind (a process, a System V IPC object) taints it: the server kills what was left, says why and
+exits, and the grader starts a fresh one. Scoring
+(thresholds, accuracy, Dice, points) happens in the grader's process, on this data.
 """
 
+import contextlib
+import ctypes
 import gc
 import json
 import os
+import signal
+import struct
 import sys
 import time
 import traceback
 import zipfile
 from pathlib import Path
+
+PR_SET_DUMPABLE, PR_SET_CHILD_SUBREAPER = 4, 36
+
+
+def send(stream, message):
+    """One frame: the length of the JSON (8 bytes, big-endian), then the JSON."""
+    data = json.dumps(message).encode()
+    stream.write(struct.pack(">Q", len(data)) + data)
+    stream.flush()
+
+
+def receive(stream, limit=2**20):
+    """The next frame's message, or None at the end of the stream."""
+    header = stream.read(8)
+    if len(header) < 8:
+        return None
+    size = struct.unpack(">Q", header)[0]
+    if size > limit:
+        raise ValueError(f"a frame of {size:,} bytes (at most {limit:,})")
+    data = stream.read(size)
+    if len(data) < size:
+        return None
+    return json.loads(data)
 
 
 def _shape(shape):
@@ -53,35 +88,25 @@ def measure(model, spec, folder, index):
     raise ValueError(f"unknown measure {kind!r}")
 
 
-def main(argv=None):
-    argv = sys.argv[1:] if argv is None else argv
-    request = json.loads(Path(argv[0]).read_text())
-    folder = Path(request["folder"])
-    (folder / "started").touch()
+def probe(folder, measures):
+    """The child's work: load `folder/model.keras`, measure it, write `probe.json` (and the outputs) there."""
+    import keras
+
     result = {"load_error": None, "values": [], "seconds": {}}
     started = time.monotonic()
+    path = folder / "model.keras"
     try:
-        if os.environ.get("KERAS_BACKEND") == "tensorflow":
-            # Never used here, imported by TensorFlow Lite (JAX) and Keras' plotting (matplotlib) when installed.
-            # Without them a model check took 3.6 s (MNIST) and 4.0 s (CIFAR-10) instead of 5.1 and 5.5 s on the
-            # course's 2-core machine; under JAX it took 4.8 and 12.9 s (JAX's CPU convolutions are slow).
-            sys.modules.update({unused: None for unused in ("jax", "matplotlib") if unused not in sys.modules})
-        import keras
-
-        import cnnlab.blocks  # noqa: F401  (registers cnnlab's layers for deserialization)
-
-        with zipfile.ZipFile(request["model"]) as archive:  # checked by cnnlab.grading.modelfile before
+        with zipfile.ZipFile(path) as archive:  # checked by cnnlab.grading.modelfile before
             if b"cnnlab>FanInUniform" in archive.read("config.json"):
                 import cnnlab.train.recipes  # noqa: F401  (registers FanInUniform; imports TensorFlow)
-
-        model = keras.saving.load_model(request["model"], compile=False, safe_mode=True)
+        model = keras.saving.load_model(path, compile=False, safe_mode=True)
     except Exception as error:  # the student's file: its error is the reason
         result["load_error"] = f"{type(error).__name__}: {str(error)[:300]}"
         model = None
     result["seconds"]["load"] = round(time.monotonic() - started, 3)
     started = time.monotonic()
     if model is not None:
-        for index, spec in enumerate(request["measures"]):
+        for index, spec in enumerate(measures):
             try:
                 result["values"].append(measure(model, spec, folder, index))
             except Exception as error:
@@ -90,7 +115,107 @@ def main(argv=None):
     result["seconds"]["measures"] = round(time.monotonic() - started, 3)
     (folder / "probe.json.tmp").write_text(json.dumps(result))
     (folder / "probe.json.tmp").rename(folder / "probe.json")
-    gc.freeze()  # done: skip the collector's pass at exit (1 s after TensorFlow's import)
+
+
+def _import_keras():
+    if os.environ.get("KERAS_BACKEND") == "tensorflow":
+        # Never used here, imported by TensorFlow Lite (JAX) and Keras' plotting (matplotlib) when installed:
+        # 0.9 s of each server's start on the course's 2-core machine.
+        sys.modules.update({unused: None for unused in ("jax", "matplotlib") if unused not in sys.modules})
+    import keras  # noqa: F401
+
+    import cnnlab.blocks  # noqa: F401  (registers cnnlab's layers for deserialization)
+    import cnnlab.profile  # noqa: F401
+
+    if os.environ.get("KERAS_BACKEND") == "tensorflow":
+        import cnnlab.train.recipes  # noqa: F401  (FanInUniform; TensorFlow is imported already)
+
+
+def _left_running():
+    """This process's children: after a check's child was waited for, what it left running. (The server is a
+    child subreaper: an orphan of the check, or of its descendants, becomes its child.)"""
+    me, left = os.getpid(), []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+        except OSError:  # ended meanwhile
+            continue
+        if int(stat[stat.rindex(")") + 2:].split()[1]) == me:
+            left.append(int(pid))
+    return left
+
+
+def _ipc_objects():
+    """The System V shared memory segments, semaphores and message queues this process sees (a child's could
+    outlive it in the jail's IPC namespace)."""
+    objects = set()
+    for kind in ("shm", "sem", "msg"):
+        try:
+            objects |= {(kind, line) for line in Path(f"/proc/sysvipc/{kind}").read_text().splitlines()[1:]}
+        except OSError:
+            pass
+    return objects
+
+
+def _taint(ipc):
+    """Why the server must not start another check, or ""; what a check left running is killed."""
+    left = _left_running()
+    if left:
+        for _ in range(100):  # a child of one that is killed becomes ours: until none is left
+            for pid in left:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+            with contextlib.suppress(ChildProcessError):  # reap them (none left: ChildProcessError)
+                while os.waitpid(-1, os.WNOHANG)[0] > 0:
+                    pass
+            if not (left := _left_running()):
+                break
+            time.sleep(0.01)
+        return "the check left processes running"
+    if _ipc_objects() - ipc:
+        return "the check left System V IPC objects"
+    return ""
+
+
+def _child(folder, measures):
+    devnull = os.open(os.devnull, os.O_RDWR)
+    os.dup2(devnull, 0)  # the grader's channel: never the student's code's
+    os.dup2(devnull, 1)
+    code = 0
+    try:
+        probe(folder, measures)
+    except BaseException:
+        traceback.print_exc()
+        code = 1
+    os._exit(code)  # no exit handlers, no collector pass: the child's work is written
+
+
+def serve(folder):
+    started = time.monotonic()
+    _import_keras()
+    gc.collect()
+    gc.freeze()  # the children share the imported objects' pages instead of copying them at their first collection
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
+    libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)  # a child's orphans become ours
+    ipc = _ipc_objects()
+    stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
+    send(stdout, {"ready": round(time.monotonic() - started, 3)})
+    while (request := receive(stdin)) is not None:
+        pid = os.fork()
+        if pid == 0:
+            _child(folder, request["measures"])
+        send(stdout, {"forked": True})
+        _, status = os.waitpid(pid, 0)
+        tainted = _taint(ipc)
+        send(stdout, {"exit": os.waitstatus_to_exitcode(status), "tainted": tainted})
+        if tainted:
+            return  # the jail ends with this process
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    serve(Path(argv[0]))
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@
 - `model.weights.h5`, opened with h5py, has no external or soft link, no virtual or external dataset, numbers
   only, and declares no more values than the cap.
 
-This is the first layer; the model is then loaded only in a one-shot jail (`cnnlab.grading.model_probe`).
+This is the first layer; the model is then loaded only in a fresh jailed process (`cnnlab.grading.model_probe`).
 """
 
 import json

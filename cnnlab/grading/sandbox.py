@@ -49,7 +49,8 @@ def _set_limits(memory_mb, cpu_s, file_mb, processes):
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
 
 
-def _audit_hook(protected, writable):
+def _audit_hook(protected, writable, fork_server=False):
+    forker = os.getpid() if fork_server else None  # the model server forks its children; they may not fork
     protected = tuple(os.path.realpath(p) for p in protected)
     writable = tuple(os.path.realpath(p) for p in writable) + ("/dev/null",)
 
@@ -69,6 +70,8 @@ def _audit_hook(protected, writable):
                 raise PermissionError(f"the grader runs notebooks without network: connecting to {address!r} is refused")
         elif event == "socket.getaddrinfo":
             raise PermissionError(f"the grader runs notebooks without network: looking up {args[0]!r} is refused")
+        elif event == "os.fork" and os.getpid() == forker:
+            return
         elif event in ("subprocess.Popen", "os.system", "os.exec", "os.posix_spawn", "os.spawn", "os.fork", "os.forkpty"):
             raise PermissionError(f"the grader runs notebooks without starting programs ({event} refused)")
         elif event == "open" and args and isinstance(args[0], (str, bytes, os.PathLike)):
@@ -106,7 +109,8 @@ def _audit_hook(protected, writable):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--limits", required=True, help="JSON: memory_mb, cpu_s, file_mb, processes, protected and writable (paths)")
+    parser.add_argument("--limits", required=True, help="JSON: memory_mb, cpu_s, file_mb, processes, protected and "
+                                                        "writable (paths), fork_server (this process may fork)")
     parser.add_argument("command", nargs=argparse.REMAINDER, help="-- python -m ipykernel_launcher -f FILE")
     args = parser.parse_args(argv)
     limits = json.loads(args.limits)
@@ -117,7 +121,7 @@ def main(argv=None):
     if os.getppid() == 1:  # the worker died before we got here
         sys.exit(1)
     _set_limits(limits.get("memory_mb"), limits.get("cpu_s"), limits.get("file_mb"), limits.get("processes"))
-    _audit_hook(limits.get("protected", []), limits.get("writable", []))
+    _audit_hook(limits.get("protected", []), limits.get("writable", []), limits.get("fork_server", False))
     module = command[2]
     sys.argv = [module] + command[3:]
     runpy.run_module(module, run_name="__main__", alter_sys=True)

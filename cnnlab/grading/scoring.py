@@ -6,8 +6,8 @@
    any stderr output fails the cell, behind canary cells, and only cells that actually ran: after a kernel death
    the later cells score 0 (nbgrader issue #427). A canary that does not answer exactly as expected makes the
    submission `tampered`, and the tests its kernel judged score 0;
-5. the lab's model checks run on the submitted `.keras` files, each in its own one-shot jail (started beside the
-   kernel by the worker), judged here (`cnnlab.grading.checks`); their points replace their test cell's.
+5. the lab's model checks run on the submitted `.keras` files, each in its own child of the worker's jailed model
+   server (beside the kernel), judged here (`cnnlab.grading.checks`); their points replace their test cell's.
 """
 
 import json
@@ -19,6 +19,7 @@ from cnnlab.grading.cells import nbg
 from cnnlab.grading.execute import read_canary
 
 _REFERENCES = {}
+_SANDBOXES = {}  # this worker's model sandboxes, by their settings
 
 
 def load_reference(path):
@@ -88,15 +89,35 @@ def _hidden_failure(cell, visible_sources):
     return False
 
 
-def measure_models(job, config):
-    """Each model of `config` measured in its own one-shot jail and judged here (`checks.run_model`):
-    [(spec, ModelRun)], in the config's order, with the seconds it took in all."""
-    from cnnlab.grading.checks import ModelSandbox, run_model
+def model_sandbox(job):
+    """This worker's `checks.ModelSandbox` for `job`'s jail and limits, its model server started: one per worker
+    process, kept across its jobs (Keras is imported once per worker). Call it from the worker's main thread: a
+    jail dies with the thread that started it."""
+    from cnnlab.grading.checks import ModelSandbox
     from cnnlab.grading.jail import Jail
 
+    key = json.dumps([job.jail, job.limits["memory_mb"], job.model_timeout, job.limits["processes"], job.model_work])
+    if key not in _SANDBOXES:
+        _SANDBOXES[key] = ModelSandbox(Jail.from_json(job.jail), memory_mb=job.limits["memory_mb"],
+                                       timeout_s=job.model_timeout, processes=job.limits["processes"],
+                                       work=job.model_work)
+    sandbox = _SANDBOXES[key]
+    sandbox.server.start()
+    return sandbox
+
+
+def close_model_sandboxes():
+    """End this worker's model servers and remove their folders."""
+    while _SANDBOXES:
+        _SANDBOXES.popitem()[1].server.close()
+
+
+def measure_models(job, config, sandbox):
+    """Each model of `config` checked by `sandbox`'s model server, each in its own forked child, and judged here
+    (`checks.run_model`): [(spec, ModelRun)], in the config's order, with the seconds it took in all."""
+    from cnnlab.grading.checks import run_model
+
     started = time.monotonic()
-    sandbox = ModelSandbox(Jail.from_json(job.jail), memory_mb=job.limits["memory_mb"], timeout_s=job.model_timeout,
-                           processes=job.limits["processes"], work=job.model_work)
     runs = [(spec, run_model(spec, job.submission_dir, job.data_dir, job.quick, sandbox)) for spec in config.models]
     return runs, round(time.monotonic() - started, 3)
 

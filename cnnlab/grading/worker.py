@@ -9,7 +9,7 @@ nbgrader's preprocessors where nbgrader has one, each in its own module:
    feedback shows);
 3. run it in a jailed kernel, in a scratch copy of the submission (`cnnlab.grading.execute`);
 4-5. score its test cells: probes judged here, kernel asserts behind canaries, the model checks (each model
-   file in its own one-shot jail, started beside the kernel; `cnnlab.grading.scoring`);
+   file in its own fresh child of the worker's jailed model server, beside the kernel; `cnnlab.grading.scoring`);
 6. write the feedback notebook and HTML with the released test cells (hidden tests never shown;
    `cnnlab.grading.feedback`).
 """
@@ -65,10 +65,11 @@ class Worker:
         plan = execute.plan(nb, visible_sources, probed, checked, execute.kernel_uid(job.jail))
         scratch = execute.make_scratch(job)
         timings["prepare"] = round(time.monotonic() - t, 3)
+        sandbox = scoring.model_sandbox(job) if config.models else None  # its server started from this thread
         with ThreadPoolExecutor(max_workers=1) as beside:
             # The model checks read only the submission's model files (the kernel writes in its scratch copy):
-            # their one-shot jails run beside the kernel's, on the cores its single thread leaves idle.
-            measured = beside.submit(scoring.measure_models, job, config)
+            # the model server's children run beside the kernel, on the cores its single thread leaves idle.
+            measured = beside.submit(scoring.measure_models, job, config, sandbox)
             execution = execute.execute(plan, scratch, job.cell_timeout, timings)
             t = time.monotonic()
             graded, canary_failed = scoring.score_cells(plan, execution, probed, checked, visible_sources)
@@ -138,10 +139,13 @@ def serve():
 
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
-    if argv == ["--serve"]:
-        serve()
-    else:
-        run_job(argv[0])
+    try:
+        if argv == ["--serve"]:
+            serve()
+        else:
+            run_job(argv[0])
+    finally:
+        scoring.close_model_sandboxes()  # (they would end with this process; this also removes their folders)
 
 
 if __name__ == "__main__":

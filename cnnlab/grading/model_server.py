@@ -1,0 +1,204 @@
+"""The grader's side of a jailed model server (`cnnlab.grading.model_probe`): one per worker, reused across its
+submissions, so that Keras is imported once per worker instead of once per model file.
+
+`ModelServer(sandbox).check(model, measures)` copies one model file into the server's scratch folder (the only
+folder its jail may write), has the server fork a fresh child that loads and measures that one file, and
+returns (what the child measured, "") or (None, why); the folder is emptied for the next check. A check that runs out of time, a child that killed the server or left processes behind:
+that server and its jail end and the next check starts a fresh one. A server that never becomes ready is the
+grader's fault (GraderFault), not the student's.
+"""
+
+import json
+import os
+import select
+import shutil
+import re
+import signal
+import stat
+import subprocess
+import sys
+import tempfile
+import time
+from importlib.util import find_spec
+from pathlib import Path
+
+from cnnlab.grading import jail as jails
+from cnnlab.grading.model_probe import receive, send
+
+ROOT = Path(__file__).resolve().parents[2]
+START_TIMEOUT = 300  # seconds for a server to import Keras (a busy 2-core machine took 30 s)
+
+
+class GraderFault(RuntimeError):
+    """The grader, not the submission, failed (the jail did not start): an instructor must look, then regrade."""
+
+
+class ModelServer:
+    """A jailed Keras process that forks one child per model check (see the module's docstring)."""
+
+    def __init__(self, sandbox):
+        self.sandbox = sandbox
+        self.process = None
+        self.ready = False
+        self.scratch = None
+        self.log = None
+
+    def start(self):
+        """Start the server unless it runs (call it from a thread that lives as long as the server should: the
+        jail dies with the thread that started it)."""
+        if self.process is not None and self.process.poll() is None:
+            return
+        self.close()
+        sandbox = self.sandbox
+        self.scratch = Path(tempfile.mkdtemp(prefix="server-", dir=sandbox.folder()))
+        images = Path(sandbox.folder()) / "images"
+        images.mkdir(mode=0o755, exist_ok=True)
+        limits = {"memory_mb": sandbox.memory_mb, "cpu_s": int(sandbox.timeout_s * (os.cpu_count() or 1)) + 10,
+                  "file_mb": 1024, "processes": sandbox.processes, "protected": [], "writable": [str(self.scratch)],
+                  "fork_server": True}
+        argv = [sys.executable, "-m", "cnnlab.grading.sandbox", "--limits", json.dumps(limits), "--",
+                sys.executable, "-m", "cnnlab.grading.model_probe", str(self.scratch)]
+        backend = next((name for name in ("tensorflow", "jax") if find_spec(name)),
+                       os.environ.get("KERAS_BACKEND", "tensorflow"))  # TensorFlow's CPU convolutions are the fastest
+        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(self.scratch), "TMPDIR": str(self.scratch),
+               "MPLCONFIGDIR": str(self.scratch), "KERAS_BACKEND": backend, "JAX_PLATFORMS": "cpu",
+               "CUDA_VISIBLE_DEVICES": "", "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONDONTWRITEBYTECODE": "1",
+               "PYTHONWARNINGS": "ignore",
+               "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH", "")]))}
+        env.update({k: v for k, v in os.environ.items() if k.startswith(("OMP_", "LC_", "LANG"))})
+        command = jails.command(sandbox.jail, argv, writable=[self.scratch], readonly=[images], cwd=self.scratch)
+        self.log = tempfile.TemporaryFile(dir=sandbox.folder())  # the server's stderr, for a GraderFault's message
+        self.process = subprocess.Popen(command, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                        stderr=self.log, cwd=self.scratch, start_new_session=True)
+        self.ready = False
+
+    def stop(self):
+        """End the server and its jail (its scratch folder stays until `close`)."""
+        if self.process is not None:
+            if self.process.poll() is None:
+                os.killpg(self.process.pid, signal.SIGKILL)  # bwrap and every process of its jail
+            self.process.wait()
+            self.process.stdin.close()
+            self.process.stdout.close()
+            self.process = None
+
+    def close(self):
+        """End the server and its jail, remove its scratch folder."""
+        self.stop()
+        if self.log is not None:
+            self.log.close()
+            self.log = None
+        if self.scratch is not None:
+            shutil.rmtree(self.scratch, ignore_errors=True)
+            self.scratch = None
+
+    def _empty(self):
+        """Remove what the check wrote; a folder that cannot be emptied ends this server (a fresh one, fresh folder)."""
+        if self.process is None:
+            self.close()
+            return
+        try:
+            for entry in os.scandir(self.scratch):
+                (shutil.rmtree if entry.is_dir(follow_symlinks=False) else os.unlink)(entry.path)
+        except OSError:
+            self.close()
+
+    def _reply(self, timeout):
+        """The server's next message, or None if it ended; TimeoutError after `timeout` seconds."""
+        if not select.select([self.process.stdout], [], [], timeout)[0]:
+            raise TimeoutError
+        try:
+            return receive(self.process.stdout)
+        except (ValueError, OSError):
+            return None
+
+    def _fault(self, what):
+        self.log.seek(0)
+        tail = self.log.read().decode(errors="replace").strip()[-300:]
+        code = self.process.poll()
+        self.close()
+        return GraderFault(f"the model check's jail did not start ({what}, exit {code}): {tail}")
+
+    def _ensure_ready(self):
+        self.start()
+        if self.ready:
+            return
+        began = time.monotonic()
+        try:
+            message = self._reply(START_TIMEOUT)
+        except TimeoutError:
+            raise self._fault(f"no answer in {START_TIMEOUT} s") from None
+        if not (isinstance(message, dict) and "ready" in message):
+            raise self._fault(f"it ended after {time.monotonic() - began:.1f} s")
+        self.ready = True
+
+    def check(self, model, measures):
+        """(probe, "") or (None, why) for one model file: `probe` is probe.json as a dict, with "outputs": the bytes
+        of each outputs-<i>.npy it names."""
+        for attempt in (1, 2):  # a server that died between two checks is replaced once
+            self._ensure_ready()
+            shutil.copyfile(model, self.scratch / "model.keras")
+            try:
+                send(self.process.stdin, {"measures": measures})
+                forked = self._reply(60)
+            except (BrokenPipeError, TimeoutError):
+                forked = None
+            if forked == {"forked": True}:
+                break
+            self.close()
+            if attempt == 2:
+                raise GraderFault("the model server ended twice before it could start a check")
+        try:
+            done = self._reply(self.sandbox.timeout_s)
+        except TimeoutError:
+            self.close()
+            return None, (f"checking it took longer than {self.sandbox.timeout_s:g} s (the time budget of a model "
+                          f"check) and was stopped")
+        if not isinstance(done, dict) or done.get("tainted"):
+            self.stop()  # the check killed the server or left something running: the next check gets a fresh one
+        try:
+            return self._collect(done)
+        finally:
+            self._empty()
+
+    def _collect(self, done):
+        try:
+            probe = json.loads(read(self.scratch, "probe.json", MAX_PROBE_JSON))
+        except FileNotFoundError:
+            code = done.get("exit") if isinstance(done, dict) else None
+            how = (f"killed by signal {-code}" if code < 0 else f"exit {code}") if isinstance(code, int) else \
+                "it ended the model server"
+            return None, (f"the process that loads and measures it died ({how}): the model needs more than the "
+                          f"grader's {self.sandbox.memory_mb} MB of memory, or crashes Keras")
+        except (OSError, ValueError) as error:
+            return None, f"the model check returned no readable measurements ({error})"
+        if not isinstance(probe, dict):
+            return None, "the model check returned no readable measurements"
+        probe["outputs"] = {}
+        for value in probe.get("values") or []:
+            name = value.get("outputs") if isinstance(value, dict) else None
+            if isinstance(name, str) and re.fullmatch(r"outputs-\d+\.npy", name):
+                try:
+                    probe["outputs"][name] = read(self.scratch, name, MAX_OUTPUTS)
+                except (OSError, ValueError):
+                    pass  # judged as "no outputs"
+        return probe, ""
+
+
+MAX_PROBE_JSON = 2**20
+MAX_OUTPUTS = 2**30
+
+
+def read(folder, name, limit):
+    """The bytes of `folder/name`, a regular file the jail wrote (never what a link points to), at most `limit`."""
+    fd = os.open(Path(folder) / name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise ValueError(f"{name} is not a file")
+        if info.st_size > limit:
+            raise ValueError(f"{name} has more than {limit:,} bytes")
+        with os.fdopen(fd, "rb", closefd=False) as file:
+            return file.read(limit + 1)[:limit]
+    finally:
+        os.close(fd)
