@@ -9,7 +9,7 @@ checks use `quick_min`) and the grader's data from `--data` (default $CNNLAB_DAT
 
 Prints, per worker count: wall time, submissions per minute, and the mean per-submission cost broken down as
 the worker measured it: kernel start, imports (cells before the first answer), evaluation (the other cells),
-model checks (inspection, one jail per model, judging; they run beside the kernel), the wait for them after the
+model checks (inspection, a child of the worker's model server per model, judging; beside the kernel), the wait for them after the
 kernel was done, and the rest (reading, restoring cells, stopping the kernel, writing the feedback). Also, as a same-run baseline, the time to import keras in a fresh interpreter, and the load
 average before and after each run: on a shared machine the numbers move with the other users' load.
 """

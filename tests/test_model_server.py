@@ -13,7 +13,6 @@ import pytest
 
 from cnnlab.grading import checks, labconfig
 from cnnlab.grading import jail as jails
-from cnnlab.grading.model_server import read
 from grading_helpers import ROOT, TINY, set_tiny_weights, tiny_config, tiny_model, tiny_test_set
 
 
@@ -139,15 +138,20 @@ def test_the_server_may_fork_and_its_children_may_not(tmp_path):
     assert done.stdout.strip() == '{"child": 7}', done.stderr
 
 
-def test_what_a_check_wrote_is_read_only_from_regular_files(tmp_path):
-    (tmp_path / "probe.json").write_text("{}")
-    assert read(tmp_path, "probe.json", 10) == b"{}"
-    with pytest.raises(ValueError, match="more than 1 bytes"):
-        read(tmp_path, "probe.json", 1)
-    (tmp_path / "secret").write_text("the labels")
-    (tmp_path / "link.npy").symlink_to(tmp_path / "secret")
-    with pytest.raises(OSError):
-        read(tmp_path, "link.npy", 100)
-    os.mkfifo(tmp_path / "fifo.npy")
-    with pytest.raises(ValueError, match="not a file"):
-        read(tmp_path, "fifo.npy", 100)  # and it does not wait for a writer
+def test_a_model_that_explodes_at_predict_time_fails_alone(sandbox, tiny_dir, tmp_path):
+    """Connected, allowed layers and 10 parameters, but 3.2 GB of output per image: the prediction cannot fit in
+    the check's memory. That model's accuracy fails; the next model, in the same server, is graded in full."""
+    import keras
+
+    inputs = keras.Input((4,), name="input")
+    x = keras.layers.Dense(2, name="fc_out")(inputs)
+    x = keras.layers.Reshape((1, 1, 2))(x)
+    outputs = keras.layers.UpSampling2D(size=(20000, 20000))(x)
+    bomb = tmp_path / "bomb"
+    bomb.mkdir()
+    keras.Model(inputs, outputs, name=TINY).save(bomb / f"{TINY}.keras")
+    spec = labconfig.parse(TINY, tiny_config()).models[0]
+    run = checks.run_model(spec, bomb, tiny_dir, sandbox=sandbox)
+    accuracy = run.results[-1]
+    assert not accuracy.passed and accuracy.score == 0, accuracy
+    assert passes(sandbox, tiny_dir) == ("measured", [True] * 4)

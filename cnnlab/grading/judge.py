@@ -43,7 +43,9 @@ class Verdict:
     rules: int
 
 
-def _read(name, dir_fd, limit):
+def read_jailed(name, dir_fd, limit):
+    """The bytes of `name` in the folder `dir_fd`, written in a jail: a regular file, never what a link points to
+    (nor a FIFO, which would block), at most `limit` bytes; ProbeDataError otherwise."""
     try:
         fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK, dir_fd=dir_fd)
     except OSError as error:
@@ -68,7 +70,7 @@ def read_records(directory):
         raise ProbeDataError(f"the probe's folder could not be opened ({error.strerror})") from None
     try:
         try:
-            manifest = json.loads(_read(RECORDS, dir_fd, MAX_RECORDS_BYTES))
+            manifest = json.loads(read_jailed(RECORDS, dir_fd, MAX_RECORDS_BYTES))
         except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
             raise ProbeDataError(f"{RECORDS} is not JSON (or nested too deeply)") from None
         if not isinstance(manifest, dict) or not isinstance(manifest.get("values"), dict):
@@ -81,7 +83,7 @@ def read_records(directory):
                 file = entry.get("file")
                 if not isinstance(file, str) or not file.endswith(".npy") or not file[:-4].isdigit():
                     raise ProbeDataError(f"{name!r}: the array's file name is not one a probe writes")
-                data = _read(file, dir_fd, MAX_ARRAY_BYTES)
+                data = read_jailed(file, dir_fd, MAX_ARRAY_BYTES)
                 total += len(data)
                 if total > MAX_TOTAL_BYTES:
                     raise ProbeDataError(f"the probe's arrays are over the grader's {MAX_TOTAL_BYTES} bytes")

@@ -14,7 +14,6 @@ import select
 import shutil
 import re
 import signal
-import stat
 import subprocess
 import sys
 import tempfile
@@ -23,10 +22,13 @@ from importlib.util import find_spec
 from pathlib import Path
 
 from cnnlab.grading import jail as jails
+from cnnlab.grading.judge import ProbeDataError, read_jailed
 from cnnlab.grading.model_probe import receive, send
 
 ROOT = Path(__file__).resolve().parents[2]
 START_TIMEOUT = 300  # seconds for a server to import Keras (a busy 2-core machine took 30 s)
+MAX_PROBE_JSON = 2**20
+MAX_OUTPUTS = 2**30  # bytes of one measure's outputs (the jail's file size limit is 1 GB)
 
 
 class GraderFault(RuntimeError):
@@ -162,43 +164,28 @@ class ModelServer:
             self._empty()
 
     def _collect(self, done):
-        try:
-            probe = json.loads(read(self.scratch, "probe.json", MAX_PROBE_JSON))
-        except FileNotFoundError:
+        if not os.path.lexists(self.scratch / "probe.json"):
             code = done.get("exit") if isinstance(done, dict) else None
             how = (f"killed by signal {-code}" if code < 0 else f"exit {code}") if isinstance(code, int) else \
                 "it ended the model server"
             return None, (f"the process that loads and measures it died ({how}): the model needs more than the "
                           f"grader's {self.sandbox.memory_mb} MB of memory, or crashes Keras")
-        except (OSError, ValueError) as error:
-            return None, f"the model check returned no readable measurements ({error})"
-        if not isinstance(probe, dict):
-            return None, "the model check returned no readable measurements"
-        probe["outputs"] = {}
-        for value in probe.get("values") or []:
-            name = value.get("outputs") if isinstance(value, dict) else None
-            if isinstance(name, str) and re.fullmatch(r"outputs-\d+\.npy", name):
-                try:
-                    probe["outputs"][name] = read(self.scratch, name, MAX_OUTPUTS)
-                except (OSError, ValueError):
-                    pass  # judged as "no outputs"
-        return probe, ""
-
-
-MAX_PROBE_JSON = 2**20
-MAX_OUTPUTS = 2**30
-
-
-def read(folder, name, limit):
-    """The bytes of `folder/name`, a regular file the jail wrote (never what a link points to), at most `limit`."""
-    fd = os.open(Path(folder) / name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
-    try:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            raise ValueError(f"{name} is not a file")
-        if info.st_size > limit:
-            raise ValueError(f"{name} has more than {limit:,} bytes")
-        with os.fdopen(fd, "rb", closefd=False) as file:
-            return file.read(limit + 1)[:limit]
-    finally:
-        os.close(fd)
+        folder = os.open(self.scratch, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            try:
+                probe = json.loads(read_jailed("probe.json", folder, MAX_PROBE_JSON))
+            except (ProbeDataError, ValueError) as error:
+                return None, f"the model check returned no readable measurements ({error})"
+            if not isinstance(probe, dict):
+                return None, "the model check returned no readable measurements"
+            probe["outputs"] = {}
+            for value in probe.get("values") or []:
+                name = value.get("outputs") if isinstance(value, dict) else None
+                if isinstance(name, str) and re.fullmatch(r"outputs-\d+\.npy", name):
+                    try:
+                        probe["outputs"][name] = read_jailed(name, folder, MAX_OUTPUTS)
+                    except ProbeDataError:
+                        pass  # judged as "no outputs"
+            return probe, ""
+        finally:
+            os.close(folder)
