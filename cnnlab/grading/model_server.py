@@ -3,16 +3,17 @@ submissions, so that Keras is imported once per worker instead of once per model
 
 `ModelServer(sandbox).check(model, measures)` copies one model file into the server's scratch folder (the only
 folder its jail may write), has the server fork a fresh child that loads and measures that one file, and
-returns (what the child measured, "") or (None, why); the folder is emptied for the next check. A check that runs out of time, a child that killed the server or left processes behind:
-that server and its jail end and the next check starts a fresh one. A server that never becomes ready is the
-grader's fault (GraderFault), not the student's.
+returns (what the child measured, "") or (None, why); the folder is emptied for the next check. A check that
+runs out of time, a child that killed the server or left processes behind: that server and its jail end and
+the next check starts a fresh one. A server that never becomes ready is the grader's fault (GraderFault), not
+the student's.
 """
 
 import json
 import os
+import re
 import select
 import shutil
-import re
 import signal
 import subprocess
 import sys
@@ -69,7 +70,7 @@ class ModelServer:
                "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH", "")]))}
         env.update({k: v for k, v in os.environ.items() if k.startswith(("OMP_", "LC_", "LANG"))})
         command = jails.command(sandbox.jail, argv, writable=[self.scratch], readonly=[images], cwd=self.scratch)
-        self.log = tempfile.TemporaryFile(dir=sandbox.folder())  # the server's stderr, for a GraderFault's message
+        self.log = tempfile.TemporaryFile(dir=sandbox.folder())  # the server's stderr until it is ready (GraderFault)
         self.process = subprocess.Popen(command, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                         stderr=self.log, cwd=self.scratch, start_new_session=True)
         self.ready = False
