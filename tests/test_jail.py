@@ -9,7 +9,8 @@ import threading
 import pytest
 
 from cnnlab.grading import jail as jails
-from cnnlab.grading.checks import GraderFault, ModelSandbox, run_model
+from cnnlab.grading.checks import ModelSandbox, run_model
+from cnnlab.grading.model_server import GraderFault
 from cnnlab.grading import labconfig
 from grading_helpers import ROOT, TINY, set_tiny_weights, tiny_config, tiny_model, tiny_test_set
 

@@ -122,7 +122,8 @@ def grade(options):
                  options.workers, options.out / ".work", private_root)
     finally:
         shutil.rmtree(private_root, ignore_errors=True)
-        shutil.rmtree(options.out / ".work" / options.lab / "jail", ignore_errors=True)  # a killed worker's server's
+        # the model checks' folder: test images, and the folders of model servers whose worker was killed
+        shutil.rmtree(options.out / ".work" / options.lab / "jail", ignore_errors=True)
     elapsed = time.monotonic() - started
     store.write_outputs(options.out, store.load_results(options.out))
     if todo:

@@ -25,14 +25,14 @@ import os
 import shutil
 import tempfile
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from cnnlab.grading import jail as jails
 from cnnlab.grading.labconfig import data_files
-from cnnlab.grading.model_server import GraderFault, ModelServer  # noqa: F401  (GraderFault: raised from here)
+from cnnlab.grading.model_server import ModelServer
 from cnnlab.grading.modelfile import RefusedModel, inspect
 from cnnlab.lab import quick_mark
 
@@ -140,7 +140,7 @@ class ModelSandbox:
     timeout_s: float = MODEL_TIMEOUT
     processes: int = 1024
     work: str | None = None  # the checks' folders and the test images (.npy); default: a temporary folder
-    server: ModelServer | None = None
+    server: ModelServer = field(init=False, repr=False)
 
     def __post_init__(self):
         self.server = ModelServer(self)
@@ -181,7 +181,7 @@ def run_model(spec, directory, data_dir=None, quick=False, sandbox=None):
 
     A missing, refused or unloadable file fails every check with the reason; nothing raises but a problem with
     the grader's own data (FileNotFoundError, `cnnlab.data.DatasetError`) or a jail that did not start
-    (GraderFault), which every student would share.
+    (`model_server.GraderFault`), which every student would share.
     """
     sandbox = sandbox or default_sandbox()
     path = Path(directory) / f"{spec.name}.keras"
