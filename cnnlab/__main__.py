@@ -1,5 +1,5 @@
 import sys
 
-from cnnlab.cli import main
+from cnnlab.cli import command
 
-sys.exit(main())
+sys.exit(command())

@@ -6,6 +6,8 @@ import functools
 import gc
 import sys
 
+from cnnlab import startup
+
 FORMATS = ("text", "markdown", "html", "json")
 
 
@@ -114,5 +116,12 @@ def main(argv=None):
     return outcome
 
 
+def command():
+    """The `cnnlab` command: `main` in a process of its own, which skips JAX's and matplotlib's imports
+    (`cnnlab.startup`) before the parser imports TensorFlow. Only `grade` plots (its reports)."""
+    startup.skip_unused_imports(plotting=sys.argv[1:2] == ["grade"])
+    return main()
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(command())
