@@ -133,11 +133,13 @@ def steps_per_epoch(splits):
 def compile_model(model, recipe, steps, jit_compile="auto"):
     """Compile `model` with the recipe's optimizer and schedule for `steps` steps, its loss and metrics.
 
-    `jit_compile="auto"` follows `recipe.jit_compile` (`cnnlab.train.precision.jit_compile`)."""
+    `jit_compile="auto"` follows `recipe.jit_compile` (`cnnlab.train.precision.jit_compile`); the steps per call
+    follow `recipe.steps_per_execution` (`cnnlab.train.precision.steps_per_execution`)."""
     if jit_compile == "auto":
         jit_compile = precision.jit_compile(recipe.jit_compile)
     model.compile(optimizer=recipe.make_optimizer(steps), loss=recipe.make_loss(), metrics=recipe.make_metrics(),
-                  jit_compile=jit_compile)
+                  jit_compile=jit_compile,
+                  steps_per_execution=precision.steps_per_execution(recipe.steps_per_execution))
 
 
 def fit(model, recipe, data=None, epochs=None, seed=0, save=None, verbose="auto", jit_compile="auto",

@@ -13,7 +13,8 @@ class TimeToError(keras.callbacks.Callback):
 
     The evaluations pause the clock: `seconds` is the training time alone (graph tracing included).
     `trace` lists (step, seconds, error) for each evaluation; `reached` is the first one at the target
-    or None.
+    or None. With several steps per call (`steps_per_execution`), an evaluation comes at the end of the first
+    call that reaches the next multiple of `every`.
     """
 
     def __init__(self, data, target, every):
@@ -23,11 +24,17 @@ class TimeToError(keras.callbacks.Callback):
 
     def on_train_begin(self, logs=None):
         self.step, self.seconds, self._start = 0, 0.0, time.perf_counter()
+        self._next = self.every
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch_start = self.step
 
     def on_train_batch_end(self, batch, logs=None):
-        self.step += 1
-        if self.step % self.every:
+        # batch: the epoch's last step in this call; Keras counts a whole call even where the epoch ends first
+        self.step = self._epoch_start + min(batch + 1, self.params.get("steps") or batch + 1)
+        if self.step < self._next:
             return
+        self._next = (self.step // self.every + 1) * self.every
         self.seconds += time.perf_counter() - self._start
         error = test_error(self.model, self.data)
         self.trace.append((self.step, self.seconds, error))
