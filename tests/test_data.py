@@ -88,7 +88,7 @@ def test_corrupt_keras_archive_is_caught_before_keras_runs(offline):
 
 def test_missing_offline_is_one_message_without_keras_traceback(offline):
     env_dir, cache = offline
-    with pytest.raises(data.DatasetError) as error:
+    with pytest.raises(data.DatasetNotFound) as error:  # a DatasetError, as a corrupt file's
         data.load("fashion_mnist")
     message = str(error.value)
     assert str(env_dir / "fashion_mnist.npz") in message and str(cache / "fashion_mnist.npz") in message
@@ -98,7 +98,7 @@ def test_missing_offline_is_one_message_without_keras_traceback(offline):
 
 def test_membrane_has_no_keras_download(offline, monkeypatch):
     monkeypatch.delenv("CNNLAB_DATA_DIR")
-    with pytest.raises(data.DatasetError, match="CNNLAB_DATA_DIR is not set.*Keras has no download for it") as error:
+    with pytest.raises(data.DatasetNotFound, match="CNNLAB_DATA_DIR is not set.*Keras has no download for it") as error:
         data.load("isbi2012_membrane")
     assert "go online" not in str(error.value)
 

@@ -14,6 +14,10 @@ class DatasetError(RuntimeError):
     """A dataset is missing or corrupt; the message says what was looked for where, and the fix."""
 
 
+class DatasetNotFound(DatasetError):
+    """No copy of a dataset anywhere it was looked for, and no download (as opposed to a corrupt or wrong file)."""
+
+
 @functools.cache
 def read_sums(list_name):
     """`{file name: sha256}` from one `sha256sum`-format list of the registry."""

@@ -16,7 +16,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from cnnlab.data.checksums import COURSE_SUMS, KERAS_SUMS, DatasetError, verify
+from cnnlab.data.checksums import COURSE_SUMS, KERAS_SUMS, DatasetError, DatasetNotFound, verify
 
 NAMES = ("mnist", "fashion_mnist", "cifar10", "isbi2012_membrane")
 NUM_CLASSES = {"mnist": 10, "fashion_mnist": 10, "cifar10": 10, "isbi2012_membrane": 2}  # membrane: 0/1 masks
@@ -72,8 +72,8 @@ def keras_cache_dir():
 def load(name) -> Dataset:
     """The dataset `name` (one of `NAMES`) from the first source that has it; see the module docstring.
 
-    Raises `DatasetError` (one message: what was looked for where, and how to fix it) when no source
-    has the data or a file fails its checksum.
+    Raises `DatasetError` (one message: what was looked for where, and how to fix it) when a file fails its
+    checksum, and its subclass `DatasetNotFound` when no source has the data.
     """
     if name not in NAMES:
         raise ValueError(f"unknown dataset {name!r}. Known datasets: {', '.join(NAMES)}. Received: name={name!r}")
@@ -95,14 +95,14 @@ def load(name) -> Dataset:
     looked.append(f"{path} (Keras cache): not there")
 
     if name not in KERAS_LOADERS:
-        raise DatasetError(_missing(name, looked, "Keras has no download for it"))
+        raise DatasetNotFound(_missing(name, looked, "Keras has no download for it"))
     for file_name in KERAS_FILES.get(name, ()):  # a corrupt cached file: say so before Keras tries again
         if (keras_cache_dir() / file_name).is_file():
             verify(keras_cache_dir() / file_name, name, lists=(KERAS_SUMS,))
     try:
         (x_train, y_train), (x_test, y_test) = KERAS_LOADERS[name]()
     except Exception as error:  # any failure inside Keras' download becomes one message
-        raise DatasetError(_missing(name, looked, f"the Keras download failed: {error}")) from None
+        raise DatasetNotFound(_missing(name, looked, f"the Keras download failed: {error}")) from None
     for file_name in KERAS_FILES.get(name, ()):  # what Keras just downloaded (it may keep only the extracted folder)
         if (keras_cache_dir() / file_name).is_file():
             verify(keras_cache_dir() / file_name, name, lists=(KERAS_SUMS,))
