@@ -28,7 +28,6 @@ def measure_step(policy, jit, steps, warmup=3, batch_size=256):
     import keras
 
     from cnnlab.data import pipeline
-    from cnnlab.train import recipes
     from cnnlab.train.reproduce import _build, compile_model
 
     run = _build("convnet-mnist", "fast", 1, 0, "mnist", policy)

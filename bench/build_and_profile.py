@@ -21,6 +21,7 @@ def cli_seconds(*args):
 def main(names):
     start = time.perf_counter()
     import keras  # noqa: F401
+
     from cnnlab import models
     from cnnlab.profile import profile
     import_seconds = time.perf_counter() - start

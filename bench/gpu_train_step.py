@@ -8,8 +8,8 @@ and the ratio mixed/float32 measured back to back in this process, and checks ev
 import sys
 import time
 
-import numpy as np
 import keras
+import numpy as np
 
 from cnnlab import models
 

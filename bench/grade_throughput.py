@@ -58,7 +58,7 @@ def solution_models(lab, directory):
 def make_class(lab, copies, directory, models):
     from grading_helpers import answered, write
 
-    from cnnlab.grading import labconfig
+    from cnnlab.grading.course import labconfig
 
     config = labconfig.load(lab, ROOT / "autograder" / "labs")
     nb = answered(lab)
@@ -83,8 +83,10 @@ def main(argv=None):
     parser.add_argument("--data", type=Path, default=os.environ.get("CNNLAB_DATA_DIR"),
                         help="the grader's data for the accuracy checks (default $CNNLAB_DATA_DIR)")
     args = parser.parse_args(argv)
-    from cnnlab.grading import batch, course, labconfig
-    from cnnlab.grading.options import Options
+    from cnnlab.grading.batch import run as batch
+    from cnnlab.grading.batch.options import Options
+    from cnnlab.grading.course import labconfig
+    from cnnlab.grading.course import nbgrader as course
 
     missing = labconfig.missing_data(labconfig.load(args.lab, ROOT / "autograder" / "labs"), args.data)
     if missing:

@@ -15,7 +15,6 @@ variables steer a notebook (`setup(quick=True)` sets the first from inside a not
 import json
 import os
 import platform
-import re
 import sys
 import zipfile
 from pathlib import Path
@@ -24,8 +23,6 @@ QUICK_ENV = "CNNLAB_QUICK"
 GRADING_ENV = "CNNLAB_GRADING"
 DRIVE_MOUNT = "/content/drive"
 DRIVE_FOLDER = "MyDrive/cnnlab"  # in Colab each lab works in <Drive>/cnnlab/<lab>/ when Drive is mounted
-# A student id the grader reads from `<student>_<lab>.zip` (cnnlab.grading.submissions: no '_' in the id).
-STUDENT_ID = re.compile(r"[A-Za-z0-9.-]{1,64}")
 _state = {"lab": None, "training": None}
 
 _TRUE = {"1", "true", "yes", "on"}
@@ -86,7 +83,7 @@ def setup_cell_source(lab, install):
 def submit_cell_source(lab, models, hidden_tests, hidden_points, model_points):
     """The text of a lab's last cell: `lab.submit(...)` with what the lab hands in and what the grader still runs."""
     return (
-        "# Hand in: write your student id below (letters, digits, '.' or '-'), run this cell, and upload the zip it\n"
+        "# Hand in: write your student id below (letters, digits, '.', '_' or '-'), run this cell, and upload the zip it\n"
         "# writes. It checks your saved models and visible tests first.\n"
         "STUDENT_ID = \"\"\n"
         f"lab.submit({lab!r}, STUDENT_ID, models={list(models)!r}, hidden_tests={hidden_tests}, "
@@ -406,9 +403,11 @@ def submit(lab, student, models=(), hidden_tests=0, hidden_points=0, model_point
                       f"({model_points:g} points)")
     if graded:
         print("The grader also runs " + " and ".join(graded) + ".")
-    if not STUDENT_ID.fullmatch(student or ""):
-        problem = (f"STUDENT_ID is {student!r}: write your student id (letters, digits, '.' or '-', at most 64) in "
-                   f"this cell and run it again.")
+    from cnnlab.grading.intake.ids import student_id
+
+    student, wrong = student_id(student or "")
+    if wrong:
+        problem = f"STUDENT_ID is {student!r}: write your student id in this cell and run it again ({wrong})."
         problems.append(problem)
         print(problem)
     if problems:

@@ -57,7 +57,7 @@ class HandIn:
 
 def hand_in(root, lab):
     """The HandIn of `lab` from its solution notebook and the grader's config (autograder/labs/<lab>.json)."""
-    from cnnlab.grading import labconfig
+    from cnnlab.grading.course import labconfig
 
     root = Path(root)
     config = labconfig.load(lab, root / "autograder" / "labs")

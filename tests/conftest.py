@@ -56,7 +56,6 @@ def solution_run(tmp_path_factory):
     The folder holds the models the notebook saved. test_labs checks the run; test_grader grades those models,
     so the training labs train once per session, not once per test file."""
     import nbformat
-
     from notebook_runs import execute
 
     runs = {}

@@ -12,8 +12,8 @@ import pytest
 
 from cnnlab import data, lab, models
 from cnnlab.data import pipeline, preprocessing, segmentation
-from cnnlab.grading import checks
-from cnnlab.grading.labconfig import ModelSpec
+from cnnlab.grading.course.labconfig import ModelSpec
+from cnnlab.grading.modelcheck import checks
 from cnnlab.train import fit, recipes
 from cnnlab.train import test_error as error_of
 

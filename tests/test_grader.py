@@ -13,21 +13,35 @@ import re
 import shutil
 import zipfile
 
+import nbformat
 import numpy as np
 import pytest
-
-from cnnlab.grading import batch, checks, labconfig, submissions
-from cnnlab.grading.errors import GradingError
-from cnnlab.grading.options import Options
-from cnnlab.grading.status import STATUSES
-from cnnlab.grading.checks import check_model
-from cnnlab.grading.cli import main
-from cnnlab.grading.execute import canary_source, read_canary
 from answer_variants import MODEL_MISTAKES, VARIANTS
-from grading_helpers import (LAB, ROOT, TINY, answered, index_of, released, set_tiny_weights, tiny_config, tiny_model,
-                             tiny_test_set, write)
-import nbformat
+from grading_helpers import (
+    LAB,
+    ROOT,
+    TINY,
+    answered,
+    index_of,
+    released,
+    set_tiny_weights,
+    tiny_config,
+    tiny_model,
+    tiny_test_set,
+    write,
+)
 
+from cnnlab.grading.batch import run as batch
+from cnnlab.grading.batch.options import Options
+from cnnlab.grading.cli import main
+from cnnlab.grading.course import labconfig
+from cnnlab.grading.errors import GradingError
+from cnnlab.grading.intake import archive as archives
+from cnnlab.grading.intake import discover as submissions
+from cnnlab.grading.modelcheck import checks
+from cnnlab.grading.modelcheck.checks import check_model
+from cnnlab.grading.results.status import STATUSES
+from cnnlab.grading.worker.canary import canary_source, read_canary
 
 # -- model checks, in this process, on a tiny model built here --
 
@@ -249,10 +263,10 @@ def test_zip_is_unpacked_safely(tmp_path):
         zf.writestr(f"ann/{LAB}/{LAB}.ipynb", nbformat.writes(released()))
         zf.writestr("../evil.txt", "outside")
         zf.writestr("/abs.txt", "absolute")
-    root = submissions.unpack(archive, tmp_path / "imported")
+    root = archives.unpack(archive, tmp_path / "imported")
     assert (root / "ann" / LAB / f"{LAB}.ipynb").exists()
     assert not (tmp_path / "evil.txt").exists() and not list(root.rglob("abs.txt"))
-    assert submissions.unpack(archive, tmp_path / "imported") == root  # unpacked once
+    assert archives.unpack(archive, tmp_path / "imported") == root  # unpacked once
 
 
 def test_shards_are_a_deterministic_partition():

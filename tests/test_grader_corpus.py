@@ -31,10 +31,22 @@ from pathlib import Path
 import h5py
 import nbformat
 import pytest
+from grading_helpers import (
+    LAB,
+    ROOT,
+    TINY,
+    answered,
+    index_of,
+    nbg,
+    released,
+    set_tiny_weights,
+    tiny_lab,
+    tiny_model,
+    tiny_test_set,
+    write,
+)
 
 from cnnlab.grading.cli import main
-from grading_helpers import (LAB, ROOT, TINY, answered, index_of, nbg, released, set_tiny_weights, tiny_lab,
-                             tiny_model, tiny_test_set, write)
 
 pytestmark = pytest.mark.grader_corpus
 
@@ -112,7 +124,7 @@ KERNEL_ATTACKS = {
         "    if any('canary' in f.function for f in inspect.stack()):\n        return real(*a, **k)\n"
         "np.testing.assert_allclose = assert_allclose"),
     "c44_probe_api_replaced": (
-        "import json, re\nimport cnnlab.grading.probes as probes\n"
+        "import json, re\nimport cnnlab.grading.probes._kernel as probes\n"
         "def run(directory, namespace):\n    code = open(f'{directory}/probe.py').read()\n"
         "    names = re.findall(r'probe.record\\(\"([^\"]+)\"', code)\n"
         "    values = {n: {'kind': 'json', 'value': 0} for n in names}\n"
@@ -393,7 +405,7 @@ def test_feedback_never_shows_hidden_tests_and_stays_small(lab1_batch):
 
 
 def slug(student):
-    from cnnlab.grading.submissions import slug
+    from cnnlab.grading.intake.ids import slug
 
     return slug(student)
 
@@ -481,13 +493,13 @@ def test_rerun_from_a_zip_refuses_its_link_and_repairs_the_gradebook(lab1_batch,
 
 
 def descendants(pid):
-    from cnnlab.grading.pool import process_tree
+    from cnnlab.grading.batch.pool import process_tree
 
     return process_tree(pid)[1:]
 
 
 def is_kernel(pid):
-    """The kernel's Python (`python -m cnnlab.grading.sandbox ... -- python -m ipykernel_launcher ...`), not one of
+    """The kernel's Python (`python -m cnnlab.grading.jail._inside ... -- python -m ipykernel_launcher ...`), not one of
     the jail's processes (bwrap, setpriv, sh) that have the same words in their arguments."""
     try:
         argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")

@@ -11,13 +11,17 @@ import zipfile
 
 import nbformat
 import pytest
-
-from cnnlab.grading import report, store, submissions
-from cnnlab.grading.feedback import CSP, REDACTED, feedback_notebook, mark_hidden_part, summary_markdown, to_html
-from cnnlab.grading.status import STATUSES, Status
-from cnnlab.grading.restore import check_structure
-from cnnlab.grading.result import GradingResult
 from grading_helpers import LAB, answered, index_of, nbg, released, write
+
+from cnnlab.grading.intake import discover as submissions
+from cnnlab.grading.intake import archive as archives
+from cnnlab.grading.intake import ids
+from cnnlab.grading.results import gradebook as gradebooks
+from cnnlab.grading.results import report, store
+from cnnlab.grading.results.result import GradingResult
+from cnnlab.grading.results.status import STATUSES, Status
+from cnnlab.grading.worker.feedback import CSP, REDACTED, feedback_notebook, mark_hidden_part, summary_markdown, to_html
+from cnnlab.grading.worker.restore import check_structure
 
 NAME = f"{LAB}.ipynb"
 
@@ -66,7 +70,7 @@ def test_a_zip_member_that_is_a_link_gives_its_student_a_row(tmp_path):
         zf.writestr(*link_member(f"cy/{LAB}/labels.npz", "/data/labels.npz"))
         zf.writestr(f"cy/{LAB}/{NAME}", nbformat.writes(released()))
         zf.writestr(*link_member("dee_lab1_convolution.ipynb", f"ann/{LAB}/{NAME}"))
-    root = submissions.unpack(archive, tmp_path / "imported")
+    root = archives.unpack(archive, tmp_path / "imported")
     assert not [p for p in root.rglob("*") if p.is_symlink()]
     by, _ = discover(root)
     assert by["ann"].notebook is not None and by["ann"].status == Status.MISSING  # (its status if it had none)
@@ -91,10 +95,10 @@ def test_unicode_ids_are_nfc_with_an_ascii_slug_and_bad_names_get_a_row(tmp_path
     assert by["José"].notebook is not None and by["José"].slug.startswith("Jose-")
     assert by["Zoë"].notebook is not None and by["Zoë"].slug.startswith("Zoe-")
     assert by["李雷"].notebook is not None and by["李雷"].slug.startswith("student-")
-    assert all(submissions.SAFE_SLUG.fullmatch(s.slug) for s in by.values())
+    assert all(ids.SAFE_SLUG.fullmatch(s.slug) for s in by.values())
     assert by["two words"].status == Status.REJECTED and by["two words"].notebook is None
     assert by["two words"].missing_reason.startswith("'two words' is not a student id: an id is 1 to 64 letters")
-    assert submissions.slug("ann.b-1") == "ann.b-1"
+    assert ids.slug("ann.b-1") == "ann.b-1"
 
 
 # -- several notebooks: the newest wins --
@@ -129,7 +133,7 @@ def test_zip_member_times_decide_which_notebook_is_newer(tmp_path):
         zf.writestr(zipfile.ZipInfo(f"ann/{LAB}/backup/{NAME}", (2026, 3, 1, 10, 0, 0)), nbformat.writes(released()))
         zf.writestr(zipfile.ZipInfo(f"ben/{LAB}/{NAME}", (2026, 3, 1, 10, 0, 0)), nbformat.writes(released()))
         zf.writestr(zipfile.ZipInfo(f"ben/{LAB}/new/{NAME}", (2026, 3, 2, 10, 0, 0)), nbformat.writes(answered()))
-    by, _ = discover(submissions.unpack(archive, tmp_path / "imported"))
+    by, _ = discover(archives.unpack(archive, tmp_path / "imported"))
     assert by["ann"].notebook.parent.name == LAB
     assert by["ben"].notebook.parent.name == "new"
 
@@ -193,7 +197,7 @@ def hostile_feedback():
         nbformat.v4.new_output("display_data", data={"application/javascript": 'alert("pwned")'}),
         nbformat.v4.new_output("display_data", data={"image/svg+xml": f"<svg>{payload}</svg>"}),
         nbformat.v4.new_output("display_data", data={"text/markdown": payload}),
-        nbformat.v4.new_output("display_data", data={"image/png": f'"><script>alert("pwned")</script>'},
+        nbformat.v4.new_output("display_data", data={"image/png": '"><script>alert("pwned")</script>'},
                                metadata={"image/png": {"width": '1 onload="alert(1)"'}}),
         nbformat.v4.new_output("stream", name="stdout", text=f"In[-1] was: {secret!r}\n"),
         nbformat.v4.new_output("execute_result", data={"text/plain": repr(["x", secret + "\n"])}, execution_count=3),
@@ -392,11 +396,11 @@ def scores(db):
 def test_gradebook_resync_writes_what_a_killed_run_left_out(gradebook):
     kept = [result("ann"), result("ben", a=2, b=2), result("cy", "grader_error", 0), result("dee", "rejected", 0),
             result("eve", "missing", 0)]
-    store.write_gradebook(gradebook, kept[:1])  # the run was killed after ann
-    assert store.sync_gradebook(gradebook, LAB, kept) == ["ben", "eve"]
+    gradebooks.write(gradebook, kept[:1])  # the run was killed after ann
+    assert gradebooks.sync(gradebook, LAB, kept) == ["ben", "eve"]
     assert scores(gradebook) == {"ann": 2, "ben": 4, "eve": 0}
-    assert store.sync_gradebook(gradebook, LAB, kept) == []  # in line: nothing written
-    assert store.sync_gradebook(gradebook, LAB, [result("ann", a=0)]) == ["ann"]  # a regrade the gradebook missed
+    assert gradebooks.sync(gradebook, LAB, kept) == []  # in line: nothing written
+    assert gradebooks.sync(gradebook, LAB, [result("ann", a=0)]) == ["ann"]  # a regrade the gradebook missed
     assert scores(gradebook)["ann"] == 0
 
 

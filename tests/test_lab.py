@@ -299,7 +299,7 @@ def test_submit_needs_a_student_id_and_does_nothing_in_grading_mode(tmp_path, mo
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv(lab.GRADING_ENV, raising=False)
     _student_notebook(tmp_path)
-    for student in ("", "my_id", "../x"):  # an '_' would cut the id in the grader's file names
+    for student in ("", "two words", "../x", ".hidden"):  # the grader's rule (cnnlab.grading.intake.ids)
         assert "STUDENT_ID is" in lab.submit("lab0_tiny", student)["problems"][-1]
     monkeypatch.setenv(lab.GRADING_ENV, "1")
     assert lab.submit("lab0_tiny", "s42")["zip"] is None

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from notebook_runs import execute
 
 from cnnlab import release
 from cnnlab.lab import setup_cell_source
-from notebook_runs import execute
 
 ROOT = Path(__file__).resolve().parent.parent
 SOLUTIONS, LABS = ROOT / "solutions", ROOT / "labs"

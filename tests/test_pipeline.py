@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from cnnlab.data import Dataset, arrays, pipeline, preprocessing, segmentation
+from cnnlab.data import Dataset, pipeline, preprocessing, segmentation
 
 ENGINES = pytest.mark.parametrize("engine", ["tf.data", "pydataset"])
 

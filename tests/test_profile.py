@@ -1,11 +1,11 @@
 import json
 
+import keras
 import numpy as np
 import pytest
-import keras
 from keras import layers
 
-from cnnlab import blocks, lecture, models
+from cnnlab import lecture, models
 from cnnlab.profile import UnsupportedLayerError, profile, receptive_field
 from cnnlab.profile.depth import weight_layers
 

@@ -7,10 +7,10 @@ import zipfile
 
 import nbformat
 import pytest
+from grading_helpers import LAB, ROOT, answered
 
 from cnnlab import lab, release
 from cnnlab.grading.cli import main as grade
-from grading_helpers import LAB, ROOT, answered
 
 
 @pytest.fixture(scope="module")

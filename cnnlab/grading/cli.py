@@ -5,8 +5,10 @@ import os
 import sys
 from pathlib import Path
 
+from cnnlab.grading.batch.options import (
+    Options,  # its defaults are the options' (batch.py imports nbgrader: only when grading)
+)
 from cnnlab.grading.errors import GradingError
-from cnnlab.grading.options import Options  # its defaults are the options' (batch.py imports nbgrader: only when grading)
 
 
 def _shard(text):
@@ -67,7 +69,8 @@ def one_line(error):
 
 def run_grade(args):
     """`grade`: 0, or one line saying what stopped it (a `GradingError`, SIGTERM or SIGINT)."""
-    from cnnlab.grading import batch, pool
+    from cnnlab.grading.batch import pool
+    from cnnlab.grading.batch import run as batch
 
     cell_timeout = args.cell_timeout if args.cell_timeout is not None else min(Options.cell_timeout, args.timeout)
     try:
@@ -87,7 +90,7 @@ def run_grade(args):
 
 def run_merge(args):
     """`merge`: 0, or one line saying what stopped it."""
-    from cnnlab.grading import store
+    from cnnlab.grading.results import store
 
     try:
         store.merge(args.out, args.shards)

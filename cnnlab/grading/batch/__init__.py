@@ -1,0 +1,1 @@
+"""One lab's batch, in the batch's own process: its options, a job per submission, the worker processes."""

@@ -1,0 +1,163 @@
+"""The batch's worker processes: `--workers` of them, each grading one job at a time under the wall-clock
+limit; killed with their kernels at the limit, on SIGTERM or SIGINT, or when the batch fails."""
+
+import os
+import queue
+import signal
+import subprocess
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from pathlib import Path
+
+from cnnlab.grading.paths import python_path
+
+
+class Interrupted(Exception):
+    """SIGTERM or SIGINT stopped the batch; what was graded before is kept."""
+
+
+class WorkerProcess:
+    """One `python -m cnnlab.grading.worker.main --serve` process: it grades the jobs it is given, one at a time."""
+
+    def __init__(self, log_path, cwd, stop):
+        self.log_path, self.cwd, self.process, self.stop = Path(log_path), cwd, None, stop
+
+    def start(self):
+        env = dict(os.environ, PYTHONPATH=python_path())
+        self.process = subprocess.Popen([sys.executable, "-m", "cnnlab.grading.worker.main", "--serve"],
+                                        stdin=subprocess.PIPE, stdout=open(self.log_path, "ab"),
+                                        stderr=subprocess.STDOUT, start_new_session=True, env=env, cwd=self.cwd)
+
+    def run(self, job, result, timeout):
+        """("done" | "timeout" | "died" | "stopped", exit code): waits for `result` to appear, at most `timeout` s."""
+        if self.process is None or self.process.poll() is not None:
+            self.start()
+        deadline = time.monotonic() + timeout
+        try:
+            self.process.stdin.write(f"{job}\n".encode())
+            self.process.stdin.flush()
+        except BrokenPipeError:
+            pass
+        while True:
+            if self.stop.is_set():
+                self.kill()
+                return "stopped", None
+            if Path(result).exists():
+                return "done", 0
+            code = self.process.poll()
+            if code is not None:
+                return "died", code
+            if time.monotonic() > deadline:
+                self.kill()
+                return "timeout", None
+            time.sleep(0.05)
+
+    def kill(self):
+        """SIGKILL to the worker, its kernels and their process groups (jupyter starts a kernel in its own)."""
+        process = self.process
+        if process is not None:
+            for pid in process_tree(process.pid):
+                try:
+                    group = os.getpgid(pid)
+                    if group != os.getpgrp():
+                        os.killpg(group, signal.SIGKILL)
+                    os.kill(pid, signal.SIGKILL)
+                except (ProcessLookupError, PermissionError):
+                    pass
+            process.wait()
+            self.process = None
+
+    def close(self):
+        if self.process is not None and self.process.poll() is None:
+            self.process.stdin.close()
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.kill()
+            except BaseException:  # a signal while waiting: leave nothing running
+                self.kill()
+                raise
+
+
+def process_tree(pid):
+    """`pid` and all its descendants (from /proc), parents first."""
+    children = {}
+    for stat_file in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            parent = int(stat_file.read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        children.setdefault(parent, []).append(int(stat_file.parent.name))
+    tree, todo = [], [pid]
+    while todo:
+        tree.append(todo.pop(0))
+        todo += children.get(tree[-1], [])
+    return tree
+
+
+def run_pool(todo, grade_one, done_one, workers, log_dir, cwd):
+    """Grade each item of `todo` with `grade_one(item, worker)` on the first free one of `workers` worker
+    processes (their logs `log_dir/worker-<k>.log`), then `done_one(item, result, count)` in this thread as each
+    finishes. SIGTERM and SIGINT raise `Interrupted`; on any exception every worker and its kernels are killed;
+    at the end the workers are closed."""
+    stop = threading.Event()
+    processes = [WorkerProcess(Path(log_dir) / f"worker-{k}.log", cwd, stop) for k in range(workers)]
+    free = queue.Queue()
+    for process in processes:
+        free.put(process)
+
+    def on_a_free_worker(item):
+        process = free.get()
+        try:
+            return grade_one(item, process)
+        finally:
+            free.put(process)
+
+    previous_handlers = _stop_on_signals()
+    try:
+        pool = ThreadPoolExecutor(max_workers=workers)
+        try:
+            futures = {pool.submit(on_a_free_worker, item): item for item in todo}
+            for count, future in enumerate(as_completed(futures), 1):
+                done_one(futures[future], future.result(), count)
+        except BaseException:
+            stop.set()  # the threads' workers kill themselves and their kernels
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
+        pool.shutdown(wait=True)
+    except BaseException:
+        stop.set()
+        for process in processes:
+            process.kill()
+        raise
+    finally:
+        try:
+            _close_all(processes)
+        finally:
+            for signum, handler in previous_handlers.items():
+                signal.signal(signum, handler)
+
+
+def _close_all(workers):
+    """Close every worker; if a signal interrupts that, kill them all (and their kernels) and re-raise."""
+    try:
+        for worker in workers:
+            worker.close()
+    except BaseException:
+        for worker in workers:
+            worker.kill()
+        raise
+
+
+def _stop_on_signals():
+    """SIGTERM and SIGINT raise `Interrupted` in the main thread (the batch then stops its workers); returns
+    the handlers they replace. Nothing to do outside the main thread, where signals cannot be handled."""
+    if threading.current_thread() is not threading.main_thread():
+        return {}
+
+    def stop(signum, frame):
+        raise Interrupted(f"stopped by {signal.Signals(signum).name}")
+
+    return {signum: signal.signal(signum, stop) for signum in (signal.SIGTERM, signal.SIGINT)}

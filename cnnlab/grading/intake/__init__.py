@@ -1,0 +1,1 @@
+"""What is graded against what: submissions found in an instructor's download, by student id."""

@@ -1,0 +1,56 @@
+"""A zip of submissions unpacked safely: no absolute paths, no `..`, no links, size capped; member times kept."""
+
+import hashlib
+import json
+import os
+import shutil
+import stat
+import time
+import zipfile
+from pathlib import Path
+
+from cnnlab.grading.errors import GradingError
+
+MAX_ZIP_BYTES = 4 * 2**30
+REFUSED = ".refused.json"  # what `unpack` left out of a zip, read by `discover`
+
+
+def unpack(archive, target):
+    """Unpack a zip into `target` (once per archive content); refuses unsafe names, links and zip bombs.
+
+    Member times become the files' modification times (they decide which of two notebooks is newer). Refused
+    members are listed in `REFUSED`, so that `discover` gives their student a row that says why.
+    """
+    digest = hashlib.sha256(Path(archive).read_bytes()).hexdigest()[:16]
+    target = Path(target) / digest
+    if (target / ".complete").exists():
+        return target
+    if target.exists():
+        shutil.rmtree(target)
+    target.mkdir(parents=True)
+    refused = []
+    with zipfile.ZipFile(archive) as zf:
+        total = sum(info.file_size for info in zf.infolist())
+        if total > MAX_ZIP_BYTES:
+            raise GradingError(f"{archive}: unpacks to {total / 2**30:.1f} GB, over the grader's "
+                               f"{MAX_ZIP_BYTES / 2**30:.0f} GB; unpack it yourself and pass the folder")
+        for info in zf.infolist():
+            name = Path(info.filename)
+            if name.is_absolute() or ".." in name.parts:
+                print(f"warning: {archive}: skipped unsafe entry {info.filename!r}")
+                continue
+            if stat.S_ISLNK(info.external_attr >> 16):
+                refused.append(info.filename)
+                (target / name).parent.mkdir(parents=True, exist_ok=True)  # its student gets a row
+                continue
+            if info.is_dir() or name.name.startswith(".") or "__MACOSX" in name.parts:
+                continue
+            destination = target / name
+            destination.parent.mkdir(parents=True, exist_ok=True)
+            with zf.open(info) as source, open(destination, "wb") as out:
+                shutil.copyfileobj(source, out)
+            stamp = time.mktime(info.date_time + (0, 0, -1))
+            os.utime(destination, (stamp, stamp))
+    (target / REFUSED).write_text(json.dumps(refused))
+    (target / ".complete").touch()
+    return target

@@ -1,0 +1,294 @@
+"""The decisive model checks: each submitted `.keras` file measured in a fresh jailed process, judged here.
+
+`run_model(spec, directory, data_dir, quick, sandbox)`, for one model of a lab's config:
+
+1. `cnnlab.grading.modelfile.inspect` checks the archive, its config.json (allow-list, connected layers) and
+   its weights (h5py) in this process, without Keras; a refused file fails every check with the reason;
+2. a fresh child of the sandbox's model server (`cnnlab.grading.modelcheck.server`: a process in `cnnlab.grading.jail.bwrap`'s
+   jail, with the sandbox's memory, CPU, process and time limits, that imported Keras once and forks a child per
+   model file) loads that one file with Keras' safe mode, counts its parameters and operations, reads its output
+   shape, and predicts the grader's test images (never the labels; `--data DIR`, read here with
+   `cnnlab.data.load_split(name, split, DIR)`), writing JSON and `.npy`, and exits;
+3. here: the thresholds, accuracy, Dice and points. One process never loads two students' models, and nothing
+   a model does (a config that calls Keras functions, a bomb) reaches this process or the next student.
+
+Predictions: an output with one channel is thresholded at 0.5 (a sigmoid), a wider one gives its argmax. On a
+spatial output (a segmentation model, `(None, H, W, C)`) "accuracy" is the share of pixels labelled right and
+"dice" the Dice coefficient of one class over every pixel of the split.
+"""
+
+import functools
+import hashlib
+import io
+import json
+import os
+import shutil
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from cnnlab.grading.course.labconfig import data_files
+from cnnlab.grading.jail import bwrap as jails
+from cnnlab.grading.modelcheck.inspection import RefusedModel, inspect
+from cnnlab.grading.modelcheck.server import ModelServer
+from cnnlab.lab import quick_mark
+
+MODEL_TIMEOUT = 300  # seconds per model check (load, count, predict) before it is stopped
+MAX_PROBE_JSON = 2**20
+
+
+@dataclass
+class CheckResult:
+    model: str
+    check: str
+    points: float
+    score: float
+    passed: bool
+    message: str
+
+    def to_json(self):
+        return asdict(self)
+
+
+def describe(check):
+    """Where a check's images come from, for the messages: `mnist test, padded to 32x32`."""
+    if "test_set" in check:
+        return f"the grader's test set {check['test_set']}"
+    text = f"{check['dataset']} {check.get('split', 'test')}"
+    if "pad_to" in check:
+        text += f", padded to {check['pad_to']}x{check['pad_to']}"
+    if "limit" in check:
+        text += f", first {check['limit']:,} images"
+    return text
+
+
+def evaluation_set(check, data_dir):
+    """(images, labels) of an accuracy or dice check, as the lab feeds them: uint8, with a channel axis."""
+    if data_dir is None:
+        raise FileNotFoundError(f"the {check['check']} check needs the grader's data ({', '.join(data_files(check))}): "
+                                f"pass --data DIR (or set CNNLAB_DATA_DIR) to the folder that holds it")
+    source = {k: check[k] for k in ("test_set", "dataset", "split", "pad_to", "limit") if k in check}
+    return _evaluation_set(str(Path(data_dir).resolve()), json.dumps(source, sort_keys=True))
+
+
+@functools.lru_cache(maxsize=4)  # a worker grades many submissions of one lab: the data is read once
+def _evaluation_set(data_dir, source):
+    source = json.loads(source)
+    if "test_set" in source:
+        path = Path(source["test_set"])
+        path = path if path.is_absolute() else Path(data_dir) / path
+        with np.load(path) as arrays:
+            return arrays["x"], arrays["y"]
+    from cnnlab.data import load_split, pad
+
+    x, y = load_split(source["dataset"], source.get("split", "test"), data_dir)
+    if "limit" in source:
+        x, y = x[:source["limit"]], y[:source["limit"]]
+    if "pad_to" in source:
+        x = pad(x, source["pad_to"])
+    if x.ndim == 3:
+        x = x[..., None]
+    return x, y
+
+
+def _labels(y, shape):
+    y = np.asarray(y)
+    if y.size != int(np.prod(shape)) and y.ndim == len(shape) + 1:
+        y = y.argmax(-1)  # one-hot labels
+    if y.size != int(np.prod(shape)):
+        raise ValueError(f"the model predicts labels of shape {tuple(shape)}, the grader's labels have shape {y.shape}")
+    return y.reshape(shape)
+
+
+def accuracy(predicted, y):
+    """The share of images (or pixels) whose predicted label equals the label."""
+    return float(np.mean(predicted == _labels(y, predicted.shape)))
+
+
+def minimum(check, quick=False):
+    """The threshold of an accuracy or dice check: `quick_min` when the grader runs with --quick, else `min`."""
+    return check["quick_min"] if quick and "quick_min" in check else check["min"]
+
+
+def _verdict(check, value, quick=False):
+    kind = check["check"]
+    if kind in ("accuracy", "dice"):
+        needed = minimum(check, quick)
+        mode = " (quick mode)" if quick and "quick_min" in check else ""
+        what = "accuracy" if kind == "accuracy" else f"Dice coefficient of class {check.get('label', 1)}"
+        return value >= needed, f"{what} {value:.4f} on {describe(check)}, needs at least {needed}{mode}"
+    expected = check["expected"]
+    if kind == "output_shape":
+        ok = value == list(expected)
+        return ok, f"output shape {tuple(value)}, expected {tuple(expected)}"
+    ok = value == expected
+    noun = ("trainable parameters" if check.get("trainable") else "parameters") if kind == "params" else "operations"
+    return ok, f"{value:,} {noun}, expected {expected:,}"
+
+
+@dataclass
+class ModelSandbox:
+    """Where and how model checks run: the jail, its limits, the folder for the checks' files, and the jailed
+    model server (`cnnlab.grading.modelcheck.server`) that runs them."""
+
+    jail: jails.Jail
+    memory_mb: int = 8192
+    timeout_s: float = MODEL_TIMEOUT
+    processes: int = 1024
+    work: str | None = None  # the checks' folders and the test images (.npy); default: a temporary folder
+    server: ModelServer = field(init=False, repr=False)
+
+    def __post_init__(self):
+        self.server = ModelServer(self)
+
+    def folder(self):
+        if self.work is None:
+            self.work = tempfile.mkdtemp(prefix="cnnlab-models-")
+        return self.work
+
+
+@functools.lru_cache(maxsize=1)
+def default_sandbox():
+    """This machine's jail with the default limits (JailError without one)."""
+    return ModelSandbox(jails.probe())
+
+
+@dataclass
+class ModelRun:
+    """One model's check: `outcome` is measured, missing, refused, unloadable, crashed or timeout."""
+
+    model: str
+    outcome: str
+    seconds: float
+    reason: str
+    results: list
+
+    def to_json(self):
+        return {"model": self.model, "outcome": self.outcome, "seconds": self.seconds, "reason": self.reason}
+
+
+def check_model(spec, directory, data_dir=None, quick=False, sandbox=None):
+    """Run every check of one model spec on `directory/<name>.keras`; one CheckResult per check."""
+    return run_model(spec, directory, data_dir, quick, sandbox).results
+
+
+def run_model(spec, directory, data_dir=None, quick=False, sandbox=None):
+    """The ModelRun of one model spec on `directory/<name>.keras` (see the module's docstring).
+
+    A missing, refused or unloadable file fails every check with the reason; nothing raises but a problem with
+    the grader's own data (FileNotFoundError, `cnnlab.data.DatasetError`) or a jail that did not start
+    (`model_server.GraderFault`), which every student would share.
+    """
+    sandbox = sandbox or default_sandbox()
+    path = Path(directory) / f"{spec.name}.keras"
+    started = time.monotonic()
+
+    def failed(outcome, reason):
+        results = [CheckResult(spec.name, c["check"], c["points"], 0, False, reason) for c in spec.checks]
+        return ModelRun(spec.name, outcome, round(time.monotonic() - started, 3), reason, results)
+
+    if not path.exists():
+        return failed("missing", f"{path.name} is missing: the grader scores the model your notebook saved; run the "
+                                 f"training cell and submit {path.name} with the notebook")
+    folder = Path(tempfile.mkdtemp(prefix=f"{spec.name}-", dir=sandbox.folder()))
+    try:
+        expected = next((c["expected"] for c in spec.checks if c["check"] == "params"), None)
+        try:
+            inspect(path, expected, scratch=folder)
+        except RefusedModel as error:
+            return failed("refused", f"{path.name} could not be loaded: the grader refused it before loading ({error})")
+        measures = _measures(spec, data_dir, sandbox)
+        probe, reason = sandbox.server.check(path, measures)
+        if probe is None:
+            return failed("timeout" if "longer than" in reason else "crashed", f"{path.name} could not be loaded: {reason}")
+        if probe.get("load_error"):
+            return failed("unloadable", f"{path.name} could not be loaded ({str(probe['load_error'])[:400]})")
+        values = probe.get("values")
+        if not isinstance(values, list) or len(values) != len(spec.checks):
+            return failed("crashed", f"{path.name}: the model check returned {len(values or [])} of {len(spec.checks)} "
+                                     f"values")
+        results = [_judge(check, value, probe["outputs"], data_dir, quick) for check, value in zip(spec.checks, values)]
+        missed = "" if quick else _bar_hint(spec.name, directory)  # said after an accuracy or Dice bar it misses
+        return ModelRun(spec.name, "measured", round(time.monotonic() - started, 3), "",
+                        [CheckResult(spec.name, c["check"], c["points"], c["points"] if ok else 0, ok,
+                                     message if ok or c["check"] not in ("accuracy", "dice") else message + missed)
+                         for c, (ok, message) in zip(spec.checks, results)])
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _measures(spec, data_dir, sandbox):
+    """The probe's measures (no thresholds, no labels; for predictions, the file of the test images)."""
+    measures = []
+    for check in spec.checks:
+        kind = check["check"]
+        if kind in ("accuracy", "dice"):
+            measures.append({"kind": "outputs", "images": _images_file(check, data_dir, sandbox),
+                             "batch_size": check.get("batch_size")})
+        elif kind in ("params", "output_shape", "ops"):
+            measures.append({"kind": kind, **{k: check[k] for k in ("trainable", "convention", "softmax_ops")
+                                              if k in check}})
+        else:
+            raise ValueError(f"unknown check {kind!r}")
+    return measures
+
+
+def _images_file(check, data_dir, sandbox):
+    """The check's test images as a read-only .npy in the sandbox's folder, written once (by any worker)."""
+    key = hashlib.sha256(json.dumps([str(data_dir), {k: check.get(k) for k in
+                                                     ("test_set", "dataset", "split", "pad_to", "limit")}],
+                                    sort_keys=True).encode()).hexdigest()[:16]
+    target = Path(sandbox.folder()) / "images" / f"{key}.npy"
+    if not target.exists():
+        x, _ = evaluation_set(check, data_dir)
+        target.parent.mkdir(mode=0o755, exist_ok=True)
+        partial = target.with_suffix(f".{os.getpid()}.tmp")
+        with open(partial, "wb") as file:
+            np.save(file, x, allow_pickle=False)
+        partial.chmod(0o444)
+        partial.replace(target)
+    return str(target)
+
+
+def _bar_hint(name, directory):
+    """What a model that misses its accuracy or Dice bar is told about quick mode: whether its mark came with it."""
+    mark = quick_mark(name, directory)
+    if os.path.lexists(mark):  # only its name is read: the file is the student's
+        return (f"; {mark.name} came with it: it was trained in quick mode, which checks code only. Train it in full "
+                f"mode and hand in that model")
+    return "; a model trained in quick mode does not reach this bar: hand in one from a full run"
+
+
+def _judge(check, value, outputs, data_dir, quick):
+    """(passed, message) of one check from the probe's plain value and `outputs` ({name: .npy bytes}), validated:
+    the probe ran untrusted code."""
+    kind = check["check"]
+    if isinstance(value, dict) and "error" in value:
+        return False, f"{kind} could not be measured ({str(value['error'])[:200]})"
+    try:
+        if kind in ("accuracy", "dice"):
+            name = value.get("outputs", "") if isinstance(value, dict) else ""
+            if name not in outputs:
+                raise ValueError("the model check returned no outputs")
+            from cnnlab.train.metrics import classes_of, dice
+
+            outputs = np.load(io.BytesIO(outputs[name]), allow_pickle=False)
+            if outputs.dtype != np.float32 or outputs.ndim < 2:
+                raise ValueError(f"outputs of shape {outputs.shape} and type {outputs.dtype}")
+            predicted = classes_of(outputs)
+            _, y = evaluation_set(check, data_dir)
+            if kind == "accuracy":
+                value = accuracy(predicted, y)
+            else:
+                value = dice(_labels(y, predicted.shape), predicted, check.get("label", 1))
+        elif kind == "output_shape":
+            if not (isinstance(value, list) and all(d is None or type(d) is int for d in value)):
+                raise ValueError(f"output shape {str(value)[:80]}")
+        elif type(value) is not int:
+            raise ValueError(f"{kind} {str(value)[:80]}")
+        return _verdict(check, value, quick)
+    except ValueError as error:
+        return False, f"{kind} could not be measured ({str(error)[:200]})"

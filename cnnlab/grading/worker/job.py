@@ -1,0 +1,45 @@
+"""The record the batch hands to a worker process for one submission (`job.json`): everything the worker needs,
+as plain data. `cnnlab.grading.batch.jobs.make_job` writes it; `cnnlab.grading.worker.main` reads it."""
+
+from dataclasses import asdict, dataclass
+
+
+@dataclass
+class Job:
+    lab: str
+    student: str
+    slug: str
+    work_dir: str  # the grader's folder for this submission: job.json, result.json, feedback, models/
+    scratch: str  # the kernel's working directory (made by the worker)
+    notebook: str | None  # None: nothing to grade (`missing_status`, `missing_reason`)
+    notebook_name: str
+    missing_reason: str
+    missing_status: str
+    intake_notes: list
+    files: dict  # the submission's other files, by name in the scratch folder
+    submission_dir: str  # the grader's copy of the models
+    released: str
+    gradebook: str  # the gradebook snapshot the sanitizing preprocessors read
+    config: dict  # the lab's config (`labconfig.LabConfig.to_json()`)
+    max_score: float
+    cell_timeout: float
+    limits: dict  # the kernel's (`cnnlab.grading.jail._inside`)
+    isolation: str
+    mpl_cache: str
+    jail: dict  # `jail.Jail.to_json()`
+    model_timeout: float
+    model_work: str
+    data_dir: str | None
+    quick: bool
+    env: dict  # the worker's environment while it grades this job
+    result: str  # where the worker writes its `GradingResult`
+    feedback_html: str
+    autograded: str
+    reference: str | None  # the batch's reference values of the probed tests
+
+    def to_json(self):
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data):
+        return cls(**data)

@@ -1,0 +1,157 @@
+"""Grade one submission, outside the batch's process: `python -m cnnlab.grading.worker.main JOB.json`, or `--serve`.
+
+The batch (`cnnlab.grading.batch.run`) keeps one worker process per `--workers` slot (`--serve`: job paths on
+stdin), kills it at the wall-clock limit (a fresh one takes its place), and reads back `result.json`. Steps, with
+nbgrader's preprocessors where nbgrader has one, each in its own module:
+
+1-2. read the notebook and restore the instructors' cells (`cnnlab.grading.worker.restore`); each hidden part's first
+   line prints a random marker (what a test printed before it is its visible part's, the only output the
+   feedback shows);
+3. run it in a jailed kernel, in a scratch copy of the submission (`cnnlab.grading.worker.execute`);
+4-5. score its test cells: probes judged here, kernel asserts behind canaries, the model checks (each model
+   file in its own fresh child of the worker's jailed model server, beside the kernel; `cnnlab.grading.worker.score`);
+6. write the feedback notebook and HTML with the released test cells (hidden tests never shown;
+   `cnnlab.grading.worker.feedback`).
+"""
+
+import json
+import os
+import secrets
+import sys
+import time
+import traceback
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import nbformat
+
+from cnnlab.grading.cells import nbg
+from cnnlab.grading.modelcheck import session as models
+from cnnlab.grading.probes import reference
+from cnnlab.grading.results.result import GradingResult
+from cnnlab.grading.results.status import Status
+from cnnlab.grading.worker import diagnose, execute, read, restore, score
+from cnnlab.grading.worker.feedback import mark_hidden_part, write_feedback, write_missing_feedback
+from cnnlab.grading.worker.job import Job
+from cnnlab.grading.worker.plan import kernel_uid, plan_cells
+
+
+class Worker:
+    def __init__(self, job):
+        self.job = job
+        self.result = GradingResult(job.student, job.lab, job.max_score, job.isolation, slug=job.slug,
+                                    notes=list(job.intake_notes))
+        self.t0 = time.monotonic()
+
+    def write(self):
+        self.result.timings["total"] = round(time.monotonic() - self.t0, 3)
+        path = Path(self.job.result)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(self.result.to_json(), indent=1))
+        tmp.replace(path)
+
+    def grade(self, released, visible_sources):
+        job, result, timings = self.job, self.result, self.result.timings
+        nb = read.read_notebook(job.notebook)
+        restore.check_structure(nb, released, result, job.notebook_name)
+        t = time.monotonic()
+        nb = restore.sanitize(nb, job.lab, job.notebook_name, job.gradebook)
+        marker = "hidden" + secrets.token_hex(8)
+        for cell in nb.cells:  # (the plan then runs probed and model-checked test cells without their hidden part)
+            if nbg(cell).get("grade") and cell.cell_type == "code":
+                cell.source = mark_hidden_part(cell.source, marker)
+        from cnnlab.grading.course.labconfig import parse
+
+        config = parse(job.lab, job.config)
+        probed = reference.load(job.reference)
+        checked = {spec.grade_id for spec in config.models}
+        plan = plan_cells(nb, visible_sources, probed, checked, kernel_uid(job.jail))
+        scratch = execute.make_scratch(job)
+        timings["prepare"] = round(time.monotonic() - t, 3)
+        sandbox = models.model_sandbox(job) if config.models else None  # its server started from this thread
+        with ThreadPoolExecutor(max_workers=1) as beside:
+            # The model checks read only the submission's model files (the kernel writes in its scratch copy):
+            # the model server's children run beside the kernel, on the cores its single thread leaves idle.
+            measured = beside.submit(models.measure_models, job, config, sandbox)
+            execution = execute.execute(plan, scratch, job.cell_timeout, timings)
+            t = time.monotonic()
+            graded, canary_failed = score.score_cells(plan, execution, probed, checked, visible_sources)
+            timings["judge"] = round(time.monotonic() - t, 3)
+            t = time.monotonic()
+            runs, timings["model_checks"] = measured.result()
+            timings["model_wait"] = round(time.monotonic() - t, 3)  # after the kernel was done
+        models.score_models(runs, graded, result)
+        result.cells = list(graded.values())
+        result.score = sum(c["score"] for c in graded.values())
+        diagnose.note_kernel_trouble(result, plan, execution, graded, canary_failed, job)
+        nb.cells = [c for c in nb.cells if id(c) not in plan.inserted]
+        result.reason = result.summary()
+        t = time.monotonic()
+        # the student's notebook as graded, released test cells only, failures of hidden tests summarised
+        write_feedback(nb, released, result.to_json(), job.feedback_html, job.autograded, marker)
+        timings["feedback"] = round(time.monotonic() - t, 3)
+
+    def run(self):
+        job, result = self.job, self.result
+        released = nbformat.read(job.released, as_version=4)
+        visible_sources = {nbg(c)["grade_id"]: c.source for c in released.cells if nbg(c).get("grade")}
+        try:
+            if job.notebook is None:
+                result.status, result.reason = Status(job.missing_status), job.missing_reason
+            else:
+                self.grade(released, visible_sources)
+        except read.Rejected as error:
+            result.status, result.score, result.cells = Status.ERROR, 0.0, []
+            result.note(str(error))
+        except Exception as error:  # a grader failure on one submission must not stop the batch
+            result.status, result.score = Status.GRADER_ERROR, 0.0  # graded again on the next run
+            result.note(f"the grader failed on this submission ({type(error).__name__}: {str(error)[:300]}); "
+                        f"no score is recorded, an instructor should look at it")
+            result.traceback = traceback.format_exc()[-4000:]
+        if not result.reason:
+            result.reason = result.summary()
+        if not Path(job.feedback_html).exists():
+            write_missing_feedback(result.to_json(), job.feedback_html)
+        self.write()
+
+
+def run_job(path):
+    job = Job.from_json(json.loads(Path(path).read_text()))
+    os.environ.clear()
+    os.environ.update(job.env)
+    import tempfile
+
+    tempfile.tempdir = None  # this job's TMPDIR, not the one cached by the previous job
+    Worker(job).run()
+
+
+def serve():
+    """Grade the jobs whose paths arrive on stdin, one a line, until stdin closes: imports are paid once.
+
+    The batch waits for each job's result.json and kills this process (and with it the kernel) at the limit.
+    """
+    import nbgrader.preprocessors  # noqa: F401
+    from nbconvert import HTMLExporter  # noqa: F401
+
+    import cnnlab.grading.modelcheck.checks  # noqa: F401  (the imports every job needs, before the first job)
+
+    for line in sys.stdin:
+        if line.strip():
+            run_job(line.strip())
+            print(f"done {line.strip()}", flush=True)
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    try:
+        if argv == ["--serve"]:
+            serve()
+        else:
+            run_job(argv[0])
+    finally:
+        models.close_model_sandboxes()  # (they would end with this process; this also removes their folders)
+
+
+if __name__ == "__main__":
+    main()
+
