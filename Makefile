@@ -11,7 +11,7 @@ ifneq ($(wildcard $(SHARED_DATA)/mnist.npz),)
 export CNNLAB_DATA_DIR ?= $(SHARED_DATA)
 endif
 
-.PHONY: demo test test-training test-grader bench bench-train bench-grader labs clean
+.PHONY: demo test lint test-training test-grader bench bench-train bench-grader labs clean
 
 # PyTorch for the tests' PyTorch pass: the CPU wheel this machine keeps on disk (plain `torch` downloads a CUDA build).
 TORCH ?= torch==2.13.0
@@ -30,10 +30,15 @@ demo: $(VENV)/installed
 # Tests run on every core (pytest-xdist); the tests that share a lab's solution run or a corpus batch stay on one
 # worker (tests/conftest.py), so that each is done once.
 PARALLEL ?= -n auto --dist loadgroup
-test: $(VENV)/installed
+test: $(VENV)/installed lint
 	PATH=$(CURDIR)/$(VENV)/bin:$$PATH KERAS_BACKEND=tensorflow $(PY) -m pytest $(PARALLEL) --durations=20
 	KERAS_BACKEND=jax $(PY) -m pytest $(PARALLEL) -m backends tests/test_models.py tests/test_blocks.py tests/test_backends.py
 	KERAS_BACKEND=torch $(PY) -m pytest -m backends tests/test_blocks.py tests/test_backends.py
+
+# The linter and the formatter's check (pyproject.toml [tool.ruff]); `ruff format .` formats.
+lint: $(VENV)/installed
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 
 # The autograder's hostile corpus alone (also part of `make test`): broken or hostile submissions graded in
 # bubblewrap jails, a zip rerun, SIGTERM.

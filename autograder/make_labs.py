@@ -47,8 +47,10 @@ def sync_setup_cell(notebook_path):
     if first.cell_type == "code" and first.source == wanted:
         return False
     if first.cell_type != "code" or "lab.setup(" not in first.source:
-        raise SystemExit(f"{notebook_path}: the first cell should be the set-up cell calling lab.setup(...). "
-                         f"Received: a {first.cell_type} cell starting {first.source[:60]!r}")
+        raise SystemExit(
+            f"{notebook_path}: the first cell should be the set-up cell calling lab.setup(...). "
+            f"Received: a {first.cell_type} cell starting {first.source[:60]!r}"
+        )
     first.source = wanted
     nbformat.write(nb, notebook_path)
     return True
@@ -63,8 +65,11 @@ def add_hand_in(notebook_path):
     info = release.hand_in(ROOT, lab)
     nb = nbformat.read(notebook_path, as_version=4)
     nb.cells.insert(2, nbformat.v4.new_markdown_cell(release.hand_in_markdown(info)))
-    nb.cells.append(nbformat.v4.new_code_cell(submit_cell_source(
-        lab, info.models, info.hidden_tests, info.hidden_points, info.model_points)))
+    nb.cells.append(
+        nbformat.v4.new_code_cell(
+            submit_cell_source(lab, info.models, info.hidden_tests, info.hidden_points, info.model_points)
+        )
+    )
     nb.cells[2].id, nb.cells[-1].id = "cnnlab-hand-in", "cnnlab-submit"  # fixed: random ids would differ each run
     nbformat.write(nb, notebook_path)
 
@@ -74,13 +79,25 @@ def generate(assignment, out_dir):
     with tempfile.TemporaryDirectory(prefix="cnnlab-nbgrader-") as scratch:
         scratch = Path(scratch)
         (scratch / "solutions").symlink_to(SOURCE, target_is_directory=True)
-        command = [sys.executable, "-m", "nbgrader", "generate_assignment", assignment, "--no-db", "--force",
-                   f"--GenerateAssignmentApp.config_file={CONFIG}", f"--CourseDirectory.root={scratch}", "--log-level=WARN"]
+        command = [
+            sys.executable,
+            "-m",
+            "nbgrader",
+            "generate_assignment",
+            assignment,
+            "--no-db",
+            "--force",
+            f"--GenerateAssignmentApp.config_file={CONFIG}",
+            f"--CourseDirectory.root={scratch}",
+            "--log-level=WARN",
+        ]
         result = subprocess.run(command, cwd=scratch, capture_output=True, text=True)
         released = scratch / "labs" / assignment
         if result.returncode != 0 or not released.is_dir():
-            raise SystemExit(f"nbgrader generate_assignment {assignment} failed (exit {result.returncode}):\n"
-                             f"{result.stdout}{result.stderr}")
+            raise SystemExit(
+                f"nbgrader generate_assignment {assignment} failed (exit {result.returncode}):\n"
+                f"{result.stdout}{result.stderr}"
+            )
         target = Path(out_dir) / assignment
         if target.exists():
             shutil.rmtree(target)

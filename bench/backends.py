@@ -17,9 +17,13 @@ import sys
 import time
 
 CONFIGS = [  # (backend, dtype policy, jit_compile)
-    ("tensorflow", "float32", False), ("tensorflow", "float32", True), ("tensorflow", "mixed_bfloat16", False),
-    ("jax", "float32", True), ("jax", "mixed_bfloat16", True),
-    ("torch", "float32", False), ("torch", "mixed_bfloat16", False),
+    ("tensorflow", "float32", False),
+    ("tensorflow", "float32", True),
+    ("tensorflow", "mixed_bfloat16", False),
+    ("jax", "float32", True),
+    ("jax", "mixed_bfloat16", True),
+    ("torch", "float32", False),
+    ("torch", "mixed_bfloat16", False),
 ]
 
 
@@ -94,8 +98,11 @@ def main():
             print(f"{backend:<11} {policy:<15} {'on' if jit else 'off':<4} failed: {result['error']}")
             continue
         best = max(best, result["images_per_s"])
-        print(f"{backend:<11} {policy:<15} {'on' if jit else 'off':<4} {result['images_per_s']:9.0f} "
-              f"{result['warmup_s']:9.1f}", flush=True)
+        print(
+            f"{backend:<11} {policy:<15} {'on' if jit else 'off':<4} {result['images_per_s']:9.0f} "
+            f"{result['warmup_s']:9.1f}",
+            flush=True,
+        )
     for engine, backend in (("tf.data", "tensorflow"), ("pydataset", "jax")):
         rate = run_child(backend, "--pipeline", engine).get("images_per_s", float("nan"))
         print(f"input pipeline {engine:<9}: {rate:9.0f} images/s, {rate / best:.0f}x the fastest training step")

@@ -24,6 +24,7 @@ def main(names):
 
     from cnnlab import models
     from cnnlab.profile import profile
+
     import_seconds = time.perf_counter() - start
     names = names or models.names()
     print(f"backend {keras.backend.backend()}; import keras + cnnlab: {import_seconds:.2f} s")
@@ -41,8 +42,10 @@ def main(names):
     print(f"all {len(names)} networks: {total:.1f} s to build and profile ({total / import_seconds:.1f}x the import)")
     process = cli_seconds("table", "resnet152")
     baseline = cli_seconds("networks")  # the same process start and imports, no network built
-    print(f"`cnnlab table resnet152`: {process:.2f} s wall; `cnnlab networks` (start-up only): {baseline:.2f} s; "
-          f"ratio {process / baseline:.2f}")
+    print(
+        f"`cnnlab table resnet152`: {process:.2f} s wall; `cnnlab networks` (start-up only): {baseline:.2f} s; "
+        f"ratio {process / baseline:.2f}"
+    )
 
 
 if __name__ == "__main__":

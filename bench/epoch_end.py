@@ -54,8 +54,10 @@ def main():
         for autotune in (False, True):
             whole, epochs = timed_fit(data, args.epochs, autotune)
             totals[autotune].append(whole)
-            print(f"autotuning {'on ' if autotune else 'off'}: fit {whole:5.1f} s; epochs "
-                  f"{', '.join(f'{s:.1f}' for s in epochs)} s; after the last epoch {whole - sum(epochs):.1f} s")
+            print(
+                f"autotuning {'on ' if autotune else 'off'}: fit {whole:5.1f} s; epochs "
+                f"{', '.join(f'{s:.1f}' for s in epochs)} s; after the last epoch {whole - sum(epochs):.1f} s"
+            )
     for autotune, label in ((False, "off"), (True, "on ")):
         runs = totals[autotune]
         print(f"autotuning {label}, {len(runs)} fits: mean {sum(runs) / len(runs):.1f} s, slowest {max(runs):.1f} s")

@@ -21,18 +21,33 @@ import keras
 from cnnlab.data import load
 from cnnlab.train import precision, recipes, reproduce
 
-LABS = ["convnet-mnist", "convnet-cifar10", "lenet5", "resnet20", "plain20", "resnet56", "plain56",
-        "densenet-bc-cifar", "unet"]
+LABS = [
+    "convnet-mnist",
+    "convnet-cifar10",
+    "lenet5",
+    "resnet20",
+    "plain20",
+    "resnet56",
+    "plain56",
+    "densenet-bc-cifar",
+    "unet",
+]
 
 
 def tiny(dataset, images=256):
     """A few hundred training and test images (two training slices, one validation slice for the membranes)."""
     data = load(dataset)
     if data.x_val is not None:
-        return dataclasses.replace(data, x_train=data.x_train[:2], y_train=data.y_train[:2], x_val=data.x_val[:1],
-                                   y_val=data.y_val[:1])
-    return dataclasses.replace(data, x_train=data.x_train[:images], y_train=data.y_train[:images],
-                               x_test=data.x_test[:images // 2], y_test=data.y_test[:images // 2])
+        return dataclasses.replace(
+            data, x_train=data.x_train[:2], y_train=data.y_train[:2], x_val=data.x_val[:1], y_val=data.y_val[:1]
+        )
+    return dataclasses.replace(
+        data,
+        x_train=data.x_train[:images],
+        y_train=data.y_train[:images],
+        x_test=data.x_test[: images // 2],
+        y_test=data.y_test[: images // 2],
+    )
 
 
 def devices():
@@ -60,10 +75,14 @@ def main(argv=None):
     parser.add_argument("--tiny", action="store_true", help="one epoch on a few hundred images (CPU check)")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
-    print(f"{time.strftime('%Y-%m-%d')}, Keras {keras.__version__} on {keras.backend.backend()}, {devices()}"
-          f"{', tiny mode: the errors mean nothing' if args.tiny else ''}")
-    print(f"{'network':<18} {'error':>8} {'target':>8} {'verdict':<8} {'epochs':>6} {'train err':>9} "
-          f"{'images/s':>9} {'wall s':>7}  target from")
+    print(
+        f"{time.strftime('%Y-%m-%d')}, Keras {keras.__version__} on {keras.backend.backend()}, {devices()}"
+        f"{', tiny mode: the errors mean nothing' if args.tiny else ''}"
+    )
+    print(
+        f"{'network':<18} {'error':>8} {'target':>8} {'verdict':<8} {'epochs':>6} {'train err':>9} "
+        f"{'images/s':>9} {'wall s':>7}  target from"
+    )
     train_errors = {}
     for network in args.networks:
         result, train_error, rate, wall = run(network, args.tiny, args.seed)
@@ -73,12 +92,17 @@ def main(argv=None):
         target = f"{result.target_error:.4f}" if segmentation else f"{100 * result.target_error:.2f}%"
         verdict = "reaches" if result.test_error <= result.target_error else "misses"
         source = result.target_from + (" (ISBI test slices; ours: validation slices 25-29)" if segmentation else "")
-        print(f"{network:<18} {error:>8} {target:>8} {verdict:<8} {result.epochs:>6} {100 * train_error:8.2f}% "
-              f"{rate:9.0f} {wall:7.1f}  {source}", flush=True)
+        print(
+            f"{network:<18} {error:>8} {target:>8} {verdict:<8} {result.epochs:>6} {100 * train_error:8.2f}% "
+            f"{rate:9.0f} {wall:7.1f}  {source}",
+            flush=True,
+        )
     if {"plain20", "plain56"} <= set(train_errors):
         worse = train_errors["plain56"] > train_errors["plain20"]
-        print(f"degradation (plain-56 trains worse than plain-20): {'yes' if worse else 'no'} "
-              f"({100 * train_errors['plain56']:.2f}% vs {100 * train_errors['plain20']:.2f}% training error)")
+        print(
+            f"degradation (plain-56 trains worse than plain-20): {'yes' if worse else 'no'} "
+            f"({100 * train_errors['plain56']:.2f}% vs {100 * train_errors['plain20']:.2f}% training error)"
+        )
     return 0
 
 

@@ -13,8 +13,13 @@ import numpy as np
 
 from cnnlab import models
 
-BIG = {"alexnet": (227, 227, 3), "vgg16": (224, 224, 3), "googlenet": (224, 224, 3),
-       "resnet50": (224, 224, 3), "densenet121": (224, 224, 3)}
+BIG = {
+    "alexnet": (227, 227, 3),
+    "vgg16": (224, 224, 3),
+    "googlenet": (224, 224, 3),
+    "resnet50": (224, 224, 3),
+    "densenet121": (224, 224, 3),
+}
 SMALL_INPUT = {"convnet-mnist": (28, 28, 1), "lenet5": (32, 32, 1), "alexnet": (67, 67, 3)}
 SKIP = {"inception-5b", "inception-5b-naive"}  # a module, not a classifier
 
@@ -26,8 +31,9 @@ def build(name, shape, policy):
         model = models.build(name, input_shape=(128, 128, 1), padding="same", num_classes=2)
     else:
         model = models.build(name, input_shape=shape, num_classes=10)
-    model.compile(optimizer=keras.optimizers.SGD(0.01, momentum=0.9), loss="sparse_categorical_crossentropy",
-                  jit_compile=True)
+    model.compile(
+        optimizer=keras.optimizers.SGD(0.01, momentum=0.9), loss="sparse_categorical_crossentropy", jit_compile=True
+    )
     return model
 
 

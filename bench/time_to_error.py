@@ -52,7 +52,7 @@ def run_keras_io_baseline(data, network, target, every_images, max_epochs, seed)
     keras.utils.set_random_seed(seed)
     x_train = np.expand_dims(data.x_train.astype("float32") / 255, -1)
     x_test = np.expand_dims(data.x_test.astype("float32") / 255, -1)
-    test = [(x_test[i:i + 1000], data.y_test[i:i + 1000]) for i in range(0, len(x_test), 1000)]
+    test = [(x_test[i : i + 1000], data.y_test[i : i + 1000]) for i in range(0, len(x_test), 1000)]
     model = models.build(network)
     model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     timer = TimeToError(test, target, every=max(1, every_images // 128))
@@ -132,12 +132,16 @@ def report(label, timer, batch_size, train_size):
     rate = trained / timer.trace[-1][1] if timer.trace else float("nan")
     if timer.reached:
         step, seconds, error = timer.reached
-        print(f"{label}: {100 * error:.2f}% after {step} steps ({step * batch_size / train_size:.2f} epochs) "
-              f"in {seconds:.1f} s; train step {rate:.0f} images/s")
+        print(
+            f"{label}: {100 * error:.2f}% after {step} steps ({step * batch_size / train_size:.2f} epochs) "
+            f"in {seconds:.1f} s; train step {rate:.0f} images/s"
+        )
     else:
         best = min(error for _, _, error in timer.trace)
-        print(f"{label}: target not reached (best {100 * best:.2f}%) in {timer.trace[-1][1]:.1f} s; "
-              f"train step {rate:.0f} images/s")
+        print(
+            f"{label}: target not reached (best {100 * best:.2f}%) in {timer.trace[-1][1]:.1f} s; "
+            f"train step {rate:.0f} images/s"
+        )
     return timer.reached[1] if timer.reached else math.inf
 
 
@@ -148,14 +152,20 @@ def main():
     parser.add_argument("--max-epochs", type=int, help="epochs for the slower side (default: mnist 4, cifar10 40)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--precision", default="auto", help="dtype policy of our recipes (default: auto)")
-    parser.add_argument("--end-to-end-only", type=int, metavar="EPOCHS",
-                        help="mnist: only the end-to-end timing, the keras.io-style script training EPOCHS epochs")
-    parser.add_argument("--repeats", type=int, default=1,
-                        help="end to end: pairs of whole processes to time (the ratio of the medians)")
+    parser.add_argument(
+        "--end-to-end-only",
+        type=int,
+        metavar="EPOCHS",
+        help="mnist: only the end-to-end timing, the keras.io-style script training EPOCHS epochs",
+    )
+    parser.add_argument(
+        "--repeats", type=int, default=1, help="end to end: pairs of whole processes to time (the ratio of the medians)"
+    )
     args = parser.parse_args()
     if args.end_to_end_only:
-        return end_to_end(args.end_to_end_only, args.seed, 100 * recipes.get("convnet-mnist", "fast").target_error,
-                          args.repeats)
+        return end_to_end(
+            args.end_to_end_only, args.seed, 100 * recipes.get("convnet-mnist", "fast").target_error, args.repeats
+        )
     network = f"convnet-{args.dataset}"
     data = load(args.dataset)
     target_error = recipes.get(network, "fast").target_error
@@ -163,13 +173,16 @@ def main():
         slow = run_keras_io_baseline(data, network, target_error, args.every, args.max_epochs or 4, args.seed)
         slow_seconds = report("keras.io baseline (numpy, Adam, batch 128)", slow, 128, len(data.x_train))
     else:
-        slow, batch_size, _ = run_recipe(data, network, "lecture", args.every, args.max_epochs or 40, args.seed,
-                                       args.precision)
-        slow_seconds = report("lecture recipe (SGD 1e-2, batch 128, lambda 1e-2, sigma 0.1)", slow, batch_size,
-                              len(data.x_train))
+        slow, batch_size, _ = run_recipe(
+            data, network, "lecture", args.every, args.max_epochs or 40, args.seed, args.precision
+        )
+        slow_seconds = report(
+            "lecture recipe (SGD 1e-2, batch 128, lambda 1e-2, sigma 0.1)", slow, batch_size, len(data.x_train)
+        )
     fast, batch_size, splits = run_recipe(data, network, "fast", args.every, None, args.seed, args.precision)
-    fast_seconds = report(f"pipeline + fast recipe ({precision.resolve(args.precision)})", fast, batch_size,
-                          splits.train_size)
+    fast_seconds = report(
+        f"pipeline + fast recipe ({precision.resolve(args.precision)})", fast, batch_size, splits.train_size
+    )
     target = f"{100 * target_error:.1f}%"
     if math.isinf(slow_seconds) or math.isinf(fast_seconds):
         print(f"in-run ratio of times to {target}: undefined, a side did not reach it (raise --max-epochs)")

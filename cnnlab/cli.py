@@ -24,13 +24,20 @@ def _table(args):
 
     if not args.all and not args.name:
         return "give a network name or --all (see `cnnlab networks`)"
-    options = {key: value for key, value in (("input_shape", args.input_shape), ("num_classes", args.num_classes))
-               if value is not None}
+    options = {
+        key: value
+        for key, value in (("input_shape", args.input_shape), ("num_classes", args.num_classes))
+        if value is not None
+    }
     build = functools.cache(lambda name: models.build(name, **options))
     for name in models.names() if args.all else [args.name]:
         network = models.get(name)
-        table = profile(build(name), convention=args.convention, rows=args.rows,
-                        **(network.table_options if args.convention == "deck" else {}))
+        table = profile(
+            build(name),
+            convention=args.convention,
+            rows=args.rows,
+            **(network.table_options if args.convention == "deck" else {}),
+        )
         print(table.render(args.format), end="\n\n")
     if args.check:
         if options:
@@ -61,13 +68,24 @@ def parser():
     table = commands.add_parser("table", help="print a network's table of parameters, operations and volume")
     table.add_argument("name", nargs="?", help="a network (see `cnnlab networks`)")
     table.add_argument("--all", action="store_true", help="every network of the lecture")
-    table.add_argument("--check", action="store_true",
-                       help="compare with every lecture table; exit 1 on a mismatch (slide typos are reported)")
-    table.add_argument("--convention", choices=("deck", "macs", "keras"), default="deck",
-                       help="deck: the lecture's counting (default); macs: multiply-adds; keras: Keras' counts")
+    table.add_argument(
+        "--check",
+        action="store_true",
+        help="compare with every lecture table; exit 1 on a mismatch (slide typos are reported)",
+    )
+    table.add_argument(
+        "--convention",
+        choices=("deck", "macs", "keras"),
+        default="deck",
+        help="deck: the lecture's counting (default); macs: multiply-adds; keras: Keras' counts",
+    )
     table.add_argument("--format", choices=FORMATS, default="text")
-    table.add_argument("--rows", choices=("slide", "layers"), default="slide",
-                       help="slide: units grouped as on the slides (default); layers: one row per layer")
+    table.add_argument(
+        "--rows",
+        choices=("slide", "layers"),
+        default="slide",
+        help="slide: units grouped as on the slides (default); layers: one row per layer",
+    )
     table.add_argument("--input-shape", type=_shape, help="e.g. 32,32,3 (default: the lecture's)")
     table.add_argument("--num-classes", type=int)
     table.set_defaults(run=_table)
@@ -76,6 +94,7 @@ def parser():
     networks.set_defaults(run=_networks)
 
     from cnnlab.train import add_reproduce_parser
+
     add_reproduce_parser(commands)
 
     from cnnlab.grading.cli import add_grade_arguments, run_grade

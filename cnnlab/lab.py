@@ -73,8 +73,8 @@ def setup_cell_source(lab, install):
         "# Set-up. In Colab (pick a GPU first: Runtime > Change runtime type) this installs the course's cnnlab and\n"
         "# offers to keep your work in Google Drive. In a local Jupyter with cnnlab installed, nothing is installed.\n"
         "import subprocess, sys\n"
-        "if \"google.colab\" in sys.modules:\n"
-        f"    subprocess.run([sys.executable, \"-m\", \"pip\", \"install\", \"-q\", {install!r}], check=True)\n"
+        'if "google.colab" in sys.modules:\n'
+        f'    subprocess.run([sys.executable, "-m", "pip", "install", "-q", {install!r}], check=True)\n'
         "from cnnlab import lab\n"
         f"lab.setup({lab!r})  # lab.setup(quick=True) in a new cell: quick mode, small data and epochs"
     )
@@ -83,9 +83,9 @@ def setup_cell_source(lab, install):
 def submit_cell_source(lab, models, hidden_tests, hidden_points, model_points):
     """The text of a lab's last cell: `lab.submit(...)` with what the lab hands in and what the grader still runs."""
     return (
-        "# Hand in: write your student id below (letters, digits, '.', '_' or '-'), run this cell, and upload the zip it\n"
-        "# writes. It checks your saved models and visible tests first.\n"
-        "STUDENT_ID = \"\"\n"
+        "# Hand in: write your student id below (letters, digits, '.', '_' or '-'), run this cell, and upload the\n"
+        "# zip it writes. It checks your saved models and visible tests first.\n"
+        'STUDENT_ID = ""\n'
         f"lab.submit({lab!r}, STUDENT_ID, models={list(models)!r}, hidden_tests={hidden_tests}, "
         f"hidden_points={hidden_points:g}, model_points={model_points:g})"
     )
@@ -160,22 +160,30 @@ def setup(lab=None, quick=None, drive=True, verbose=True):
         "folder": os.getcwd(),
     }
     if verbose:
-        print(f"Running {report['where']}: Python {report['python']}, cnnlab {report['cnnlab']}, "
-              f"Keras {report['keras']} on {backend} {report['backend_version']}, NumPy {report['numpy']}.")
+        print(
+            f"Running {report['where']}: Python {report['python']}, cnnlab {report['cnnlab']}, "
+            f"Keras {report['keras']} on {backend} {report['backend_version']}, NumPy {report['numpy']}."
+        )
         print(f"Accelerators: {', '.join(devices) if devices else 'none, the CPU will do the work'}.")
-        print(f"Quick mode ({QUICK_ENV}): {'on' if report['quick'] else 'off'}; "
-              f"grading mode ({GRADING_ENV}): {'on' if report['grading'] else 'off'}.")
+        print(
+            f"Quick mode ({QUICK_ENV}): {'on' if report['quick'] else 'off'}; "
+            f"grading mode ({GRADING_ENV}): {'on' if report['grading'] else 'off'}."
+        )
         print(f"Working folder (saved models, checkpoints): {report['folder']}")
         for note in notes:
             print(note)
         if not devices and in_colab():
             print("No GPU: choose Runtime > Change runtime type > GPU, then run this cell again.")
         elif not devices and not report["quick"]:
-            print("Training labs are slow on a CPU: lab.setup(quick=True) checks your code with a small run; the "
-                  "models you hand in must come from a full run.")
+            print(
+                "Training labs are slow on a CPU: lab.setup(quick=True) checks your code with a small run; the "
+                "models you hand in must come from a full run."
+            )
         if report["quick"] and not report["grading"]:
-            print("Quick mode checks your code with small data and few epochs. The grader holds the models you hand "
-                  "in to the full bars: train them again in full mode (lab.setup(quick=False)) before handing in.")
+            print(
+                "Quick mode checks your code with small data and few epochs. The grader holds the models you hand "
+                "in to the full bars: train them again in full mode (lab.setup(quick=False)) before handing in."
+            )
     return report
 
 
@@ -214,8 +222,10 @@ def model_path(name, directory=None):
     return Path(directory if directory is not None else os.getcwd()) / f"{name}.keras"
 
 
-QUICK_MODEL = ("trained in quick mode: it checks your code only. The grader holds the models you hand in to the "
-               "full bars: train it in full mode (lab.setup(quick=False)) before handing in.")
+QUICK_MODEL = (
+    "trained in quick mode: it checks your code only. The grader holds the models you hand in to the "
+    "full bars: train it in full mode (lab.setup(quick=False)) before handing in."
+)
 
 
 def quick_mark(name, directory=None):
@@ -225,7 +235,7 @@ def quick_mark(name, directory=None):
 
 
 def save_model(model, name, directory=None):
-    """Save `model` as `<name>.keras` next to the notebook (and mark it when quick mode trained it); returns the path."""
+    """Save `model` as `<name>.keras` next to the notebook (marked when quick mode trained it); returns its path."""
     path = model_path(name, directory)
     model.save(path)
     mark = quick_mark(name, directory)
@@ -246,7 +256,8 @@ def load_model(name, directory=None):
     if not path.exists():
         raise FileNotFoundError(
             f"no trained model at {path}. The grader evaluates the model you trained and saved: run the "
-            f"training cell (it saves {path.name} next to the notebook) and submit that file with the notebook.")
+            f"training cell (it saves {path.name} next to the notebook) and submit that file with the notebook."
+        )
     if quick_mark(name, directory).exists():
         print(f"{path.name}: {QUICK_MODEL}")
     return keras.saving.load_model(path)
@@ -260,8 +271,10 @@ def backup():
 
     name = _state["training"]
     if name is None:
-        raise RuntimeError("lab.backup() belongs inside the training function given to lab.train_or_load(name, "
-                           "train): it names the checkpoint after the model being trained.")
+        raise RuntimeError(
+            "lab.backup() belongs inside the training function given to lab.train_or_load(name, "
+            "train): it names the checkpoint after the model being trained."
+        )
     return keras.callbacks.BackupAndRestore(backup_dir=str(Path(os.getcwd()) / f".backup-{name}"))
 
 
@@ -314,6 +327,7 @@ def train_or_load(name, train, directory=None, build=None, retrain=False):
 
 # -- hand-in --
 
+
 def _notebook_json(lab, directory):
     """(notebook dict or None, where it came from or why it is missing): in Colab the running notebook, locally
     the saved `<lab>.ipynb` of the notebook's folder."""
@@ -326,8 +340,10 @@ def _notebook_json(lab, directory):
         return reply["ipynb"], "the running notebook"
     path = Path(directory) / f"{lab}.ipynb"
     if not path.exists():
-        return None, (f"no notebook {path}: the hand-in packs {lab}.ipynb from the notebook's folder. Save the "
-                      f"notebook under that name (File > Save As) and run this cell again.")
+        return None, (
+            f"no notebook {path}: the hand-in packs {lab}.ipynb from the notebook's folder. Save the "
+            f"notebook under that name (File > Save As) and run this cell again."
+        )
     return json.loads(path.read_text()), f"{path} as last saved (save with Ctrl+S before this cell)"
 
 
@@ -358,8 +374,10 @@ def _check_model(name, directory):
     try:
         model = keras.saving.load_model(path)
     except Exception as error:
-        return False, (f"{path.name}: does not load ({type(error).__name__}: {str(error)[:120]}). "
-                       f"Train it again: lab.train_or_load({name!r}, ..., retrain=True).")
+        return False, (
+            f"{path.name}: does not load ({type(error).__name__}: {str(error)[:120]}). "
+            f"Train it again: lab.train_or_load({name!r}, ..., retrain=True)."
+        )
     sentence = f"{path.name}: loads; {model.count_params():,} parameters, output shape {tuple(model.outputs[0].shape)}."
     if quick_mark(name, directory).exists():
         sentence += f" But it was {QUICK_MODEL}"
@@ -399,8 +417,9 @@ def submit(lab, student, models=(), hidden_tests=0, hidden_points=0, model_point
                 print(f"  {grade_id}: {status}")
     graded = [f"{hidden_tests} test cell(s) with hidden tests ({hidden_points:g} points)"] if hidden_tests else []
     if models:
-        graded.append(f"the checks of your {len(models)} saved model(s) on the grader's own test data "
-                      f"({model_points:g} points)")
+        graded.append(
+            f"the checks of your {len(models)} saved model(s) on the grader's own test data ({model_points:g} points)"
+        )
     if graded:
         print("The grader also runs " + " and ".join(graded) + ".")
     from cnnlab.grading.intake.ids import student_id

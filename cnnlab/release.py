@@ -39,14 +39,17 @@ def course(root):
         repository = config["repository"].rstrip("/")
         install = config["install"].format(repository=repository, version=cnnlab.__version__)
     except (OSError, KeyError, tomllib.TOMLDecodeError) as error:
-        raise ValueError(f"{path}: expected a [course] table with `repository` and `install`. "
-                         f"Received: {type(error).__name__}: {error}") from None
+        raise ValueError(
+            f"{path}: expected a [course] table with `repository` and `install`. "
+            f"Received: {type(error).__name__}: {error}"
+        ) from None
     return {"repository": repository, "install": install, "version": cnnlab.__version__}
 
 
 @dataclass
 class HandIn:
     """What a lab hands in and what the grader runs beyond the visible tests."""
+
     lab: str
     notebook: str
     models: list
@@ -64,40 +67,54 @@ def hand_in(root, lab):
     nb = json.loads((root / "solutions" / lab / config.notebook).read_text())
     graded = [c for c in nb["cells"] if c.get("metadata", {}).get("nbgrader", {}).get("grade")]
     scored_by_models = {m.grade_id for m in config.models}  # their score is the models' checks, counted apart
-    hidden = [c for c in graded if "### BEGIN HIDDEN TESTS" in "".join(c["source"])
-              and c["metadata"]["nbgrader"]["grade_id"] not in scored_by_models]
-    return HandIn(lab, config.notebook, [m.name for m in config.models], len(hidden),
-                  sum(c["metadata"]["nbgrader"]["points"] for c in hidden),
-                  sum(check["points"] for m in config.models for check in m.checks))
+    hidden = [
+        c
+        for c in graded
+        if "### BEGIN HIDDEN TESTS" in "".join(c["source"])
+        and c["metadata"]["nbgrader"]["grade_id"] not in scored_by_models
+    ]
+    return HandIn(
+        lab,
+        config.notebook,
+        [m.name for m in config.models],
+        len(hidden),
+        sum(c["metadata"]["nbgrader"]["points"] for c in hidden),
+        sum(check["points"] for m in config.models for check in m.checks),
+    )
 
 
 def hand_in_markdown(info):
     """The "What to hand in" paragraph make_labs puts in each released notebook's introduction."""
     files = [f"`{info.notebook}`"] + [f"`{name}.keras`" for name in info.models]
-    saved = (f" and the model{'s' if len(info.models) > 1 else ''} it saves" if info.models else "")
-    return ("**What to hand in.** This notebook" + saved + ": " + ", ".join(files) + ". "
-            "Run the last cell, `lab.submit(...)`, with your student id: it checks that every model is there and "
-            f"loads, shows which visible tests pass, and writes `<student id>_{info.lab}.zip` (downloaded in Colab). "
-            "Hand in that zip.")
+    saved = f" and the model{'s' if len(info.models) > 1 else ''} it saves" if info.models else ""
+    return (
+        "**What to hand in.** This notebook" + saved + ": " + ", ".join(files) + ". "
+        "Run the last cell, `lab.submit(...)`, with your student id: it checks that every model is there and "
+        f"loads, shows which visible tests pass, and writes `<student id>_{info.lab}.zip` (downloaded in Colab). "
+        "Hand in that zip."
+    )
 
 
 # -- the bundle --
+
 
 def student_readme(config, infos):
     """The bundle's README.md for students."""
     colab = config["repository"].replace("https://github.com/", "https://colab.research.google.com/github/")
     rows = "\n".join(
         f"| {info.lab} | [open in Colab]({colab}/blob/v{config['version']}/labs/{info.lab}/{info.notebook}) | "
-        f"{', '.join([info.notebook] + [f'{m}.keras' for m in info.models])} |" for info in infos)
-    return f"""# Labs: Computer vision and CNN architectures (cnnlab {config['version']})
+        f"{', '.join([info.notebook] + [f'{m}.keras' for m in info.models])} |"
+        for info in infos
+    )
+    return f"""# Labs: Computer vision and CNN architectures (cnnlab {config["version"]})
 
 ## Open a lab
 
 - **Colab**: open the lab's link below, pick a GPU (Runtime > Change runtime type > GPU) and run the first cell.
-  It installs cnnlab {config['version']} (and nothing else: Colab's TensorFlow, Keras and NumPy stay) and asks to
+  It installs cnnlab {config["version"]} (and nothing else: Colab's TensorFlow, Keras and NumPy stay) and asks to
   mount your Google Drive, so that your trained models and training checkpoints are kept in
   `MyDrive/cnnlab/<lab>/` and survive a disconnect. Run `lab.setup(quick=True)` in a new cell for a small run.
-- **Local Jupyter** (Python 3.10 or newer): `pip install dist/cnnlab-{config['version']}-py3-none-any.whl jupyter`,
+- **Local Jupyter** (Python 3.10 or newer): `pip install dist/cnnlab-{config["version"]}-py3-none-any.whl jupyter`,
   then `jupyter lab labs/`. Your models are saved next to the notebook.
 
 The counting conventions the labs cite are in [docs/CONVENTIONS.md](docs/CONVENTIONS.md).
@@ -148,7 +165,9 @@ def _members(path):
 def check_bundle(bundle, root):
     """Problems that make `bundle` unfit for students (empty when it holds no answer), one sentence each."""
     bundle, root = Path(bundle), Path(root)
-    secret_files = {p.read_bytes() for d in ("solutions", "autograder/labs") for p in (root / d).rglob("*") if p.is_file()}
+    secret_files = {
+        p.read_bytes() for d in ("solutions", "autograder/labs") for p in (root / d).rglob("*") if p.is_file()
+    }
     secret_lines = _secret_lines(root)
     problems = []
     for path in sorted(p for p in bundle.rglob("*") if p.is_file()):
@@ -171,7 +190,9 @@ def check_bundle(bundle, root):
             # compute, and the labs compare with it); every other file may not.
             leaked = [] if where.endswith(".py") else sorted(lines & secret_lines)
             if leaked:
-                problems.append(f"{where}: holds {len(leaked)} line(s) of solutions or hidden tests, e.g. {leaked[0]!r}")
+                problems.append(
+                    f"{where}: holds {len(leaked)} line(s) of solutions or hidden tests, e.g. {leaked[0]!r}"
+                )
     return problems
 
 
@@ -192,4 +213,3 @@ def build_bundle(root, out):
     if problems:
         raise ValueError(f"the student bundle {out} must not hold answers; found:\n" + "\n".join(problems))
     return out
-

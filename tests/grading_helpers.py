@@ -79,19 +79,34 @@ def tiny_test_set(path, n=200):
 
 
 def tiny_config(min_accuracy=0.99):
-    return {"notebook": f"{TINY}.ipynb",
-            "models": [{"name": TINY, "grade_id": "test_model", "checks": [
-                {"check": "params", "expected": 10, "points": 1},
-                {"check": "output_shape", "expected": [None, 2], "points": 1},
-                {"check": "ops", "expected": 10, "convention": "deck", "points": 1},
-                {"check": "accuracy", "min": min_accuracy, "test_set": "tiny_test.npz", "points": 1}]}]}
+    return {
+        "notebook": f"{TINY}.ipynb",
+        "models": [
+            {
+                "name": TINY,
+                "grade_id": "test_model",
+                "checks": [
+                    {"check": "params", "expected": 10, "points": 1},
+                    {"check": "output_shape", "expected": [None, 2], "points": 1},
+                    {"check": "ops", "expected": 10, "convention": "deck", "points": 1},
+                    {"check": "accuracy", "min": min_accuracy, "test_set": "tiny_test.npz", "points": 1},
+                ],
+            }
+        ],
+    }
 
 
 def _cell(source, grade_id=None, solution=False, grade=False, locked=False, points=None):
     cell = nbformat.v4.new_code_cell(source)
     if grade_id:
-        meta = {"grade": grade, "grade_id": grade_id, "locked": locked, "schema_version": 3, "solution": solution,
-                "task": False}
+        meta = {
+            "grade": grade,
+            "grade_id": grade_id,
+            "locked": locked,
+            "schema_version": 3,
+            "solution": solution,
+            "task": False,
+        }
         if points:
             meta["points"] = points
         cell.metadata["nbgrader"] = meta
@@ -100,16 +115,28 @@ def _cell(source, grade_id=None, solution=False, grade=False, locked=False, poin
 
 def tiny_lab(root):
     """A course source `root/solutions/lab0_tiny/` and config `root/labs/lab0_tiny.json`: one model, 4 points."""
-    nb = nbformat.v4.new_notebook(cells=[
-        _cell("import numpy as np\nimport keras\nfrom cnnlab import lab", "setup", locked=True),
-        nbformat.v4.new_markdown_cell("**Task 1 (4 points).** Build and train the tiny classifier."),
-        _cell("def build():\n    ### BEGIN SOLUTION\n    inputs = keras.Input((4,), name='input')\n"
-              "    model = keras.Model(inputs, keras.layers.Dense(2, name='fc_out')(inputs), name='lab0_tiny')\n"
-              "    return model\n    ### END SOLUTION", "build", solution=True),
-        _cell("model = lab.train_or_load('lab0_tiny', build)"),
-        _cell("assert model.output.shape[-1] == 2\n### BEGIN HIDDEN TESTS\nassert model.count_params() == 10\n"
-              "### END HIDDEN TESTS", "test_model", grade=True, locked=True, points=4),
-    ])
+    nb = nbformat.v4.new_notebook(
+        cells=[
+            _cell("import numpy as np\nimport keras\nfrom cnnlab import lab", "setup", locked=True),
+            nbformat.v4.new_markdown_cell("**Task 1 (4 points).** Build and train the tiny classifier."),
+            _cell(
+                "def build():\n    ### BEGIN SOLUTION\n    inputs = keras.Input((4,), name='input')\n"
+                "    model = keras.Model(inputs, keras.layers.Dense(2, name='fc_out')(inputs), name='lab0_tiny')\n"
+                "    return model\n    ### END SOLUTION",
+                "build",
+                solution=True,
+            ),
+            _cell("model = lab.train_or_load('lab0_tiny', build)"),
+            _cell(
+                "assert model.output.shape[-1] == 2\n### BEGIN HIDDEN TESTS\nassert model.count_params() == 10\n"
+                "### END HIDDEN TESTS",
+                "test_model",
+                grade=True,
+                locked=True,
+                points=4,
+            ),
+        ]
+    )
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     write(Path(root) / "solutions" / TINY / f"{TINY}.ipynb", nb)
     (Path(root) / "labs").mkdir(parents=True, exist_ok=True)

@@ -20,14 +20,27 @@ from cnnlab.train import test_error as error_of
 pytestmark = pytest.mark.backends
 
 # Adam at 1e-3 in batches of 64, one pass over 4,096 digits: 64 steps, under 10% test error on every backend.
-SHORT = dataclasses.replace(recipes.get("convnet-mnist", "fast"), optimizer="adam", learning_rate=1e-3,
-                            schedule="constant", batch_size=64, label_smoothing=0.0, epochs=1)
+SHORT = dataclasses.replace(
+    recipes.get("convnet-mnist", "fast"),
+    optimizer="adam",
+    learning_rate=1e-3,
+    schedule="constant",
+    batch_size=64,
+    label_smoothing=0.0,
+    epochs=1,
+)
 
 
 def mnist_slice(train=4096, test=1000):
     mnist = data.load("mnist")
-    return data.Dataset("mnist", mnist.x_train[:train], mnist.y_train[:train], mnist.x_test[:test],
-                        mnist.y_test[:test], source=mnist.source)
+    return data.Dataset(
+        "mnist",
+        mnist.x_train[:train],
+        mnist.y_train[:train],
+        mnist.x_test[:test],
+        mnist.y_test[:test],
+        source=mnist.source,
+    )
 
 
 def test_short_mnist_training_then_test_error_save_load_and_grader_checks(shared_dir, tmp_path, monkeypatch):
@@ -52,8 +65,9 @@ def test_short_mnist_training_then_test_error_save_load_and_grader_checks(shared
 
     accuracy = {"check": "accuracy", "dataset": "mnist", "limit": 1000, "min": 0.9, "points": 1}
     params = {"check": "params", "expected": trained.count_params(), "points": 1}
-    results = checks.check_model(ModelSpec("backend_convnet", "test_model", [accuracy, params]), tmp_path,
-                                 data_dir=shared_dir)
+    results = checks.check_model(
+        ModelSpec("backend_convnet", "test_model", [accuracy, params]), tmp_path, data_dir=shared_dir
+    )
     assert [r.passed for r in results] == [True, True], [r.message for r in results]
     assert f"accuracy {1 - error:.4f}" in results[0].message
 
@@ -63,11 +77,13 @@ def test_segmentation_fit_scores_pixels():
     x = rng.integers(0, 256, (6, 32, 32), dtype=np.uint8)
     y = (x > 60).astype(np.uint8)  # a threshold of the image: learnable by a 1x1 conv
     slices = data.Dataset("isbi2012_membrane", x[:4], y[:4], x, None, source="memory", x_val=x[4:], y_val=y[4:])
-    recipe = dataclasses.replace(recipes.get("unet", "fast"), epochs=2, batch_size=2, schedule="constant",
-                                 learning_rate=1e-2)
+    recipe = dataclasses.replace(
+        recipes.get("unet", "fast"), epochs=2, batch_size=2, schedule="constant", learning_rate=1e-2
+    )
     splits = segmentation.make(slices, batch_size=2)
-    network = models.build("unet", input_shape=(32, 32, 1), padding="same", base_filters=4, num_classes=1,
-                           batch_norm=True)
+    network = models.build(
+        "unet", input_shape=(32, 32, 1), padding="same", base_filters=4, num_classes=1, batch_norm=True
+    )
     result = fit(preprocessing.with_preprocessing(network, x[:4]), recipe, splits, verbose=0, network="unet")
     assert set(result.scores) == {"pixel_error", "dice_0", "iou_0", "dice_1", "iou_1"}
     assert result.test_error == result.scores["pixel_error"] and 0 <= result.test_error <= 1

@@ -20,7 +20,7 @@ def run(model, seed=0):
 def test_conv_unit_names_and_bias_follow_batch_norm():
     plain = model_of(blocks.conv_unit, (8, 8, 3), filters=4, kernel_size=3, name="c")
     with_bn = model_of(blocks.conv_unit, (8, 8, 3), filters=4, kernel_size=3, name="c", batch_norm=True)
-    assert [l.name for l in with_bn.layers[1:]] == ["c", "c_bn", "c_relu"]
+    assert [layer.name for layer in with_bn.layers[1:]] == ["c", "c_bn", "c_relu"]
     assert plain.get_layer("c").use_bias and not with_bn.get_layer("c").use_bias
     assert plain.count_params() == 3 * 3 * 3 * 4 + 4
 
@@ -30,8 +30,8 @@ def test_lrn_matches_the_alexnet_formula():
     out = keras.ops.convert_to_numpy(blocks.LocalResponseNormalization(size=5, k=2, alpha=1e-2, beta=0.75)(x))
     expected = np.empty_like(x)
     for c in range(7):
-        window = x[..., max(0, c - 2):c + 3]
-        expected[..., c] = x[..., c] / (2 + 1e-2 * np.sum(window ** 2, axis=-1)) ** 0.75
+        window = x[..., max(0, c - 2) : c + 3]
+        expected[..., c] = x[..., c] / (2 + 1e-2 * np.sum(window**2, axis=-1)) ** 0.75
     np.testing.assert_allclose(out, expected, rtol=1e-5)
 
 
@@ -77,21 +77,33 @@ def test_rbf_codes_must_fit_the_input():
 
 
 def test_inception_module_widths_and_names():
-    model = model_of(blocks.inception_module, (7, 7, 832), name="inception_5b",
-                     ch1x1=384, ch3x3red=192, ch3x3=384, ch5x5red=48, ch5x5=128, pool_proj=128)
+    model = model_of(
+        blocks.inception_module,
+        (7, 7, 832),
+        name="inception_5b",
+        ch1x1=384,
+        ch3x3red=192,
+        ch3x3=384,
+        ch5x5red=48,
+        ch5x5=128,
+        pool_proj=128,
+    )
     assert model.output_shape == (None, 7, 7, 1024)
     assert {"inception_5b_3x3_reduce", "inception_5b_pool_proj", "inception_5b_concat"} <= {
-        l.name for l in model.layers}
+        layer.name for layer in model.layers
+    }
     naive = model_of(blocks.naive_inception_module, (7, 7, 832), name="m", ch1x1=384, ch3x3=384, ch5x5=128)
     assert naive.output_shape == (None, 7, 7, 384 + 384 + 128 + 832)  # the pool keeps all 832 maps
 
 
-@pytest.mark.parametrize("unit, filters, strides, out_channels", [
-    (blocks.residual_unit, 8, 1, 8), (blocks.residual_unit, 16, 2, 16), (blocks.bottleneck_unit, 4, 2, 16)])
+@pytest.mark.parametrize(
+    "unit, filters, strides, out_channels",
+    [(blocks.residual_unit, 8, 1, 8), (blocks.residual_unit, 16, 2, 16), (blocks.bottleneck_unit, 4, 2, 16)],
+)
 def test_residual_units_shapes_and_shortcuts(unit, filters, strides, out_channels):
     model = model_of(unit, (8, 8, 8), filters=filters, name="conv3_1", strides=strides)
     assert model.output_shape == (None, 8 // strides, 8 // strides, out_channels)
-    names = {l.name for l in model.layers}
+    names = {layer.name for layer in model.layers}
     projects = strides != 1 or out_channels != 8
     assert ("conv3_1_proj" in names) == projects and ("conv3_1_subsample" in names) == (strides == 2)
     assert model.get_layer("conv3_1_a").strides == (strides, strides)  # stride in the first conv
@@ -111,7 +123,7 @@ def test_plain_and_zero_pad_units_have_no_shortcut_parameters():
     plain = model_of(blocks.residual_unit, (8, 8, 4), filters=8, name="u", strides=2, shortcut=None)
     option_a = model_of(blocks.residual_unit, (8, 8, 4), filters=8, name="u", strides=2, shortcut="zero_pad")
     assert plain.count_params() == option_a.count_params()
-    assert "u_add" not in {l.name for l in plain.layers}
+    assert "u_add" not in {layer.name for layer in plain.layers}
     assert option_a.output_shape == (None, 4, 4, 8)
     run(option_a)
     with pytest.raises(ValueError, match="shortcut must be one of"):
@@ -128,6 +140,7 @@ def test_dense_block_grows_by_k_and_transition_halves():
     def block_then_transition(x):
         x = blocks.dense_block(x, units=3, growth_rate=4, name="dense1")
         return blocks.transition(x, "transition1")
+
     inputs = keras.Input((8, 8, 6))
     grown = blocks.dense_block(inputs, units=3, growth_rate=4, name="dense1")
     assert grown.shape[-1] == 6 + 3 * 4

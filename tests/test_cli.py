@@ -10,8 +10,14 @@ def test_table_json_follows_the_schema(capsys):
     assert main(["table", "convnet-mnist", "--format", "json"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert data["total_params"] == 155_606 and data["total_ops"] == 3_886_166
-    assert data["rows"][-1] == {"label": "softmax: softmax", "repeat": 1, "params": 0, "ops": 0, "volume": [10],
-                                "layers": ["softmax"]}
+    assert data["rows"][-1] == {
+        "label": "softmax: softmax",
+        "repeat": 1,
+        "params": 0,
+        "ops": 0,
+        "volume": [10],
+        "layers": ["softmax"],
+    }
 
 
 def test_table_text_with_options(capsys):
@@ -57,7 +63,9 @@ def test_check_fails_on_a_mismatch(capsys, monkeypatch):
     monkeypatch.setattr("cnnlab.models.names", lambda: ["convnet-mnist"])
     assert main(["table", "--all", "--check"]) == 1
     captured = capsys.readouterr()
-    assert "MISMATCH convnet-mnist" in captured.out and "total operations: cnnlab 3886166, lecture 3886167" in captured.out
+    assert (
+        "MISMATCH convnet-mnist" in captured.out and "total operations: cnnlab 3886166, lecture 3886167" in captured.out
+    )
     assert "1 lecture table(s) do not match: convnet-mnist" in captured.err
 
 

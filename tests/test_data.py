@@ -20,8 +20,10 @@ def offline(tmp_path, monkeypatch):
     monkeypatch.setenv("KERAS_HOME", str(keras_home))
 
     def no_internet():
-        raise Exception("URL fetch failure on https://storage.googleapis.com/...: None -- [Errno -3] "
-                        "Temporary failure in name resolution")
+        raise Exception(
+            "URL fetch failure on https://storage.googleapis.com/...: None -- [Errno -3] "
+            "Temporary failure in name resolution"
+        )
 
     for name in datasets.KERAS_LOADERS:
         monkeypatch.setitem(datasets.KERAS_LOADERS, name, no_internet)
@@ -127,7 +129,9 @@ def test_pad_centres_images_in_a_field_of_zeros():
 
 
 def test_load_split_reads_only_the_given_folder(offline, tmp_path):
-    shutil.copy(os.path.join(os.path.dirname(data.checksums.__file__), "registry", "SHA256SUMS"), offline[1] / "mnist.npz")
+    shutil.copy(
+        os.path.join(os.path.dirname(data.checksums.__file__), "registry", "SHA256SUMS"), offline[1] / "mnist.npz"
+    )
     with pytest.raises(data.DatasetError, match=f"{tmp_path / 'grader' / 'mnist.npz'} does not exist"):
         data.load_split("mnist", "test", tmp_path / "grader")
 

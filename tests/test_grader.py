@@ -45,6 +45,7 @@ from cnnlab.grading.worker.canary import canary_source, read_canary
 
 # -- model checks, in this process, on a tiny model built here --
 
+
 @pytest.fixture
 def tiny_dir(tmp_path):
     tiny_test_set(tmp_path / "tiny_test.npz")
@@ -78,13 +79,19 @@ def test_model_checks_fail_a_wrong_architecture_with_the_numbers(tiny_dir):
 
 def test_untrained_model_fails_only_the_accuracy_check(tiny_dir):
     model = tiny_model()
-    model.get_layer("fc_out").set_weights([-set_tiny_weights(tiny_model()).get_layer("fc_out").get_weights()[0],
-                                           model.get_layer("fc_out").get_weights()[1]])
+    model.get_layer("fc_out").set_weights(
+        [
+            -set_tiny_weights(tiny_model()).get_layer("fc_out").get_weights()[0],
+            model.get_layer("fc_out").get_weights()[1],
+        ]
+    )
     model.save(tiny_dir / f"{TINY}.keras")
     results = by_check(check_model(spec(), tiny_dir, tiny_dir))
     assert [r.check for r in results.values() if not r.passed] == ["accuracy"]
-    assert results["accuracy"].message == ("accuracy 0.0000 on the grader's test set tiny_test.npz, needs at least 0.99; "
-                                           "a model trained in quick mode does not reach this bar: hand in one from a full run")
+    assert results["accuracy"].message == (
+        "accuracy 0.0000 on the grader's test set tiny_test.npz, needs at least 0.99; "
+        "a model trained in quick mode does not reach this bar: hand in one from a full run"
+    )
 
 
 def test_missing_and_corrupt_model_files_fail_every_check_with_the_reason(tiny_dir):
@@ -119,12 +126,15 @@ def test_quick_min_applies_only_in_quick_mode(tiny_dir):
     assert quick.passed and quick.message.endswith("needs at least 0.5 (quick mode)")
     (tiny_dir / f"{TINY}.quick").write_text("the mark cnnlab.lab.save_model leaves in quick mode\n")
     marked = by_check(check_model(quick_spec, tiny_dir, tiny_dir))["accuracy"]
-    assert marked.message.endswith(f"needs at least 0.99; {TINY}.quick came with it: it was trained in quick mode, "
-                                   f"which checks code only. Train it in full mode and hand in that model")
+    assert marked.message.endswith(
+        f"needs at least 0.99; {TINY}.quick came with it: it was trained in quick mode, "
+        f"which checks code only. Train it in full mode and hand in that model"
+    )
     assert 0.6 < float(quick.message.split()[1]) < 0.9
 
 
 # -- segmentation: per-pixel accuracy and Dice on tiny 1x1-conv models (offline) --
+
 
 def segmenter(channels):
     """(None, 8, 8, 1) -> (None, 8, 8, channels): predicts class 1 where the pixel is above 0.5."""
@@ -133,8 +143,11 @@ def segmenter(channels):
     inputs = keras.Input((8, 8, 1))
     activation = "sigmoid" if channels == 1 else "softmax"
     model = keras.Model(inputs, keras.layers.Conv2D(channels, 1, activation=activation, name="head")(inputs))
-    kernel, bias = (np.full((1, 1, 1, 1), 100.0), np.array([-50.0])) if channels == 1 else \
-        (np.array([[[[-100.0, 100.0]]]]), np.array([50.0, -50.0]))
+    kernel, bias = (
+        (np.full((1, 1, 1, 1), 100.0), np.array([-50.0]))
+        if channels == 1
+        else (np.array([[[[-100.0, 100.0]]]]), np.array([50.0, -50.0]))
+    )
     model.get_layer("head").set_weights([kernel.astype("float32"), bias.astype("float32")])
     return model
 
@@ -148,11 +161,20 @@ def test_segmentation_accuracy_is_per_pixel_and_dice_per_class(tmp_path, channel
     y[0, :2] = 1 - y[0, :2]  # 16 of 192 pixels labelled against the model
     np.savez(tmp_path / "masks.npz", x=x, y=y)
     segmenter(channels).save(tmp_path / "seg.keras")
-    config = {"models": [{"name": "seg", "grade_id": "test_seg", "checks": [
-        {"check": "output_shape", "expected": [None, 8, 8, channels], "points": 1},
-        {"check": "accuracy", "test_set": "masks.npz", "min": 0.9, "points": 1},
-        {"check": "dice", "test_set": "masks.npz", "min": 0.5, "points": 1},
-        {"check": "dice", "test_set": "masks.npz", "label": 0, "min": 0.99, "points": 1}]}]}
+    config = {
+        "models": [
+            {
+                "name": "seg",
+                "grade_id": "test_seg",
+                "checks": [
+                    {"check": "output_shape", "expected": [None, 8, 8, channels], "points": 1},
+                    {"check": "accuracy", "test_set": "masks.npz", "min": 0.9, "points": 1},
+                    {"check": "dice", "test_set": "masks.npz", "min": 0.5, "points": 1},
+                    {"check": "dice", "test_set": "masks.npz", "label": 0, "min": 0.99, "points": 1},
+                ],
+            }
+        ]
+    }
     results = check_model(labconfig.parse("seg", config).models[0], tmp_path, tmp_path)
     assert [r.passed for r in results] == [True, True, True, False]
     assert results[1].message == f"accuracy {1 - 16 / 192:.4f} on the grader's test set masks.npz, needs at least 0.9"
@@ -163,6 +185,7 @@ def test_segmentation_accuracy_is_per_pixel_and_dice_per_class(tmp_path, channel
 
 
 # -- accuracy on the course's datasets, read from the grader's data folder (skips without it) --
+
 
 def test_accuracy_on_padded_mnist_reads_the_grader_data(tmp_path, shared_dir):
     import keras
@@ -182,7 +205,9 @@ def test_accuracy_on_padded_mnist_reads_the_grader_data(tmp_path, shared_dir):
     planted[np.arange(300), 0, y, 0] = 255
     config = {"models": [{"name": "reader", "grade_id": "test_reader", "checks": [check]}]}
     [result] = check_model(labconfig.parse("reader", config).models[0], tmp_path, shared_dir)
-    assert result.message.startswith("accuracy ") and "on mnist test, padded to 32x32, first 300 images" in result.message
+    assert (
+        result.message.startswith("accuracy ") and "on mnist test, padded to 32x32, first 300 images" in result.message
+    )
     from cnnlab.train.metrics import classes_of
 
     reader = keras.saving.load_model(tmp_path / "reader.keras")
@@ -198,6 +223,7 @@ def test_membrane_validation_split_for_segmentation_checks(shared_dir):
 
 # -- lab configs --
 
+
 def test_lab_config_points_must_match_the_test_cell():
     config = labconfig.parse(TINY, tiny_config())
     labconfig.check_points(config, {"test_model": 4})
@@ -207,16 +233,22 @@ def test_lab_config_points_must_match_the_test_cell():
         labconfig.check_points(config, {"test_other": 4})
 
 
-@pytest.mark.parametrize("change, message", [
-    (lambda c: c["models"][0]["checks"][0].update(check="flops"), "unknown check 'flops'"),
-    (lambda c: c["models"][0]["checks"][3].pop("test_set"), "needs either 'dataset' .* or 'test_set' .*not neither"),
-    (lambda c: c["models"][0]["checks"][3].update(dataset="mnist"), "not both"),
-    (lambda c: c["models"][0]["checks"][3].update(split="train"), "split must be one of test, val"),
-    (lambda c: c["models"][0]["checks"][3].update(pad=32), r"unknown keys \['pad'\]; it takes .*pad_to"),
-    (lambda c: c["models"][0]["checks"][3].pop("min"), "needs 'min'"),
-    (lambda c: c["models"][0]["checks"][0].update(points=0), "needs positive 'points'"),
-    (lambda c: c.update(model=[]), "unknown keys"),
-])
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (lambda c: c["models"][0]["checks"][0].update(check="flops"), "unknown check 'flops'"),
+        (
+            lambda c: c["models"][0]["checks"][3].pop("test_set"),
+            "needs either 'dataset' .* or 'test_set' .*not neither",
+        ),
+        (lambda c: c["models"][0]["checks"][3].update(dataset="mnist"), "not both"),
+        (lambda c: c["models"][0]["checks"][3].update(split="train"), "split must be one of test, val"),
+        (lambda c: c["models"][0]["checks"][3].update(pad=32), r"unknown keys \['pad'\]; it takes .*pad_to"),
+        (lambda c: c["models"][0]["checks"][3].pop("min"), "needs 'min'"),
+        (lambda c: c["models"][0]["checks"][0].update(points=0), "needs positive 'points'"),
+        (lambda c: c.update(model=[]), "unknown keys"),
+    ],
+)
 def test_lab_config_errors_say_what_to_fix(change, message):
     config = tiny_config()
     change(config)
@@ -228,8 +260,11 @@ def test_every_lab_has_a_valid_config():
     for source in sorted((ROOT / "solutions").glob("*/*.ipynb")):
         lab = source.parent.name
         config = labconfig.load(lab, ROOT / "autograder" / "labs")
-        graded = {c.metadata["nbgrader"]["grade_id"]: c.metadata["nbgrader"]["points"]
-                  for c in nbformat.read(source, as_version=4).cells if c.metadata.get("nbgrader", {}).get("grade")}
+        graded = {
+            c.metadata["nbgrader"]["grade_id"]: c.metadata["nbgrader"]["points"]
+            for c in nbformat.read(source, as_version=4).cells
+            if c.metadata.get("nbgrader", {}).get("grade")
+        }
         labconfig.check_points(config, graded)
         assert (source.parent / config.notebook).exists()
         if "train_or_load(" in source.read_text():  # its test-error cell cannot pass in the sandboxed kernel
@@ -237,6 +272,7 @@ def test_every_lab_has_a_valid_config():
 
 
 # -- submissions: layouts, zip, shards --
+
 
 def test_discover_reads_folders_flat_files_and_reports_the_missing(tmp_path):
     write(tmp_path / "ann" / LAB / f"{LAB}.ipynb", released())
@@ -251,7 +287,10 @@ def test_discover_reads_folders_flat_files_and_reports_the_missing(tmp_path):
     by = {s.student: s for s in found}
     assert sorted(by) == ["ann", "ben", "cy", "dee"]
     assert by["ann"].notebook.name == f"{LAB}.ipynb" and list(by["ann"].files) == [f"{TINY}.keras"]
-    assert by["cy"].notebook.name == "cy_lab1_convolution.ipynb" and by["cy"].files[f"{TINY}.keras"].name == "cy_lab0_tiny.keras"
+    assert (
+        by["cy"].notebook.name == "cy_lab1_convolution.ipynb"
+        and by["cy"].files[f"{TINY}.keras"].name == "cy_lab0_tiny.keras"
+    )
     assert by["ben"].notebook is None and "no notebook" in by["ben"].missing_reason
     assert by["dee"].notebook is None and "several notebooks" in by["dee"].missing_reason
     assert any("readme.txt" in w for w in warnings)
@@ -273,7 +312,9 @@ def test_shards_are_a_deterministic_partition():
     found = [submissions.Submission(f"s{i:03d}", LAB) for i in range(50)]
     slices = [submissions.shard(found, i, 3) for i in range(3)]
     assert sorted(s.student for part in slices for s in part) == [s.student for s in found]
-    assert [s.student for s in submissions.shard(found[10:], 1, 3)] == [s.student for s in slices[1] if s.student >= "s010"]
+    assert [s.student for s in submissions.shard(found[10:], 1, 3)] == [
+        s.student for s in slices[1] if s.student >= "s010"
+    ]
     with pytest.raises(GradingError, match="0 <= i < N"):
         submissions.shard(found, 3, 3)
 
@@ -281,8 +322,10 @@ def test_shards_are_a_deterministic_partition():
 def test_canary_reports_are_read_exactly():
     nonce = "canary0123"
     cell = nbformat.v4.new_code_cell(canary_source(nonce))
-    cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text=f"{nonce} 3 0 2 1 0\n"),
-                    nbformat.v4.new_output("error", ename="AssertionError", evalue=nonce, traceback=[])]
+    cell.outputs = [
+        nbformat.v4.new_output("stream", name="stdout", text=f"{nonce} 3 0 2 1 0\n"),
+        nbformat.v4.new_output("error", ename="AssertionError", evalue=nonce, traceback=[]),
+    ]
     assert read_canary(cell, nonce) == (3, (0, 2, 1, 0))
     cell.outputs = cell.outputs[:1]  # the error was swallowed
     assert read_canary(cell, nonce) is None
@@ -338,8 +381,10 @@ def lab_config(lab):
     config = labconfig.load(lab, ROOT / "autograder" / "labs")
     missing = labconfig.missing_data(config, os.environ.get("CNNLAB_DATA_DIR"))
     if missing:
-        pytest.skip(f"{lab}'s model checks read the grader's data and {missing}: set CNNLAB_DATA_DIR to the "
-                    f"course's shared/data folder")
+        pytest.skip(
+            f"{lab}'s model checks read the grader's data and {missing}: set CNNLAB_DATA_DIR to the "
+            f"course's shared/data folder"
+        )
     return config
 
 
@@ -353,8 +398,25 @@ def write_with_models(path, nb, config, solution_run):
 def grade_quick(lab, subs, tmp_path_factory):
     """`cnnlab grade` of the folder in quick mode with 2 workers; the output folder."""
     out = tmp_path_factory.mktemp("out")
-    assert main(["grade", "--lab", lab, "--submissions", str(subs), "--out", str(out), "--workers", "2",
-                 "--timeout", "600", "--quick"]) == 0
+    assert (
+        main(
+            [
+                "grade",
+                "--lab",
+                lab,
+                "--submissions",
+                str(subs),
+                "--out",
+                str(out),
+                "--workers",
+                "2",
+                "--timeout",
+                "600",
+                "--quick",
+            ]
+        )
+        == 0
+    )
     return out
 
 
@@ -364,7 +426,9 @@ def batch_size(lab):
 
 
 def lab_points(lab):
-    return sum(c.metadata["nbgrader"]["points"] for c in released(lab).cells if c.metadata.get("nbgrader", {}).get("grade"))
+    return sum(
+        c.metadata["nbgrader"]["points"] for c in released(lab).cells if c.metadata.get("nbgrader", {}).get("grade")
+    )
 
 
 def rows(out):
@@ -375,7 +439,9 @@ def rows(out):
 def test_solution_scores_full_marks_and_blank_scores_zero(lab_batch):
     lab, _, out, points = lab_batch
     graded = rows(out)
-    assert graded["good"]["status"] == "graded" and graded["good"]["score"] == graded["good"]["max_score"] == f"{points:g}"
+    assert (
+        graded["good"]["status"] == "graded" and graded["good"]["score"] == graded["good"]["max_score"] == f"{points:g}"
+    )
     assert graded["good"]["reason"] == f"{points:g} of {points:g} points; all tests passed."
     assert graded["blank"]["status"] in ("graded", "error") and graded["blank"]["score"] == "0"
     assert graded["blank"]["reason"].startswith(f"0 of {points:g} points")
@@ -386,9 +452,13 @@ def hidden_lines(lab):
     does not show too (a probe may repeat a visible line: the feedback may name that one)."""
     solution = nbformat.read(ROOT / "solutions" / lab / f"{lab}.ipynb", as_version=4)
     shown = {line.strip() for cell in released(lab).cells for line in cell.source.splitlines()}
-    return {line.strip() for cell in solution.cells if "### BEGIN HIDDEN TESTS" in cell.source
-            for line in cell.source.split("### BEGIN HIDDEN TESTS")[1].split("### END HIDDEN TESTS")[0].splitlines()
-            if len(line.strip()) > 25} - shown
+    return {
+        line.strip()
+        for cell in solution.cells
+        if "### BEGIN HIDDEN TESTS" in cell.source
+        for line in cell.source.split("### BEGIN HIDDEN TESTS")[1].split("### END HIDDEN TESTS")[0].splitlines()
+        if len(line.strip()) > 25
+    } - shown
 
 
 def test_outputs_feedback_report_and_gradebook(lab_batch):
@@ -430,12 +500,16 @@ def test_merge_combines_shards(lab_batch, tmp_path):
     shard_a, shard_b = tmp_path / "a", tmp_path / "b"
     for shard, student in ((shard_a, "good"), (shard_b, "blank")):
         (shard / "results" / lab).mkdir(parents=True)
-        (shard / "results" / lab / f"{student}.json").write_bytes((out / "results" / lab / f"{student}.json").read_bytes())
+        (shard / "results" / lab / f"{student}.json").write_bytes(
+            (out / "results" / lab / f"{student}.json").read_bytes()
+        )
         (shard / "feedback" / student).mkdir(parents=True)
         (shard / "feedback" / student / f"{lab}.html").write_text("feedback")
     (tmp_path / "a" / "gradebook.db").write_bytes((out / "gradebook.db").read_bytes())
     assert main(["merge", "--out", str(tmp_path / "merged"), str(shard_a), str(shard_b)]) == 0
-    assert rows(tmp_path / "merged") == {student: row for student, row in rows(out).items() if student in ("good", "blank")}
+    assert rows(tmp_path / "merged") == {
+        student: row for student, row in rows(out).items() if student in ("good", "blank")
+    }
     assert (tmp_path / "merged" / "feedback" / "blank" / f"{lab}.html").read_text() == "feedback"
     with Gradebook(f"sqlite:///{tmp_path / 'merged' / 'gradebook.db'}") as gb:
         assert [gb.find_submission(lab, s).score for s in ("good", "blank")] == [points, 0]
@@ -451,12 +525,16 @@ def test_grade_says_what_is_wrong_with_its_arguments(tmp_path, capsys):
 
     assert "no lab 'lab9'" in error("--lab", "lab9")
     assert "no such file or folder" in error("--lab", LAB, "--submissions", str(tmp_path / "nope"))
-    assert re.search(f"lab2_first_convnet: .* read the grader's data, and {tmp_path} lacks cifar10.npz, mnist.npz",
-                     error("--lab", "lab2_first_convnet", "--data", str(tmp_path)))
+    assert re.search(
+        f"lab2_first_convnet: .* read the grader's data, and {tmp_path} lacks cifar10.npz, mnist.npz",
+        error("--lab", "lab2_first_convnet", "--data", str(tmp_path)),
+    )
     assert error("--lab", LAB, "--workers", "0").endswith("--workers needs 1 or more. Received: 0")
     assert main(["merge", "--out", str(tmp_path / "merged"), str(tmp_path)]) == 1
-    assert capsys.readouterr().err == (f"python -m autograder: error: {tmp_path}: not a grader output (no results/ "
-                                       f"folder); pass the --out folders of the shards\n")
+    assert capsys.readouterr().err == (
+        f"python -m autograder: error: {tmp_path}: not a grader output (no results/ "
+        f"folder); pass the --out folders of the shards\n"
+    )
     assert STATUSES[:5] == ("graded", "error", "timeout", "tampered", "missing")
 
 
@@ -472,18 +550,24 @@ def test_the_library_raises_a_grading_error_that_says_what_to_fix(tmp_path):
 
 # -- answers written differently: a correct one keeps every point, a wrong one loses its own task's points only --
 
+
 def test_answers_written_differently_keep_their_points_and_wrong_ones_lose_only_theirs(lab_batch):
     lab, _, out, _ = lab_batch
-    tests = {c.metadata["nbgrader"]["grade_id"]: c.metadata["nbgrader"]["points"]
-             for c in released(lab).cells if c.metadata.get("nbgrader", {}).get("grade")}
+    tests = {
+        c.metadata["nbgrader"]["grade_id"]: c.metadata["nbgrader"]["points"]
+        for c in released(lab).cells
+        if c.metadata.get("nbgrader", {}).get("grade")
+    }
     config = lab_config(lab)
     test_of_model = {model.name: model.grade_id for model in config.models}
     graded = rows(out)
     for student, answer in VARIANTS[lab].items():
         row, failing = graded[student], {f"test_{task}" for task in answer.wrong}
         wrong_models = {test_of_model[name] for name in answer.models}  # these lose some of their checks' points
-        scores = {c["grade_id"]: c["score"]
-                  for c in json.loads((out / "results" / lab / f"{student}.json").read_text())["cells"]}
+        scores = {
+            c["grade_id"]: c["score"]
+            for c in json.loads((out / "results" / lab / f"{student}.json").read_text())["cells"]
+        }
         assert row["status"] == "graded", f"{student}: {row['reason']}"
         for test, points in tests.items():
             if test in failing:
@@ -502,5 +586,7 @@ def test_answers_written_differently_keep_their_points_and_wrong_ones_lose_only_
         wrong_models = sum(test_of_model[name] == test for answer in VARIANTS[lab].values() for name in answer.models)
         blank = (0, 1) if test in model_checked else (1, 0)  # (visible part failed, only a hidden part or model check)
         # the wrong answers fail the test's visible part too: each rule a hidden test checks has a visible case
-        assert (f"| {test} | {students - wrong - wrong_models - 1} of {students} | {wrong + blank[0]} | "
-                f"{wrong_models + blank[1]} |") in report
+        assert (
+            f"| {test} | {students - wrong - wrong_models - 1} of {students} | {wrong + blank[0]} | "
+            f"{wrong_models + blank[1]} |"
+        ) in report

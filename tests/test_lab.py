@@ -118,6 +118,7 @@ def test_grading_without_a_saved_model_names_the_missing_file(tmp_path, monkeypa
 # -- quick mode from the notebook, the working folder in Colab (a stand-in google.colab: real Colab is not
 # reachable from here), reusing saved models, the training checkpoint --
 
+
 def test_setup_quick_switches_quick_mode_but_not_in_grading_mode(monkeypatch, capsys):
     monkeypatch.delenv(lab.GRADING_ENV, raising=False)
     monkeypatch.setenv(lab.QUICK_ENV, "0")
@@ -140,7 +141,10 @@ class FakeColab:
         colab.drive = types.SimpleNamespace(mount=self.mount)
         colab.files = types.SimpleNamespace(download=self.downloads.append)
         colab._message = types.SimpleNamespace(
-            blocking_request=lambda kind, request="", timeout_sec=None: {"ipynb": notebook} if kind == "get_ipynb" else None)
+            blocking_request=lambda kind, request="", timeout_sec=None: (
+                {"ipynb": notebook} if kind == "get_ipynb" else None
+            )
+        )
         google.colab = colab
         self.mount_point, self.mount_error = mount_point, mount_error
         for name, module in (("google", google), ("google.colab", colab), ("google.colab.drive", colab.drive)):
@@ -195,7 +199,6 @@ def test_train_or_load_reuses_a_saved_model_that_fits_unless_retrain(tmp_path, m
     assert calls == [1, 1, 1] and "does not load" in capsys.readouterr().out
 
 
-
 def test_a_quick_mode_model_is_marked_flagged_and_trained_again_by_a_full_run(tmp_path, monkeypatch, capsys):
     import zipfile
 
@@ -219,6 +222,7 @@ def test_a_quick_mode_model_is_marked_flagged_and_trained_again_by_a_full_run(tm
     lab.train_or_load("lab0_tiny", train)
     assert calls == [1, 1] and not (tmp_path / "lab0_tiny.quick").exists()
     assert "Training again: lab0_tiny.keras does not fit, it comes from a quick-mode run" in capsys.readouterr().out
+
 
 def test_backup_resumes_an_interrupted_training(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
@@ -249,6 +253,7 @@ def test_backup_resumes_an_interrupted_training(tmp_path, monkeypatch):
 
 # -- lab.submit --
 
+
 def _student_notebook(directory, lab_name="lab0_tiny", failed=False):
     """A saved notebook with one visible test cell that ran (and passed, or failed)."""
     import nbformat
@@ -277,12 +282,15 @@ def test_submit_packs_the_notebook_and_models_as_the_grader_reads_them(tmp_path,
     printed = capsys.readouterr().out
     assert "ok      lab0_tiny.keras: loads; 8 parameters, output shape (None, 2)." in printed
     assert "Visible tests" in printed and "1 of 1 passed" in printed
-    assert ("The grader also runs 3 test cell(s) with hidden tests (7 points) and the checks of your 1 saved "
-            "model(s) on the grader's own test data (2 points).") in printed
+    assert (
+        "The grader also runs 3 test cell(s) with hidden tests (7 points) and the checks of your 1 saved "
+        "model(s) on the grader's own test data (2 points)."
+    ) in printed
 
 
-@pytest.mark.parametrize("model_file, reason", [(None, "lab0_tiny.keras: missing"),
-                                                (b"not a zip", "lab0_tiny.keras: does not load")])
+@pytest.mark.parametrize(
+    "model_file, reason", [(None, "lab0_tiny.keras: missing"), (b"not a zip", "lab0_tiny.keras: does not load")]
+)
 def test_submit_writes_no_zip_while_a_model_is_missing_or_broken(tmp_path, monkeypatch, model_file, reason):
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv(lab.GRADING_ENV, raising=False)

@@ -62,31 +62,43 @@ def test_every_lab_is_released_and_nothing_else():
 
 def test_labs_are_exactly_what_nbgrader_generates(tmp_path):
     """No drift: regenerate every lab into a scratch folder and compare byte for byte with labs/."""
-    result = subprocess.run([sys.executable, str(ROOT / "autograder" / "make_labs.py"), "--out", str(tmp_path)],
-                            cwd=ROOT, capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "autograder" / "make_labs.py"), "--out", str(tmp_path)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     generated = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*") if p.is_file())
     committed = sorted(p.relative_to(LABS) for p in LABS.rglob("*") if p.is_file())
     assert generated == committed
     for name in generated:
-        assert (tmp_path / name).read_bytes() == (LABS / name).read_bytes(), \
+        assert (tmp_path / name).read_bytes() == (LABS / name).read_bytes(), (
             f"labs/{name} differs from nbgrader's release of solutions/: run `make labs` and commit labs/"
+        )
 
 
-@pytest.mark.parametrize("path", SOLUTION_NOTEBOOKS + RELEASED_NOTEBOOKS,
-                         ids=[str(p.relative_to(ROOT)) for p in SOLUTION_NOTEBOOKS + RELEASED_NOTEBOOKS])
+@pytest.mark.parametrize(
+    "path",
+    SOLUTION_NOTEBOOKS + RELEASED_NOTEBOOKS,
+    ids=[str(p.relative_to(ROOT)) for p in SOLUTION_NOTEBOOKS + RELEASED_NOTEBOOKS],
+)
 def test_committed_notebooks_have_no_outputs(path):
     for index, cell in enumerate(read(path).cells):
         if cell.cell_type == "code":
             assert cell.outputs == [] and cell.execution_count is None, f"{path.name} cell {index} has outputs"
 
 
-@pytest.mark.parametrize("path", SOLUTION_NOTEBOOKS + RELEASED_NOTEBOOKS,
-                         ids=[str(p.relative_to(ROOT)) for p in SOLUTION_NOTEBOOKS + RELEASED_NOTEBOOKS])
+@pytest.mark.parametrize(
+    "path",
+    SOLUTION_NOTEBOOKS + RELEASED_NOTEBOOKS,
+    ids=[str(p.relative_to(ROOT)) for p in SOLUTION_NOTEBOOKS + RELEASED_NOTEBOOKS],
+)
 def test_first_cell_is_the_shared_setup_cell(path):
     install = release.course(ROOT)["install"]
-    assert read(path).cells[0].source == setup_cell_source(path.parent.name, install), \
+    assert read(path).cells[0].source == setup_cell_source(path.parent.name, install), (
         f"{path.name}: the set-up cell differs from cnnlab.lab.setup_cell_source(); run `make labs`"
+    )
 
 
 @pytest.mark.parametrize("path", SOLUTION_NOTEBOOKS, ids=ids)
@@ -105,8 +117,9 @@ def test_graded_cells_are_well_formed(path):
         assert nbgrader(cell)["points"] > 0 and nbgrader(cell)["locked"], nbgrader(cell)["grade_id"]
         visible = cell.source.split("### BEGIN HIDDEN TESTS")[0]
         assert "assert" in visible, f"{nbgrader(cell)['grade_id']}: no visible test to help the student"
-    assert any(region(cell.source, "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS") for cell in graded), \
+    assert any(region(cell.source, "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS") for cell in graded), (
         f"{path.name} has no hidden tests"
+    )
 
 
 @pytest.mark.parametrize("path", SOLUTION_NOTEBOOKS, ids=ids)
@@ -131,8 +144,9 @@ def test_released_notebooks_hold_no_solution_and_no_hidden_test(path):
         if grade_id is None:
             continue
         original = source[grade_id]
-        secret = (hidden_lines(original, "### BEGIN SOLUTION", "### END SOLUTION")
-                  | hidden_lines(original, "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"))
+        secret = hidden_lines(original, "### BEGIN SOLUTION", "### END SOLUTION") | hidden_lines(
+            original, "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
+        )
         leaked = secret & {line.strip() for line in cell.source.splitlines()}
         assert not leaked, f"{grade_id}: released with {sorted(leaked)}"
         if nbgrader(original)["solution"]:
@@ -157,7 +171,9 @@ def test_solution_runs_in_quick_mode_and_earns_every_point(path, solution_run):
 def test_released_tests_fail_until_the_student_answers(path, tmp_path):
     """Every graded test cell of the students' version fails before it is filled in: no test passes for free."""
     executed = execute(read(path), tmp_path)
-    passing = [nbgrader(cell)["grade_id"] for cell in executed.cells if nbgrader(cell).get("grade") and not errors(cell)]
+    passing = [
+        nbgrader(cell)["grade_id"] for cell in executed.cells if nbgrader(cell).get("grade") and not errors(cell)
+    ]
     assert not passing, f"{path.name}: these tests pass with no answer: {passing}"
     setup = executed.cells[0]
     assert not errors(setup) and "Quick mode (CNNLAB_QUICK): on" in "".join(o.get("text", "") for o in setup.outputs)

@@ -7,8 +7,13 @@ from cnnlab.blocks import InputTooSmallError
 from cnnlab.profile import profile
 
 # Small inputs so that every network runs a forward pass in seconds on a CPU.
-SMALL_INPUT = {"convnet-mnist": (28, 28, 1), "lenet5": (32, 32, 1), "alexnet": (67, 67, 3),
-               "inception-5b": None, "inception-5b-naive": None}
+SMALL_INPUT = {
+    "convnet-mnist": (28, 28, 1),
+    "lenet5": (32, 32, 1),
+    "alexnet": (67, 67, 3),
+    "inception-5b": None,
+    "inception-5b-naive": None,
+}
 TEN_CLASSES = [n for n in models.names() if not n.startswith(("inception-5b", "unet"))]
 
 
@@ -47,17 +52,26 @@ def test_unet_explains_bad_sizes():
 def test_googlenet_auxiliary_classifiers():
     model = models.build("googlenet", input_shape=(96, 96, 3), num_classes=10, auxiliary_classifiers=True)
     assert [o.name for o in model.outputs] and len(model.outputs) == 3
-    assert {"aux1_softmax", "aux2_softmax"} <= {l.name for l in model.layers}
+    assert {"aux1_softmax", "aux2_softmax"} <= {layer.name for layer in model.layers}
     outs = model(np.zeros((1, 96, 96, 3), "float32"))
     assert [tuple(o.shape) for o in outs] == [(1, 10)] * 3
 
 
 def test_every_network_has_telling_layer_names():
-    names = {l.name for l in small_build("resnet50").layers}
-    assert {"conv1", "pool1", "conv2_1_a", "conv2_1_proj", "conv3_1_subsample", "conv5_3_c_bn", "fc", "softmax"} <= names
-    assert "inception_4a_3x3_reduce" in {l.name for l in small_build("googlenet").layers}
-    assert "dense3_unit12_conv2" in {l.name for l in small_build("densenet121").layers}
-    assert all(not l.name.startswith(("conv2d", "dense_", "max_pooling")) for l in small_build("vgg16").layers)
+    names = {layer.name for layer in small_build("resnet50").layers}
+    assert {
+        "conv1",
+        "pool1",
+        "conv2_1_a",
+        "conv2_1_proj",
+        "conv3_1_subsample",
+        "conv5_3_c_bn",
+        "fc",
+        "softmax",
+    } <= names
+    assert "inception_4a_3x3_reduce" in {layer.name for layer in small_build("googlenet").layers}
+    assert "dense3_unit12_conv2" in {layer.name for layer in small_build("densenet121").layers}
+    assert all(not layer.name.startswith(("conv2d", "dense_", "max_pooling")) for layer in small_build("vgg16").layers)
 
 
 def test_unknown_network_lists_the_known_ones():
@@ -78,15 +92,19 @@ def test_registering_twice_is_an_error():
 def test_too_small_input_names_network_layer_shapes_and_the_fix():
     with pytest.raises(InputTooSmallError) as error:
         models.build("alexnet", input_shape=(16, 16, 3))
-    assert str(error.value) == ("alexnet: 'pool1' (max pool 3x3, stride 2, valid padding) gets a 2x2x96 feature map, "
-                                "needs at least 3x3, from a 16x16x3 input; use an input of 67x67 or more.")
+    assert str(error.value) == (
+        "alexnet: 'pool1' (max pool 3x3, stride 2, valid padding) gets a 2x2x96 feature map, "
+        "needs at least 3x3, from a 16x16x3 input; use an input of 67x67 or more."
+    )
     models.build("alexnet", input_shape=(67, 67, 3))  # the suggested size works
 
 
 def test_two_tower_alexnet_halves_the_grouped_convs():
     one, two = models.build("alexnet"), models.build("alexnet", groups=2)
-    saved = {name: one.get_layer(name).count_params() - two.get_layer(name).count_params()
-             for name in ("conv2", "conv3", "conv4", "conv5")}
+    saved = {
+        name: one.get_layer(name).count_params() - two.get_layer(name).count_params()
+        for name in ("conv2", "conv3", "conv4", "conv5")
+    }
     # CaffeNet's group=2 counts: conv2 307,456, conv4 663,936, conv5 442,624 (conv3 is not grouped)
     assert saved == {"conv2": 614_656 - 307_456, "conv3": 0, "conv4": 1_327_488 - 663_936, "conv5": 884_992 - 442_624}
     assert two.count_params() == 60_965_224
@@ -108,11 +126,21 @@ def test_cifar_resnets_and_plain_twins_have_the_same_parameters():
 
 # Independent references: torchvision's parameter counts (trainable parameters: BN scale and shift, no
 # conv bias), as torchvision 0.26 reported them (sum of p.numel() over parameters()).
-TORCHVISION = {"resnet18": 11_689_512, "resnet34": 21_797_672, "resnet50": 25_557_032,
-               "resnet101": 44_549_160, "resnet152": 60_192_808,
-               "densenet121": 7_978_856, "densenet169": 14_149_480, "densenet201": 20_013_928,
-               "densenet161": 28_681_000, "vgg11": 132_863_336, "vgg13": 133_047_848,
-               "vgg16": 138_357_544, "vgg19": 143_667_240}
+TORCHVISION = {
+    "resnet18": 11_689_512,
+    "resnet34": 21_797_672,
+    "resnet50": 25_557_032,
+    "resnet101": 44_549_160,
+    "resnet152": 60_192_808,
+    "densenet121": 7_978_856,
+    "densenet169": 14_149_480,
+    "densenet201": 20_013_928,
+    "densenet161": 28_681_000,
+    "vgg11": 132_863_336,
+    "vgg13": 133_047_848,
+    "vgg16": 138_357_544,
+    "vgg19": 143_667_240,
+}
 
 
 @pytest.mark.parametrize("name, expected", TORCHVISION.items())
@@ -123,10 +151,14 @@ def test_parameters_equal_torchvision(name, expected):
 
 
 KERAS_APPLICATIONS = {
-    "vgg16": ("VGG16", {}), "vgg19": ("VGG19", {}),
-    "resnet50": ("ResNet50", {"use_bias": True}), "resnet101": ("ResNet101", {"use_bias": True}),
+    "vgg16": ("VGG16", {}),
+    "vgg19": ("VGG19", {}),
+    "resnet50": ("ResNet50", {"use_bias": True}),
+    "resnet101": ("ResNet101", {"use_bias": True}),
     "resnet152": ("ResNet152", {"use_bias": True}),
-    "densenet121": ("DenseNet121", {}), "densenet169": ("DenseNet169", {}), "densenet201": ("DenseNet201", {}),
+    "densenet121": ("DenseNet121", {}),
+    "densenet169": ("DenseNet169", {}),
+    "densenet201": ("DenseNet201", {}),
 }
 
 
@@ -138,5 +170,8 @@ def test_parameters_and_shapes_equal_keras_applications(name):
     ours = models.build(name, **options)
     assert ours.count_params() == theirs.count_params()
     assert ours.output_shape == theirs.output_shape
-    conv = lambda m: sorted(tuple(l.kernel.shape) for l in m.layers if isinstance(l, keras.layers.Conv2D))
+
+    def conv(m):
+        return sorted(tuple(layer.kernel.shape) for layer in m.layers if isinstance(layer, keras.layers.Conv2D))
+
     assert conv(ours) == conv(theirs)

@@ -136,14 +136,15 @@ def test_unknown_engine():
 def test_pydataset_segmentation_pairs_are_cropped_and_flipped_together():
     rng = np.random.default_rng(0)
     x = rng.integers(0, 256, (4, 24, 24), dtype=np.uint8)
-    slices = Dataset("isbi2012_membrane", x, (x > 127).astype(np.uint8), x, None, source="memory",
-                     x_val=x[:1], y_val=x[:1])
+    slices = Dataset(
+        "isbi2012_membrane", x, (x > 127).astype(np.uint8), x, None, source="memory", x_val=x[:1], y_val=x[:1]
+    )
     splits = segmentation.make(slices, batch_size=2, crop=16, engine="pydataset", seed=1)
     epochs = [list(splits.train) for _ in range(2)]
     for images, masks in epochs[0] + epochs[1]:
         assert images.shape == masks.shape == (2, 16, 16, 1) and images.dtype == np.uint8 and masks.dtype == np.float32
         np.testing.assert_array_equal(masks, (images > 127).astype(np.float32))  # the same window and flips
-    assert not all(np.array_equal(a[0], b[0]) for a, b in zip(*epochs))  # new crops and flips every epoch
+    assert not all(np.array_equal(a[0], b[0]) for a, b in zip(*epochs, strict=False))  # new crops and flips every epoch
     again = segmentation.make(slices, batch_size=2, crop=16, engine="pydataset", seed=1)
     np.testing.assert_array_equal(next(iter(again.train))[0], epochs[0][0][0])  # one seed, the same batches
     image, _ = next(iter(splits.val))
@@ -187,7 +188,13 @@ WITHOUT_TENSORFLOW = textwrap.dedent("""
 
 def test_pipelines_and_training_need_no_tensorflow():
     env = {**os.environ, "KERAS_BACKEND": "jax"}
-    run = subprocess.run([sys.executable, "-c", WITHOUT_TENSORFLOW], capture_output=True, text=True, env=env,
-                         cwd=Path(__file__).resolve().parent.parent, timeout=600)
+    run = subprocess.run(
+        [sys.executable, "-c", WITHOUT_TENSORFLOW],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=Path(__file__).resolve().parent.parent,
+        timeout=600,
+    )
     assert run.returncode == 0, run.stderr[-3000:]
     assert "trained without TensorFlow: convnet-mnist" in run.stdout

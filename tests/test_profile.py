@@ -20,7 +20,8 @@ def test_the_two_slide_typos_are_reported_not_failed():
     typos = {entry["network"]: entry["typos"] for entry in lecture.tables()["tables"] if entry["typos"]}
     assert typos == {
         "vgg16": [{"row": 1, "field": "ops", "printed": 89_915_390, "correct": 89_915_392}],
-        "inception-5b-naive": [{"row": "total", "field": "ops", "printed": 271_418_048, "correct": 287_091_392}]}
+        "inception-5b-naive": [{"row": "total", "field": "ops", "printed": 271_418_048, "correct": 287_091_392}],
+    }
     assert lecture.check_table(lecture.tables()["tables"][4]).ok  # vgg16 passes with the correct value
 
 
@@ -40,10 +41,14 @@ def test_inception_branches_as_in_the_conventions():
     table = profile(models.build("inception-5b"), rows="layers")
     # CONVENTIONS.md section 2: ops per branch of GoogLeNet inception(5b) on 7x7x832
     assert [(row.label, row.ops) for row in table.rows[1:]] == [
-        ("inception_5b_1x1: conv(1, 384)", 15_673_728), ("inception_5b_3x3_reduce: conv(1, 192)", 7_836_864),
-        ("inception_5b_3x3: conv(3, 384, p1)", 32_532_864), ("inception_5b_5x5_reduce: conv(1, 48)", 1_959_216),
-        ("inception_5b_5x5: conv(5, 128, p2)", 7_532_672), ("inception_5b_pool: pool(3, 1)", 40_768),
-        ("inception_5b_pool_proj: conv(1, 128)", 5_224_576)]
+        ("inception_5b_1x1: conv(1, 384)", 15_673_728),
+        ("inception_5b_3x3_reduce: conv(1, 192)", 7_836_864),
+        ("inception_5b_3x3: conv(3, 384, p1)", 32_532_864),
+        ("inception_5b_5x5_reduce: conv(1, 48)", 1_959_216),
+        ("inception_5b_5x5: conv(5, 128, p2)", 7_532_672),
+        ("inception_5b_pool: pool(3, 1)", 40_768),
+        ("inception_5b_pool_proj: conv(1, 128)", 5_224_576),
+    ]
     assert table.total_ops == 70_800_688
     module = profile(models.build("inception-5b")).rows[1]
     assert (module.label, module.volume) == ("inception_5b", (7, 7, 1024))
@@ -52,7 +57,10 @@ def test_inception_branches_as_in_the_conventions():
 def test_resnet_rows_group_units_like_the_slides():
     table = profile(models.build("resnet34"))
     assert [(row.label, row.repeat) for row in table.rows[3:6]] == [
-        ("conv2_1..conv2_3", 3), ("conv3_1", 1), ("conv3_2..conv3_4", 3)]
+        ("conv2_1..conv2_3", 3),
+        ("conv3_1", 1),
+        ("conv3_2..conv3_4", 3),
+    ]
     assert table.row("conv3_1").layers[:3] == ["conv3_1_a", "conv3_1_a_bn", "conv3_1_a_relu"]
     assert table.row("conv2_2") is table.row("conv2_1..conv2_3") is table.row("conv2_3_b_bn")
 
@@ -60,7 +68,10 @@ def test_resnet_rows_group_units_like_the_slides():
 def test_deck_counts_a_bn_network_as_its_folded_network():
     with_bn = profile(models.build("resnet18"))
     without_bn = profile(models.build("resnet18", batch_norm=False))
-    numbers = lambda table: [(r.label, r.repeat, r.params, r.ops, r.volume) for r in table.rows]
+
+    def numbers(table):
+        return [(r.label, r.repeat, r.params, r.ops, r.volume) for r in table.rows]
+
     assert numbers(with_bn) == numbers(without_bn)
 
 
@@ -86,11 +97,18 @@ def test_grouped_convs_count_dense_on_the_deck_and_grouped_in_keras():
 
 
 def test_a_hand_built_sequential_model_is_profiled_like_the_builder():
-    student = keras.Sequential([
-        keras.Input((28, 28, 1)),
-        layers.Conv2D(32, 5, activation="relu"), layers.MaxPooling2D(2),
-        layers.Conv2D(64, 5, activation="relu"), layers.MaxPooling2D(2),
-        layers.Flatten(), layers.Dense(100, activation="relu"), layers.Dense(10, activation="softmax")])
+    student = keras.Sequential(
+        [
+            keras.Input((28, 28, 1)),
+            layers.Conv2D(32, 5, activation="relu"),
+            layers.MaxPooling2D(2),
+            layers.Conv2D(64, 5, activation="relu"),
+            layers.MaxPooling2D(2),
+            layers.Flatten(),
+            layers.Dense(100, activation="relu"),
+            layers.Dense(10, activation="softmax"),
+        ]
+    )
     ours = profile(models.build("convnet-mnist"))
     theirs = profile(student)
     assert theirs.total_params == ours.total_params
@@ -124,15 +142,20 @@ def test_renderings_carry_the_same_numbers(convention):
     for rendering in (text, markdown, html):
         assert f"{table.total_ops:,}" in rendering and "28 x 28 x 32" in rendering
     assert table._repr_html_() == html and html.startswith("<table>")
-    assert repr(table) == (f"<Table convnet-cifar10 ({convention}): 8 rows, {table.total_params:,} parameters, "
-                           f"{table.total_ops:,} operations>")
+    assert repr(table) == (
+        f"<Table convnet-cifar10 ({convention}): 8 rows, {table.total_params:,} parameters, "
+        f"{table.total_ops:,} operations>"
+    )
     with pytest.raises(ValueError, match="format must be one of"):
         table.render("pdf")
 
 
 def test_receptive_field_of_three_3x3_is_one_7x7():
     assert receptive_field([(3, 1)] * 3) == receptive_field([(7, 1)]) == (7, 1)
-    params = lambda k: k * k * 64 * 64
+
+    def params(k):
+        return k * k * 64 * 64
+
     assert 3 * params(3) < params(7)  # same field, fewer parameters
     vgg = models.build("vgg16", input_shape=(32, 32, 3), num_classes=10)
     assert receptive_field(vgg, upto="block1_pool") == (6, 2)

@@ -23,15 +23,21 @@ def test_bundle_holds_the_labs_docs_readme_wheel_and_sdist(bundle):
     version = release.course(ROOT)["version"]
     files = {str(p.relative_to(bundle)) for p in bundle.rglob("*") if p.is_file()}
     labs = sorted(p.name for p in (ROOT / "solutions").iterdir() if p.is_dir())
-    assert files == ({"README.md", "docs/CONVENTIONS.md", f"dist/cnnlab-{version}-py3-none-any.whl",
-                      f"dist/cnnlab-{version}.tar.gz"} | {f"labs/{name}/{name}.ipynb" for name in labs})
+    assert files == (
+        {"README.md", "docs/CONVENTIONS.md", f"dist/cnnlab-{version}-py3-none-any.whl", f"dist/cnnlab-{version}.tar.gz"}
+        | {f"labs/{name}/{name}.ipynb" for name in labs}
+    )
     readme = (bundle / "README.md").read_text()
     assert "lab2_first_convnet.ipynb, lab2_mnist.keras, lab2_cifar10.keras" in readme
     assert f"{release.course(ROOT)['repository'].replace('github.com', 'colab.research.google.com/github')}" in readme
     with zipfile.ZipFile(bundle / "dist" / f"cnnlab-{version}-py3-none-any.whl") as wheel:
         names = set(wheel.namelist())
-    assert {"cnnlab/data/registry/SHA256SUMS", "cnnlab/data/registry/KERAS_SHA256SUMS",
-            "cnnlab/lecture/tables.json", "cnnlab/lab.py"} <= names
+    assert {
+        "cnnlab/data/registry/SHA256SUMS",
+        "cnnlab/data/registry/KERAS_SHA256SUMS",
+        "cnnlab/lecture/tables.json",
+        "cnnlab/lab.py",
+    } <= names
     assert release.check_bundle(bundle, ROOT) == []
 
 
@@ -80,7 +86,8 @@ def test_a_hand_in_zip_grades_to_full_marks_as_it_is(tmp_path, monkeypatch):
     assert grade(["grade", "--lab", LAB, "--submissions", str(packed["zip"]), "--out", str(out)]) == 0
     with open(out / "grades.csv", newline="") as file:
         row = next(csv.DictReader(file))
-    points = sum(c.metadata["nbgrader"]["points"] for c in answered(LAB).cells
-                 if c.metadata.get("nbgrader", {}).get("grade"))
+    points = sum(
+        c.metadata["nbgrader"]["points"] for c in answered(LAB).cells if c.metadata.get("nbgrader", {}).get("grade")
+    )
     assert (row["student"], row["status"], row["score"]) == ("s42", "graded", f"{points:g}"), row
     assert json.loads(zipfile.ZipFile(packed["zip"]).read(f"s42/{LAB}/{LAB}.ipynb"))["cells"][-1]["source"]

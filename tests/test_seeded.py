@@ -35,7 +35,7 @@ def test_another_function_gives_another_output():
 
 def test_draws_are_repeatable_and_the_layers_constants_stay():
     first, second = with_seeded_weights(build("lenet5")), with_seeded_weights(build("lenet5"))
-    for a, b in zip(first.weights, second.weights):
+    for a, b in zip(first.weights, second.weights, strict=False):
         np.testing.assert_equal(keras.ops.convert_to_numpy(a), keras.ops.convert_to_numpy(b), err_msg=a.path)
     built = build("lenet5")
     codes = [w for w in built.weights if w.name == "centres"]

@@ -35,7 +35,7 @@ def test_validation_is_whole_slices_in_order_not_augmented():
     data = membrane()
     val = batches(segmentation.make(data, batch_size=3).val)
     assert len(val) == 2
-    for (image, mask), x, y in zip(val, data.x_val, data.y_val):
+    for (image, mask), x, y in zip(val, data.x_val, data.y_val, strict=False):
         np.testing.assert_array_equal(image[0, ..., 0], x)
         np.testing.assert_array_equal(mask[0, ..., 0], y)
 
@@ -45,11 +45,15 @@ def test_augmentation_moves_image_and_mask_together():
     seen = set()
     for epoch in range(5):
         for images, masks in batches(segmentation.make(data, batch_size=2, seed=epoch).train):
-            for image, mask in zip(images[..., 0], masks[..., 0]):
-                matches = [(i, s) for i, x in enumerate(data.x_train)
-                           for s, view in enumerate(symmetries(x)) if np.array_equal(view, image)]
+            for image, mask in zip(images[..., 0], masks[..., 0], strict=False):
+                matches = [
+                    (i, s)
+                    for i, x in enumerate(data.x_train)
+                    for s, view in enumerate(symmetries(x))
+                    if np.array_equal(view, image)
+                ]
                 assert len(matches) == 1, "each augmented image is one flip/rotation of one training slice"
-                (i, s), = matches
+                ((i, s),) = matches
                 np.testing.assert_array_equal(mask, symmetries(data.y_train[i])[s])
                 seen.add(s)
     assert len(seen) > 1, "no slice was ever flipped or rotated"
@@ -60,8 +64,10 @@ def test_all_eight_symmetries_occur():
     copies = np.repeat(one, 64, axis=0)
     data = Dataset("isbi2012_membrane", copies, copies, copies, None, source="memory")
     images, _ = next(iter(segmentation.make(data, batch_size=64).train))
-    found = {next(s for s, view in enumerate(symmetries(one[0])) if np.array_equal(view, image))
-             for image in images.numpy()[..., 0]}
+    found = {
+        next(s for s, view in enumerate(symmetries(one[0])) if np.array_equal(view, image))
+        for image in images.numpy()[..., 0]
+    }
     assert found == set(range(8))
 
 
@@ -71,12 +77,17 @@ def test_crops_cut_the_same_window_from_image_and_mask():
     images, masks = next(iter(splits.train))
     assert images.shape == (4, 8, 8, 1) and masks.shape == (4, 8, 8, 1) and splits.input_shape == (8, 8, 1)
     corners = set()
-    for image, mask in zip(images.numpy()[..., 0], masks.numpy()[..., 0]):
-        windows = [(i, r, c) for i, x in enumerate(data.x_train) for r in range(13) for c in range(13)
-                   if np.array_equal(x[r:r + 8, c:c + 8], image)]
+    for image, mask in zip(images.numpy()[..., 0], masks.numpy()[..., 0], strict=False):
+        windows = [
+            (i, r, c)
+            for i, x in enumerate(data.x_train)
+            for r in range(13)
+            for c in range(13)
+            if np.array_equal(x[r : r + 8, c : c + 8], image)
+        ]
         assert len(windows) == 1
-        (i, r, c), = windows
-        np.testing.assert_array_equal(mask, data.y_train[i, r:r + 8, c:c + 8])
+        ((i, r, c),) = windows
+        np.testing.assert_array_equal(mask, data.y_train[i, r : r + 8, c : c + 8])
         corners.add((r, c))
     assert len(corners) > 1, "every crop came from the same place"
 
@@ -85,9 +96,9 @@ def test_one_seed_repeats_the_batches_and_the_epochs_differ():
     first = segmentation.make(membrane(), batch_size=2, seed=5).train
     again = segmentation.make(membrane(), batch_size=2, seed=5).train
     epoch1, epoch2 = batches(first), batches(first)
-    for (a, _), (b, _) in zip(epoch1 + epoch2, batches(again) + batches(again)):
+    for (a, _), (b, _) in zip(epoch1 + epoch2, batches(again) + batches(again), strict=False):
         np.testing.assert_array_equal(a, b)
-    assert any(not np.array_equal(a, b) for (a, _), (b, _) in zip(epoch1, epoch2))
+    assert any(not np.array_equal(a, b) for (a, _), (b, _) in zip(epoch1, epoch2, strict=False))
 
 
 def test_errors_say_what_was_received():
@@ -121,7 +132,8 @@ def test_absent_class_scores_one_when_also_not_predicted():
 def test_pixel_error_and_scores():
     assert metrics.pixel_error(LABELS, PREDICTED) == 0.5
     assert metrics.scores(LABELS, PREDICTED) == pytest.approx(
-        {"pixel_error": 0.5, "dice_0": 0.5, "iou_0": 1 / 3, "dice_1": 0.5, "iou_1": 1 / 3})
+        {"pixel_error": 0.5, "dice_0": 0.5, "iou_0": 1 / 3, "dice_1": 0.5, "iou_1": 1 / 3}
+    )
     with pytest.raises(ValueError, match=r"Received: \(1, 4\) and \(4,\)"):
         metrics.pixel_error(LABELS, PREDICTED[0])
 

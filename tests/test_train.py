@@ -67,12 +67,15 @@ def test_short_runs_warm_up_over_at_least_90_steps_or_half_the_run():
 
 def test_step_schedule_divides_by_10_after_32k_and_48k_of_64k_iterations():
     recipe = recipes.get("resnet20", "lecture")
-    assert (recipe.optimizer, recipe.learning_rate, recipe.batch_size, recipe.weight_decay) == ("momentum", 0.1,
-                                                                                                  128, 1e-4)
+    assert (recipe.optimizer, recipe.learning_rate, recipe.batch_size, recipe.weight_decay) == (
+        "momentum",
+        0.1,
+        128,
+        1e-4,
+    )
     schedule = recipe.learning_rate_schedule(steps=64_000)
     rates = {step: float(schedule(step)) for step in (0, 31_999, 32_000, 47_999, 48_000, 63_999)}
-    assert rates == pytest.approx({0: 0.1, 31_999: 0.1, 32_000: 0.01, 47_999: 0.01, 48_000: 0.001,
-                                   63_999: 0.001})
+    assert rates == pytest.approx({0: 0.1, 31_999: 0.1, 32_000: 0.01, 47_999: 0.01, 48_000: 0.001, 63_999: 0.001})
     assert recipe.epochs * 391 == pytest.approx(64_000, rel=0.002)  # 391 batches of 128 per CIFAR-10 epoch
     optimizer = recipe.make_optimizer(64_000)
     assert optimizer.momentum == 0.9 and not optimizer.nesterov
@@ -93,25 +96,27 @@ def test_densenet_lecture_recipe_is_the_papers():
     assert (recipe.optimizer, recipe.batch_size, recipe.epochs, recipe.weight_decay) == ("nesterov", 64, 300, 1e-4)
     schedule = recipe.learning_rate_schedule(steps=300 * 782)
     assert [float(schedule(epoch * 782)) for epoch in (0, 149, 150, 224, 225)] == pytest.approx(
-        [0.1, 0.1, 0.01, 0.01, 0.001])
+        [0.1, 0.1, 0.01, 0.01, 0.001]
+    )
 
 
 def test_bad_step_schedule_says_what_it_needs():
-    recipe = recipes.Recipe("resnet20", "cifar10", 0.0875, epochs=1, schedule="step", decay_at=(0.75, 0.5),
-                            decay_to=(0.1, 0.01))
+    recipe = recipes.Recipe(
+        "resnet20", "cifar10", 0.0875, epochs=1, schedule="step", decay_at=(0.75, 0.5), decay_to=(0.1, 0.01)
+    )
     with pytest.raises(ValueError, match=r"increasing decay_at .* Received: decay_at=\(0.75, 0.5\)"):
         recipe.learning_rate_schedule(100)
 
 
-@pytest.mark.parametrize("key", sorted(key for key, recipe in recipes.RECIPES.items()
-                                        if recipe.task == "classification"), ids="-".join)
+@pytest.mark.parametrize(
+    "key", sorted(key for key, recipe in recipes.RECIPES.items() if recipe.task == "classification"), ids="-".join
+)
 def test_every_recipe_builds_and_compiles(key):
     recipe = recipes.RECIPES[key]
     size = recipe.pad_to or {"mnist": 28, "cifar10": 32}[recipe.dataset]
     channels = 3 if recipe.dataset == "cifar10" else 1
     network = build_network(recipe.network, recipe, input_shape=(size, size, channels))
-    kernels = [layer.kernel for layer in network.layers if isinstance(layer, (keras.layers.Conv2D,
-                                                                              keras.layers.Dense))]
+    kernels = [layer.kernel for layer in network.layers if isinstance(layer, (keras.layers.Conv2D, keras.layers.Dense))]
     penalised = [kernel for kernel in kernels if kernel.regularizer is not None]
     assert len(penalised) == (len(kernels) if recipe.weight_decay else 0)
     if recipe.weight_decay:
@@ -163,21 +168,35 @@ def test_precision_policy():
 
 def test_tiny_run_returns_history_error_time_and_saves(tmp_path):
     path = tmp_path / "convnet-mnist.keras"
-    result = reproduce("convnet-mnist", epochs=2, data=tiny_mnist(), save=str(path), verbose=0,
-                       mixed_precision="float32")
+    result = reproduce(
+        "convnet-mnist", epochs=2, data=tiny_mnist(), save=str(path), verbose=0, mixed_precision="float32"
+    )
     assert result.epochs == 2 and len(result.history["loss"]) == 2 and result.wall_time_s > 0
     assert 0 <= result.test_error <= 1 and "slide's 1.2%" in result.describe()
     images = tiny_mnist().x_test[:8, ..., None]
-    np.testing.assert_allclose(keras.saving.load_model(path).predict_on_batch(images),
-                               result.model.predict_on_batch(images), atol=1e-6)
+    np.testing.assert_allclose(
+        keras.saving.load_model(path).predict_on_batch(images), result.model.predict_on_batch(images), atol=1e-6
+    )
 
 
 def test_fit_trains_any_model_with_a_recipe(tmp_path):
-    tiny = keras.Sequential([keras.Input((28, 28, 1)), keras.layers.Flatten(), keras.layers.Dense(10),
-                             keras.layers.Softmax()], name="tiny")
+    tiny = keras.Sequential(
+        [keras.Input((28, 28, 1)), keras.layers.Flatten(), keras.layers.Dense(10), keras.layers.Softmax()], name="tiny"
+    )
     model = preprocessing.with_preprocessing(tiny, tiny_mnist().x_train)
-    recipe = recipes.Recipe("tiny", "mnist", 0.5, epochs=3, batch_size=32, optimizer="nesterov", learning_rate=0.05,
-                            schedule="step", decay_at=(0.5,), decay_to=(0.1,), label_smoothing=0.1)
+    recipe = recipes.Recipe(
+        "tiny",
+        "mnist",
+        0.5,
+        epochs=3,
+        batch_size=32,
+        optimizer="nesterov",
+        learning_rate=0.05,
+        schedule="step",
+        decay_at=(0.5,),
+        decay_to=(0.1,),
+        label_smoothing=0.1,
+    )
     result = fit(model, recipe, tiny_mnist(), seed=1, verbose=0, save=tmp_path / "tiny.keras")
     assert (result.network, result.recipe, result.seed, result.epochs) == ("tiny", "custom", 1, 3)
     assert result.history["loss"][-1] < result.history["loss"][0] and result.test_error <= 0.5
@@ -202,17 +221,21 @@ def test_lenet5_recipe_pads_mnist_to_32():
 def test_time_to_error_stops_at_the_target():
     run_data = tiny_mnist()
     timer = TimeToError([(run_data.x_test[..., None], run_data.y_test)], target=1.0, every=1)
-    result = reproduce("convnet-mnist", epochs=1, data=run_data, verbose=0, callbacks=[timer],
-                       mixed_precision="float32")
+    result = reproduce(
+        "convnet-mnist", epochs=1, data=run_data, verbose=0, callbacks=[timer], mixed_precision="float32"
+    )
     # the fast recipe runs up to 16 steps per call: its first call is the epoch's 2 steps of 128
     assert timer.reached == timer.trace[0] and timer.reached[0] == 2 and result.epochs == 1
 
 
 def test_time_to_error_counts_steps_across_calls_and_epochs():
     run_data = tiny_mnist()
-    model = preprocessing.with_preprocessing(keras.Sequential([keras.Input((28, 28, 1)), keras.layers.Flatten(),
-                                                               keras.layers.Dense(10), keras.layers.Softmax()]),
-                                             run_data.x_train)
+    model = preprocessing.with_preprocessing(
+        keras.Sequential(
+            [keras.Input((28, 28, 1)), keras.layers.Flatten(), keras.layers.Dense(10), keras.layers.Softmax()]
+        ),
+        run_data.x_train,
+    )
     recipe = recipes.Recipe("tiny", "mnist", 0.5, epochs=3, batch_size=32, steps_per_execution=3)
     timer = TimeToError([(run_data.x_test[..., None], run_data.y_test)], target=-1.0, every=5)
     fit(model, recipe, run_data, verbose=0, callbacks=[timer])
@@ -261,8 +284,9 @@ def test_fast_recipe_is_stable_on_short_runs(shared_dir, images):
     """One epoch in float32, as in lab 2, ~5-10 s: 30,000 images (235 steps of 128) is lab 2's quick mode; 15,000
     (118 steps) is as short as the run that blew up to 89.7% test error before the warm-up fix (at batch 256)."""
     mnist = data.load("mnist")
-    subset = data.Dataset("mnist", mnist.x_train[:images], mnist.y_train[:images], mnist.x_test, mnist.y_test,
-                          source=mnist.source)
+    subset = data.Dataset(
+        "mnist", mnist.x_train[:images], mnist.y_train[:images], mnist.x_test, mnist.y_test, source=mnist.source
+    )
     result = reproduce("convnet-mnist", recipe="fast", seed=0, data=subset, verbose=0, mixed_precision="float32")
     assert result.test_error <= 0.05, result.describe()  # lab 2's quick-mode limit
 

@@ -5,8 +5,19 @@ from keras import layers
 from cnnlab.blocks.shapes import call_checked
 
 
-def conv_unit(x, filters, kernel_size, name, strides=1, padding="same", activation="relu",
-              batch_norm=False, use_bias=None, groups=1, **conv_options):
+def conv_unit(
+    x,
+    filters,
+    kernel_size,
+    name,
+    strides=1,
+    padding="same",
+    activation="relu",
+    batch_norm=False,
+    use_bias=None,
+    groups=1,
+    **conv_options,
+):
     """conv(kernel_size, filters) -> [BN] -> [activation].
 
     Layers: `name` (Conv2D), `name_bn`, `name_<activation>`. Without BN, the activation is
@@ -16,9 +27,20 @@ def conv_unit(x, filters, kernel_size, name, strides=1, padding="same", activati
     if use_bias is None:
         use_bias = not batch_norm
     fused = activation if not batch_norm else None
-    x = call_checked(layers.Conv2D(filters, kernel_size, strides=strides, padding=padding,
-                                   groups=groups, use_bias=use_bias, activation=fused,
-                                   name=name, **conv_options), x)
+    x = call_checked(
+        layers.Conv2D(
+            filters,
+            kernel_size,
+            strides=strides,
+            padding=padding,
+            groups=groups,
+            use_bias=use_bias,
+            activation=fused,
+            name=name,
+            **conv_options,
+        ),
+        x,
+    )
     if batch_norm:
         x = layers.BatchNormalization(epsilon=1.001e-5, name=f"{name}_bn")(x)
         if activation is not None:

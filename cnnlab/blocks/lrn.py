@@ -23,7 +23,7 @@ class LocalResponseNormalization(keras.layers.Layer):
         half = self.size // 2
         squares = ops.pad(ops.square(inputs), [[0, 0], [0, 0], [0, 0], [half, half]])
         channels = ops.shape(inputs)[-1]
-        window_sum = sum(squares[..., i:i + channels] for i in range(self.size))
+        window_sum = sum(squares[..., i : i + channels] for i in range(self.size))
         return inputs / ops.power(self.k + self.alpha * window_sum, self.beta)
 
     def compute_output_shape(self, input_shape):

@@ -24,11 +24,14 @@ class Subsample(keras.layers.Layer):
         self.stride = stride
 
     def call(self, inputs):
-        return inputs[:, ::self.stride, ::self.stride, :]
+        return inputs[:, :: self.stride, :: self.stride, :]
 
     def compute_output_shape(self, input_shape):
         batch, height, width, channels = input_shape
-        shrink = lambda d: None if d is None else -(-d // self.stride)
+
+        def shrink(d):
+            return None if d is None else -(-d // self.stride)
+
         return (batch, shrink(height), shrink(width), channels)
 
     def get_config(self):
@@ -67,8 +70,7 @@ def _shortcut(x, channels, strides, name, kind, batch_norm, use_bias):
         x = Subsample(strides, name=f"{name}_subsample")(x)
     if kind == "zero_pad":
         return ZeroPadChannels(channels, name=f"{name}_pad")(x) if x.shape[-1] != channels else x
-    return conv_unit(x, channels, 1, name=f"{name}_proj", activation=None, batch_norm=batch_norm,
-                     use_bias=use_bias)
+    return conv_unit(x, channels, 1, name=f"{name}_proj", activation=None, batch_norm=batch_norm, use_bias=use_bias)
 
 
 def _merge(main, x, channels, strides, name, shortcut, batch_norm, use_bias):
@@ -91,8 +93,7 @@ def residual_unit(x, filters, name, strides=1, shortcut="projection", batch_norm
     return _merge(y, x, filters, strides, name, shortcut, batch_norm, use_bias)
 
 
-def bottleneck_unit(x, filters, name, strides=1, expansion=4, shortcut="projection", batch_norm=True,
-                    use_bias=None):
+def bottleneck_unit(x, filters, name, strides=1, expansion=4, shortcut="projection", batch_norm=True, use_bias=None):
     """Bottleneck unit: 1x1 conv (stride `strides`) - 3x3 conv - 1x1 conv to `expansion * filters`.
 
     The stride sits in the first 1x1 conv, as in the original ResNet and the lecture

@@ -16,13 +16,18 @@ class InputTooSmallError(ValueError):
         super().__init__(self.describe())
 
     def describe(self, network=None, input_shape=None):
-        kind = "max pool" if "MaxPool" in type(self.layer).__name__ else (
-            "average pool" if "Pool" in type(self.layer).__name__ else "conv")
+        kind = (
+            "max pool"
+            if "MaxPool" in type(self.layer).__name__
+            else ("average pool" if "Pool" in type(self.layer).__name__ else "conv")
+        )
         size = "x".join(map(str, self.need))
         stride = self.layer.strides[0] if getattr(self.layer, "strides", None) else 1
         got = "x".join(str(d) for d in self.got[1:])
-        text = (f"'{self.layer.name}' ({kind} {size}, stride {stride}, valid padding) "
-                f"gets a {got} feature map, needs at least {size}")
+        text = (
+            f"'{self.layer.name}' ({kind} {size}, stride {stride}, valid padding) "
+            f"gets a {got} feature map, needs at least {size}"
+        )
         if network:
             text = f"{network}: {text}"
         if input_shape:
@@ -58,7 +63,7 @@ def _required_input(tensor, need):
         size, strides, padding = window(operation)
         if size is not None:
             extent = size if padding == "valid" else (1, 1)
-            need = tuple((n - 1) * s + k for n, s, k in zip(need, strides, extent))
+            need = tuple((n - 1) * s + k for n, s, k in zip(need, strides, extent, strict=False))
         elif isinstance(operation, keras.layers.ZeroPadding2D):
             (top, bottom), (left, right) = operation.padding
             need = (max(1, need[0] - top - bottom), max(1, need[1] - left - right))
@@ -75,7 +80,7 @@ def call_checked(layer, x):
     size, _, padding = window(layer)
     if size is not None and padding == "valid":
         got = tuple(x.shape[1:3])
-        if any(g is not None and g < k for g, k in zip(got, size)):
+        if any(g is not None and g < k for g, k in zip(got, size, strict=False)):
             try:
                 min_input = _required_input(x, size)
             except (AttributeError, IndexError):  # a graph we cannot walk: say what we know

@@ -30,9 +30,11 @@ def decoder_step(x, skip, filters, name, padding="valid", batch_norm=False):
     x = call_checked(layers.Conv2DTranspose(filters, 2, strides=2, name=f"{name}_up"), x)
     extra_h, extra_w = skip.shape[1] - x.shape[1], skip.shape[2] - x.shape[2]
     if extra_h < 0 or extra_w < 0 or extra_h % 2 or extra_w % 2:
-        raise ValueError(f"'{name}_up' gives {x.shape[1]}x{x.shape[2]} maps but the skip connection has "
-                         f"{skip.shape[1]}x{skip.shape[2]}: each encoder step must pool an even-sized map. "
-                         "Use an input size such as 572 (valid padding) or a multiple of 16 (same padding).")
+        raise ValueError(
+            f"'{name}_up' gives {x.shape[1]}x{x.shape[2]} maps but the skip connection has "
+            f"{skip.shape[1]}x{skip.shape[2]}: each encoder step must pool an even-sized map. "
+            "Use an input size such as 572 (valid padding) or a multiple of 16 (same padding)."
+        )
     if extra_h or extra_w:
         crop = ((extra_h // 2, extra_h // 2), (extra_w // 2, extra_w // 2))
         skip = layers.Cropping2D(crop, name=f"{name}_crop")(skip)

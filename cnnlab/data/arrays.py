@@ -123,8 +123,12 @@ def random_crop(images, masks, size, rng):
     height, width = images.shape[1:3]
     tops = rng.integers(0, height - size + 1, len(images))
     lefts = rng.integers(0, width - size + 1, len(images))
-    return tuple(np.stack([x[i, top:top + size, left:left + size] for i, (top, left) in enumerate(zip(tops, lefts))])
-                 for x in (images, masks))
+    return tuple(
+        np.stack(
+            [x[i, top : top + size, left : left + size] for i, (top, left) in enumerate(zip(tops, lefts, strict=False))]
+        )
+        for x in (images, masks)
+    )
 
 
 def batches(split):

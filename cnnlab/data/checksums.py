@@ -23,8 +23,10 @@ def read_sums(list_name):
     """`{file name: sha256}` from one `sha256sum`-format list of the registry."""
     path = resources.files(REGISTRY).joinpath(list_name)
     if not path.is_file():
-        raise DatasetError(f"the checksum list {list_name} is missing from the installed package ({REGISTRY}): "
-                           f"the cnnlab installation is incomplete; reinstall it (pip install --force-reinstall cnnlab).")
+        raise DatasetError(
+            f"the checksum list {list_name} is missing from the installed package ({REGISTRY}): "
+            f"the cnnlab installation is incomplete; reinstall it (pip install --force-reinstall cnnlab)."
+        )
     sums = {}
     for line in path.read_text().splitlines():
         if line.strip():
@@ -52,11 +54,13 @@ def verify(path, dataset, lists=(COURSE_SUMS, KERAS_SUMS)):
     path = Path(path)
     accepted = expected_hashes(path.name, lists)
     if not accepted:
-        raise DatasetError(f"{dataset}: {path.name} has no entry in {', '.join(lists)} in {REGISTRY}, "
-                           f"so {path} cannot be checked.")
+        raise DatasetError(
+            f"{dataset}: {path.name} has no entry in {', '.join(lists)} in {REGISTRY}, so {path} cannot be checked."
+        )
     actual = sha256(path)
     if actual not in accepted:
         raise DatasetError(
             f"{dataset}: {path} is corrupt or not the expected file: its sha256 is {actual}, expected "
             f"{' or '.join(sorted(accepted))} (from {REGISTRY}). Fix: copy it again from the course's "
-            f"shared/data folder, or delete it so that the next source is used.")
+            f"shared/data folder, or delete it so that the next source is used."
+        )

@@ -106,15 +106,16 @@ def load(name) -> Dataset:
     for file_name in KERAS_FILES.get(name, ()):  # what Keras just downloaded (it may keep only the extracted folder)
         if (keras_cache_dir() / file_name).is_file():
             verify(keras_cache_dir() / file_name, name, lists=(KERAS_SUMS,))
-    return Dataset(name, x_train, y_train.reshape(-1), x_test, y_test.reshape(-1),
-                   source=f"keras.datasets.{name}")
+    return Dataset(name, x_train, y_train.reshape(-1), x_test, y_test.reshape(-1), source=f"keras.datasets.{name}")
 
 
 def _missing(name, looked, last):
     online = ", or go online once so that Keras can download it" if name in KERAS_LOADERS else ""
-    return (f"{name}: no copy found. Looked for: {'; '.join(looked)}; {last}. Fix: set CNNLAB_DATA_DIR to a "
-            f"folder holding {name}.npz (the course's shared/data), or copy {name}.npz into "
-            f"{keras_cache_dir()}{online}.")
+    return (
+        f"{name}: no copy found. Looked for: {'; '.join(looked)}; {last}. Fix: set CNNLAB_DATA_DIR to a "
+        f"folder holding {name}.npz (the course's shared/data), or copy {name}.npz into "
+        f"{keras_cache_dir()}{online}."
+    )
 
 
 def _from_npz(name, path):
@@ -122,16 +123,25 @@ def _from_npz(name, path):
         required = {"x_train", "y_train", "x_test"} | ({"y_test"} if name != "isbi2012_membrane" else set())
         missing = required - set(arrays.files)
         if missing:
-            raise DatasetError(f"{name}: {path} lacks the arrays {', '.join(sorted(missing))}; it holds "
-                               f"{', '.join(arrays.files)}. Fix: replace it with the course's {name}.npz.")
+            raise DatasetError(
+                f"{name}: {path} lacks the arrays {', '.join(sorted(missing))}; it holds "
+                f"{', '.join(arrays.files)}. Fix: replace it with the course's {name}.npz."
+            )
         data = {key: arrays[key] for key in arrays.files}
     if name == "isbi2012_membrane":
-        return Dataset(name, data["x_train"][MEMBRANE_TRAIN_SLICES], data["y_train"][MEMBRANE_TRAIN_SLICES],
-                       data["x_test"], None, source=str(path),
-                       x_val=data["x_train"][MEMBRANE_VALIDATION_SLICES],
-                       y_val=data["y_train"][MEMBRANE_VALIDATION_SLICES])
-    return Dataset(name, data["x_train"], data["y_train"].reshape(-1), data["x_test"],
-                   data["y_test"].reshape(-1), source=str(path))
+        return Dataset(
+            name,
+            data["x_train"][MEMBRANE_TRAIN_SLICES],
+            data["y_train"][MEMBRANE_TRAIN_SLICES],
+            data["x_test"],
+            None,
+            source=str(path),
+            x_val=data["x_train"][MEMBRANE_VALIDATION_SLICES],
+            y_val=data["y_train"][MEMBRANE_VALIDATION_SLICES],
+        )
+    return Dataset(
+        name, data["x_train"], data["y_train"].reshape(-1), data["x_test"], data["y_test"].reshape(-1), source=str(path)
+    )
 
 
 def load_split(name, split, directory):
@@ -142,8 +152,9 @@ def load_split(name, split, directory):
         raise ValueError(f"unknown dataset {name!r}. Known datasets: {', '.join(NAMES)}. Received: name={name!r}")
     path = Path(directory).expanduser() / f"{name}.npz"
     if not path.is_file():
-        raise DatasetError(f"{name}: {path} does not exist. Fix: copy the course's {name}.npz (shared/data) "
-                           f"into {path.parent}.")
+        raise DatasetError(
+            f"{name}: {path} does not exist. Fix: copy the course's {name}.npz (shared/data) into {path.parent}."
+        )
     splits = {"val": ("x_train", "y_train")} if name == "isbi2012_membrane" else {"test": ("x_test", "y_test")}
     if split not in splits:
         raise ValueError(f"{name} has labels for the split {', '.join(splits)} only. Received: split={split!r}")
@@ -164,7 +175,8 @@ def pad(images, size):
     images = np.asarray(images)
     h, w = images.shape[1:3]
     if images.ndim not in (3, 4) or h > size or w > size:
-        raise ValueError(f"expected images (n, h, w) or (n, h, w, c) with h, w <= {size}. "
-                         f"Received: shape {images.shape}")
+        raise ValueError(
+            f"expected images (n, h, w) or (n, h, w, c) with h, w <= {size}. Received: shape {images.shape}"
+        )
     widths = [(0, 0), ((size - h) // 2, size - h - (size - h) // 2), ((size - w) // 2, size - w - (size - w) // 2)]
     return np.pad(images, widths + [(0, 0)] * (images.ndim - 3))

@@ -104,8 +104,10 @@ def make(dataset, batch_size=128, validation=0, seed=0, one_hot=False, engine="a
     x_train, y_train, x_val, y_val = data.x_train, data.y_train, data.x_val, data.y_val
     if x_val is None and validation:
         if not 0 < validation < len(x_train):
-            raise ValueError(f"validation must be between 0 and {len(x_train)} images for {data.name}. "
-                             f"Received: validation={validation}")
+            raise ValueError(
+                f"validation must be between 0 and {len(x_train)} images for {data.name}. "
+                f"Received: validation={validation}"
+            )
         x_train, x_val = x_train[:-validation], x_train[-validation:]
         y_train, y_val = y_train[:-validation], y_train[-validation:]
     num_classes = data.num_classes
@@ -115,4 +117,8 @@ def make(dataset, batch_size=128, validation=0, seed=0, one_hot=False, engine="a
         train=_split(x_train, y_train, shuffle_seed=seed, **common),
         val=None if x_val is None else _split(x_val, y_val, shuffle_seed=None, **common),
         test=None if data.x_test is None else _split(data.x_test, data.y_test, shuffle_seed=None, **common),
-        train_size=len(x_train), input_shape=tuple(input_shape), num_classes=num_classes, data=data)
+        train_size=len(x_train),
+        input_shape=tuple(input_shape),
+        num_classes=num_classes,
+        data=data,
+    )

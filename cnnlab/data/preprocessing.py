@@ -21,18 +21,20 @@ def channel_statistics(x_train, chunk=1 << 20):
     pixels = x_train.reshape(-1, channels)
     total, squares = np.zeros(channels), np.zeros(channels)
     for start in range(0, len(pixels), chunk):
-        values = pixels[start:start + chunk].astype(np.float64)
+        values = pixels[start : start + chunk].astype(np.float64)
         total += values.sum(axis=0)
         squares += np.einsum("ij,ij->j", values, values)
     mean = total / len(pixels)
-    return mean, squares / len(pixels) - mean ** 2
+    return mean, squares / len(pixels) - mean**2
 
 
 def normalization(x_train, name="normalize"):
     """uint8 -> float: rescale to [0, 1], then per-channel standardization with the training set's statistics."""
     mean, variance = channel_statistics(x_train)
-    return [layers.Rescaling(1 / 255, name=f"{name}_rescale"),
-            layers.Normalization(mean=mean / 255, variance=variance / 255 ** 2, name=name)]
+    return [
+        layers.Rescaling(1 / 255, name=f"{name}_rescale"),
+        layers.Normalization(mean=mean / 255, variance=variance / 255**2, name=name),
+    ]
 
 
 def augmentation(kind, seed=0, shift=0.1, crop_pad=4, image_shape=(32, 32)):
@@ -51,13 +53,21 @@ def augmentation(kind, seed=0, shift=0.1, crop_pad=4, image_shape=(32, 32)):
     if kind.startswith("flip-"):
         augment.append(layers.RandomFlip("horizontal", seed=seed, name="augment_flip"))
     if kind.endswith("translate"):
-        augment.append(layers.RandomTranslation(shift, shift, fill_mode="constant", seed=seed,
-                                                name="augment_translate"))
+        augment.append(
+            layers.RandomTranslation(shift, shift, fill_mode="constant", seed=seed, name="augment_translate")
+        )
     if kind == "flip-crop":  # a uniform shift in [-(p + 0.5), p + 0.5) pixels, rounded: each of -p..p equally likely
         height, width = image_shape
-        augment.append(layers.RandomTranslation((crop_pad + 0.5) / height, (crop_pad + 0.5) / width,
-                                                fill_mode="constant", interpolation="nearest", seed=seed,
-                                                name="augment_crop"))
+        augment.append(
+            layers.RandomTranslation(
+                (crop_pad + 0.5) / height,
+                (crop_pad + 0.5) / width,
+                fill_mode="constant",
+                interpolation="nearest",
+                seed=seed,
+                name="augment_crop",
+            )
+        )
     return augment
 
 

@@ -57,8 +57,9 @@ def random_crop(images, masks, size, seeds):
     left = tf.random.stateless_uniform((batch,), seed=seeds[::-1], maxval=width - size + 1, dtype=tf.int32)
     rows = top[:, None] + tf.range(size)[None]  # (B, size)
     cols = left[:, None] + tf.range(size)[None]
-    return tuple(tf.gather(tf.gather(x, rows, axis=1, batch_dims=1), cols, axis=2, batch_dims=1)
-                 for x in (images, masks))
+    return tuple(
+        tf.gather(tf.gather(x, rows, axis=1, batch_dims=1), cols, axis=2, batch_dims=1) for x in (images, masks)
+    )
 
 
 def _split(x, y, batch_size, seed, augment="none", crop=None, engine="tf.data"):
@@ -92,8 +93,9 @@ def _split(x, y, batch_size, seed, augment="none", crop=None, engine="tf.data"):
     return pipeline.prefetched(tf.data.Dataset.zip(pairs, seeds).map(augmented, num_parallel_calls=tf.data.AUTOTUNE))
 
 
-def make(dataset="isbi2012_membrane", batch_size=1, augment="dihedral", crop=None, seed=0,
-         engine="auto") -> SegmentationSplits:
+def make(
+    dataset="isbi2012_membrane", batch_size=1, augment="dihedral", crop=None, seed=0, engine="auto"
+) -> SegmentationSplits:
     """Training and validation datasets of image/mask pairs (a name for `load`, or a loaded `Dataset`).
 
     Args:
@@ -106,16 +108,22 @@ def make(dataset="isbi2012_membrane", batch_size=1, augment="dihedral", crop=Non
     """
     chosen = pipeline.choose_engine(engine)
     if augment not in AUGMENTATIONS:
-        raise ValueError(f"unknown augmentation {augment!r}. Known: {', '.join(AUGMENTATIONS)}. Received: augment={augment!r}")
+        raise ValueError(
+            f"unknown augmentation {augment!r}. Known: {', '.join(AUGMENTATIONS)}. Received: augment={augment!r}"
+        )
     data = load(dataset) if isinstance(dataset, str) else dataset
     if data.y_train is None or data.y_train.shape != data.x_train.shape[:3] or data.x_train.ndim != 3:
-        raise ValueError(f"{data.name}: segmentation needs grayscale slices (N, H, W) with masks of the same shape. "
-                         f"Received: x_train {data.x_train.shape}, y_train "
-                         f"{None if data.y_train is None else data.y_train.shape}")
+        raise ValueError(
+            f"{data.name}: segmentation needs grayscale slices (N, H, W) with masks of the same shape. "
+            f"Received: x_train {data.x_train.shape}, y_train "
+            f"{None if data.y_train is None else data.y_train.shape}"
+        )
     height, width = data.x_train.shape[1:]
     if crop is not None and not 0 < crop <= min(height, width):
-        raise ValueError(f"crop must be between 1 and {min(height, width)} for {data.name}'s {height}x{width} "
-                         f"slices. Received: crop={crop}")
+        raise ValueError(
+            f"crop must be between 1 and {min(height, width)} for {data.name}'s {height}x{width} "
+            f"slices. Received: crop={crop}"
+        )
     train = _split(data.x_train, data.y_train, batch_size, seed, augment, crop, chosen)
     val = None if data.x_val is None else _split(data.x_val, data.y_val, 1, seed=None, engine=chosen)
     side = (crop, crop) if crop is not None else (height, width)

@@ -23,31 +23,72 @@ def _shard(text):
 
 def add_grade_arguments(grade):
     grade.add_argument("--lab", required=True, help="the lab, a folder of solutions/ (e.g. lab1_convolution)")
-    grade.add_argument("--submissions", required=True, type=Path,
-                       help="a folder (DIR/<student>/<lab>/*.ipynb, or flat files named <student>_...) or a .zip of one")
-    grade.add_argument("--out", required=True, type=Path, help="where grades.csv, feedback/, report/ and gradebook.db go")
-    grade.add_argument("--workers", type=int, default=Options.workers,
-                       help=f"submissions graded at once (default {Options.workers})")
-    grade.add_argument("--timeout", type=float, default=Options.timeout,
-                       help=f"wall-clock seconds per submission (default {Options.timeout:g})")
-    grade.add_argument("--cell-timeout", type=float, default=None,
-                       help=f"seconds per cell before it is interrupted (default: min({Options.cell_timeout:g}, --timeout))")
-    grade.add_argument("--memory", type=int, default=Options.memory_mb,
-                       help=f"address-space limit of a kernel, MB (default {Options.memory_mb}: TensorFlow and a VGG fit)")
-    grade.add_argument("--processes", type=int, default=Options.processes,
-                       help=f"processes and threads of one jailed kernel or model check (default {Options.processes})")
-    grade.add_argument("--model-timeout", type=float, default=Options.model_timeout,
-                       help=f"seconds per model check, in its own jail (default {Options.model_timeout:g})")
-    grade.add_argument("--unsafe-no-sandbox", action="store_true",
-                       help="grade even where no jail can be made (no bubblewrap or user namespaces): only for work "
-                            "you trust; every result says so")
+    grade.add_argument(
+        "--submissions",
+        required=True,
+        type=Path,
+        help="a folder (DIR/<student>/<lab>/*.ipynb, or flat files named <student>_...) or a .zip of one",
+    )
+    grade.add_argument(
+        "--out", required=True, type=Path, help="where grades.csv, feedback/, report/ and gradebook.db go"
+    )
+    grade.add_argument(
+        "--workers", type=int, default=Options.workers, help=f"submissions graded at once (default {Options.workers})"
+    )
+    grade.add_argument(
+        "--timeout",
+        type=float,
+        default=Options.timeout,
+        help=f"wall-clock seconds per submission (default {Options.timeout:g})",
+    )
+    grade.add_argument(
+        "--cell-timeout",
+        type=float,
+        default=None,
+        help=f"seconds per cell before it is interrupted (default: min({Options.cell_timeout:g}, --timeout))",
+    )
+    grade.add_argument(
+        "--memory",
+        type=int,
+        default=Options.memory_mb,
+        help=f"address-space limit of a kernel, MB (default {Options.memory_mb}: TensorFlow and a VGG fit)",
+    )
+    grade.add_argument(
+        "--processes",
+        type=int,
+        default=Options.processes,
+        help=f"processes and threads of one jailed kernel or model check (default {Options.processes})",
+    )
+    grade.add_argument(
+        "--model-timeout",
+        type=float,
+        default=Options.model_timeout,
+        help=f"seconds per model check, in its own jail (default {Options.model_timeout:g})",
+    )
+    grade.add_argument(
+        "--unsafe-no-sandbox",
+        action="store_true",
+        help="grade even where no jail can be made (no bubblewrap or user namespaces): only for work "
+        "you trust; every result says so",
+    )
     grade.add_argument("--quick", action="store_true", help="run the notebooks in quick mode (CNNLAB_QUICK=1)")
-    grade.add_argument("--data", type=Path, default=os.environ.get("CNNLAB_DATA_DIR"),
-                       help="the grader's test sets for accuracy checks (default $CNNLAB_DATA_DIR)")
-    grade.add_argument("--shard", type=_shard, default=Options.shard, help="grade slice i of N (by student id), e.g. 0/4")
-    grade.add_argument("--id-pattern", default=Options.id_pattern,
-                       help=f"regex whose group 1 is the student id in flat file names (default {Options.id_pattern!r})")
-    grade.add_argument("--regrade", action="store_true", help="grade again even submissions already graded with the same files")
+    grade.add_argument(
+        "--data",
+        type=Path,
+        default=os.environ.get("CNNLAB_DATA_DIR"),
+        help="the grader's test sets for accuracy checks (default $CNNLAB_DATA_DIR)",
+    )
+    grade.add_argument(
+        "--shard", type=_shard, default=Options.shard, help="grade slice i of N (by student id), e.g. 0/4"
+    )
+    grade.add_argument(
+        "--id-pattern",
+        default=Options.id_pattern,
+        help=f"regex whose group 1 is the student id in flat file names (default {Options.id_pattern!r})",
+    )
+    grade.add_argument(
+        "--regrade", action="store_true", help="grade again even submissions already graded with the same files"
+    )
     grade.add_argument("--source", type=Path, default=Options.source, help=argparse.SUPPRESS)
     grade.add_argument("--config-dir", type=Path, default=Options.config_dir, help=argparse.SUPPRESS)
 
@@ -74,17 +115,33 @@ def run_grade(args):
 
     cell_timeout = args.cell_timeout if args.cell_timeout is not None else min(Options.cell_timeout, args.timeout)
     try:
-        options = Options(lab=args.lab, submissions=args.submissions, out=args.out, workers=args.workers,
-                          timeout=args.timeout, cell_timeout=cell_timeout, memory_mb=args.memory, quick=args.quick,
-                          source=args.source, config_dir=args.config_dir, data_dir=args.data, shard=args.shard,
-                          id_pattern=args.id_pattern, regrade=args.regrade, processes=args.processes,
-                          model_timeout=args.model_timeout, unsafe_no_sandbox=args.unsafe_no_sandbox)
+        options = Options(
+            lab=args.lab,
+            submissions=args.submissions,
+            out=args.out,
+            workers=args.workers,
+            timeout=args.timeout,
+            cell_timeout=cell_timeout,
+            memory_mb=args.memory,
+            quick=args.quick,
+            source=args.source,
+            config_dir=args.config_dir,
+            data_dir=args.data,
+            shard=args.shard,
+            id_pattern=args.id_pattern,
+            regrade=args.regrade,
+            processes=args.processes,
+            model_timeout=args.model_timeout,
+            unsafe_no_sandbox=args.unsafe_no_sandbox,
+        )
         batch.grade(options)
     except GradingError as error:
         return one_line(error)
     except pool.Interrupted as stop:
-        return (f"{stop}: the workers and their kernels were stopped and the scratch folders removed; "
-                f"what was graded is kept in {args.out}: run the same command again to grade the rest")
+        return (
+            f"{stop}: the workers and their kernels were stopped and the scratch folders removed; "
+            f"what was graded is kept in {args.out}: run the same command again to grade the rest"
+        )
     return 0
 
 

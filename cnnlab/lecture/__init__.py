@@ -53,18 +53,22 @@ def check_table(entry, build=models.build):
     if entry["rows"] is not None:
         if len(table.rows) != len(entry["rows"]):
             failures.append(f"{len(table.rows)} rows, the slide has {len(entry['rows'])}")
-        for ours, (label, repeat, params, ops, volume) in zip(table.rows, entry["rows"]):
+        for ours, (label, repeat, params, ops, volume) in zip(table.rows, entry["rows"], strict=False):
             got = (ours.repeat, ours.params, ours.ops, list(ours.volume))
             if got != (repeat, params, ops, volume):
-                failures.append(f"row {label!r}: cnnlab {got}, lecture {(repeat, params, ops, volume)} "
-                                "(repeat, params, ops, volume)")
+                failures.append(
+                    f"row {label!r}: cnnlab {got}, lecture {(repeat, params, ops, volume)} "
+                    "(repeat, params, ops, volume)"
+                )
     _compare("total parameters", table.total_params, entry["total_params"], failures)
     _compare("total operations", table.total_ops, entry["total_ops"], failures)
     typos = []
     for typo in entry["typos"]:
         where = "total" if typo["row"] == "total" else f"row {typo['row'] + 1} {entry['rows'][typo['row']][0]!r}"
-        typos.append(f"{where} {typo['field']} printed {_fmt(typo['printed'])}, correct {_fmt(typo['correct'])} "
-                     "(cnnlab prints the correct value)")
+        typos.append(
+            f"{where} {typo['field']} printed {_fmt(typo['printed'])}, correct {_fmt(typo['correct'])} "
+            "(cnnlab prints the correct value)"
+        )
     return Check(entry["network"], entry["slide"], failures, typos)
 
 
@@ -76,8 +80,10 @@ def check_flops_row(build=models.build):
         macs = profile(build(name), convention="macs").total_ops
         _compare(f"{name} multiply-adds", macs, numbers["multiply_adds"], failures)
         if abs(macs - numbers["printed"]) >= 0.1e9:
-            failures.append(f"{name}: {macs / 1e9:.2f}e9 multiply-adds is not {numbers['printed'] / 1e9:.1f}e9 "
-                            "within the slide's rounding")
+            failures.append(
+                f"{name}: {macs / 1e9:.2f}e9 multiply-adds is not {numbers['printed'] / 1e9:.1f}e9 "
+                "within the slide's rounding"
+            )
     return Check("resnet18..152", data["note"], failures, [])
 
 
@@ -89,15 +95,19 @@ def check_depths(build=models.build):
         model = build(name)
         _compare(f"{name} weight layers", weight_layers(model), depth, failures)
         if name in data["densenet_first_conv"]:
-            _compare(f"{name} first conv maps", model.get_layer("conv1").filters,
-                     data["densenet_first_conv"][name]["first_conv_features"], failures)
-    return Check(", ".join(data["weight_layers"]), "VGG / ResNet / DenseNet configuration tables, layer counts",
-                 failures, [])
+            _compare(
+                f"{name} first conv maps",
+                model.get_layer("conv1").filters,
+                data["densenet_first_conv"][name]["first_conv_features"],
+                failures,
+            )
+    return Check(
+        ", ".join(data["weight_layers"]), "VGG / ResNet / DenseNet configuration tables, layer counts", failures, []
+    )
 
 
 def check_all(build=models.build):
     """Every lecture table, the FLOPs row and the configuration tables' depths.
 
     `build(name)` makes each network (pass a cached one to share builds with other work)."""
-    return [*(check_table(entry, build) for entry in tables()["tables"]), check_flops_row(build),
-            check_depths(build)]
+    return [*(check_table(entry, build) for entry in tables()["tables"]), check_flops_row(build), check_depths(build)]

@@ -5,8 +5,7 @@ import keras
 from cnnlab.blocks import LocalResponseNormalization, classifier, conv_unit, fc, max_pool
 
 
-def alexnet(name, input_shape=(227, 227, 3), num_classes=1000, groups=1, batch_norm=False, dropout=0.5,
-            lrn=True):
+def alexnet(name, input_shape=(227, 227, 3), num_classes=1000, groups=1, batch_norm=False, dropout=0.5, lrn=True):
     """conv(11, 96, s4) - pool(3, 2) - norm - conv(5, 256, p2) - pool(3, 2) - norm - conv(3, 384, p1)
     - conv(3, 384, p1) - conv(3, 256, p1) - pool(3, 2) - fc(4096) - fc(4096) - fc(1000) - softmax.
 

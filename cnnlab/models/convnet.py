@@ -5,8 +5,15 @@ import keras
 from cnnlab.blocks import classifier, conv_unit, fc, max_pool
 
 
-def convnet(name, input_shape, num_classes=10, batch_norm=False, dropout=0.0,
-            kernel_initializer="glorot_uniform", kernel_regularizer=None):
+def convnet(
+    name,
+    input_shape,
+    num_classes=10,
+    batch_norm=False,
+    dropout=0.0,
+    kernel_initializer="glorot_uniform",
+    kernel_regularizer=None,
+):
     """conv(5, 32) - pool(2) - conv(5, 64) - pool(2) - fc(100) - fc(10) - softmax, ReLU after each conv/fc.
 
     `kernel_initializer` and `kernel_regularizer` apply to every conv and fc layer (the lecture

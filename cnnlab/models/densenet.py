@@ -16,8 +16,7 @@ def _dense_blocks(x, blocks, growth_rate, compression, dropout):
     return layers.ReLU(name="relu")(x)
 
 
-def densenet(name, blocks, growth_rate, input_shape=(224, 224, 3), num_classes=1000, compression=0.5,
-             dropout=0.0):
+def densenet(name, blocks, growth_rate, input_shape=(224, 224, 3), num_classes=1000, compression=0.5, dropout=0.0):
     """conv 7x7/2 (2k maps) - max pool 3x3/2 - 4 dense blocks with transitions - BN-ReLU - avg pool - fc.
 
     `blocks`: units per dense block, e.g. (6, 12, 24, 16) for DenseNet-121; `growth_rate`: k.
@@ -31,8 +30,9 @@ def densenet(name, blocks, growth_rate, input_shape=(224, 224, 3), num_classes=1
     return keras.Model(inputs, outputs, name=name)
 
 
-def cifar_densenet(name, depth=40, growth_rate=12, input_shape=(32, 32, 3), num_classes=10, compression=0.5,
-                   dropout=0.0):
+def cifar_densenet(
+    name, depth=40, growth_rate=12, input_shape=(32, 32, 3), num_classes=10, compression=0.5, dropout=0.0
+):
     """DenseNet-BC for CIFAR: conv 3x3 (2k maps) - 3 dense blocks of (depth - 4) / 6 units - avg pool - fc.
 
     The default depth 40, k = 12 (about 0.19M parameters) trains on a laptop CPU.

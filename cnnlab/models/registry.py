@@ -3,7 +3,7 @@
 import dataclasses
 import difflib
 import inspect
-from typing import Callable
+from collections.abc import Callable
 
 import keras
 
@@ -29,8 +29,10 @@ class Network:
     def build(self, **options):
         unknown = sorted(set(options) - set(self.options()))
         if unknown:
-            raise TypeError(f"{self.name}: unknown option(s) {', '.join(unknown)}. "
-                            f"Options of {self.name}: {', '.join(self.options())}.")
+            raise TypeError(
+                f"{self.name}: unknown option(s) {', '.join(unknown)}. "
+                f"Options of {self.name}: {', '.join(self.options())}."
+            )
         try:
             return self.builder(name=self.name, **self.config, **{**self.defaults, **options})
         except InputTooSmallError as error:
@@ -48,8 +50,11 @@ class Network:
             if candidate is None:
                 return None
             try:
-                self.builder(name=self.name, **self.config,
-                             **{**self.defaults, **options, "input_shape": (*candidate, shape[-1])})
+                self.builder(
+                    name=self.name,
+                    **self.config,
+                    **{**self.defaults, **options, "input_shape": (*candidate, shape[-1])},
+                )
                 return candidate
             except InputTooSmallError as error:
                 candidate = error.min_input
@@ -66,8 +71,7 @@ def register(name, builder, *, defaults=None, table_options=None, **config):
     if name in NETWORKS:
         raise ValueError(f"network {name!r} is registered twice")
     doc = inspect.getdoc(builder) or ""
-    NETWORKS[name] = Network(name, builder, config, dict(defaults or {}), dict(table_options or {}),
-                             doc.split("\n")[0])
+    NETWORKS[name] = Network(name, builder, config, dict(defaults or {}), dict(table_options or {}), doc.split("\n")[0])
 
 
 def names():
@@ -89,4 +93,3 @@ def build(name, **options) -> keras.Model:
     input_shape=(32, 32, 3))`. Options: input_shape, num_classes, batch_norm, dropout... (see
     `get(name).options()`)."""
     return get(name).build(**options)
-

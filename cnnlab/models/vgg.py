@@ -8,14 +8,34 @@ from cnnlab.blocks import LocalResponseNormalization, classifier, conv_unit, fc,
 CONFIGS = {
     "A": ("conv3-64", "conv3-128", "conv3-256 conv3-256", "conv3-512 conv3-512", "conv3-512 conv3-512"),
     "A-LRN": ("conv3-64 LRN", "conv3-128", "conv3-256 conv3-256", "conv3-512 conv3-512", "conv3-512 conv3-512"),
-    "B": ("conv3-64 conv3-64", "conv3-128 conv3-128", "conv3-256 conv3-256", "conv3-512 conv3-512",
-          "conv3-512 conv3-512"),
-    "C": ("conv3-64 conv3-64", "conv3-128 conv3-128", "conv3-256 conv3-256 conv1-256",
-          "conv3-512 conv3-512 conv1-512", "conv3-512 conv3-512 conv1-512"),
-    "D": ("conv3-64 conv3-64", "conv3-128 conv3-128", "conv3-256 conv3-256 conv3-256",
-          "conv3-512 conv3-512 conv3-512", "conv3-512 conv3-512 conv3-512"),
-    "E": ("conv3-64 conv3-64", "conv3-128 conv3-128", "conv3-256 conv3-256 conv3-256 conv3-256",
-          "conv3-512 conv3-512 conv3-512 conv3-512", "conv3-512 conv3-512 conv3-512 conv3-512"),
+    "B": (
+        "conv3-64 conv3-64",
+        "conv3-128 conv3-128",
+        "conv3-256 conv3-256",
+        "conv3-512 conv3-512",
+        "conv3-512 conv3-512",
+    ),
+    "C": (
+        "conv3-64 conv3-64",
+        "conv3-128 conv3-128",
+        "conv3-256 conv3-256 conv1-256",
+        "conv3-512 conv3-512 conv1-512",
+        "conv3-512 conv3-512 conv1-512",
+    ),
+    "D": (
+        "conv3-64 conv3-64",
+        "conv3-128 conv3-128",
+        "conv3-256 conv3-256 conv3-256",
+        "conv3-512 conv3-512 conv3-512",
+        "conv3-512 conv3-512 conv3-512",
+    ),
+    "E": (
+        "conv3-64 conv3-64",
+        "conv3-128 conv3-128",
+        "conv3-256 conv3-256 conv3-256 conv3-256",
+        "conv3-512 conv3-512 conv3-512 conv3-512",
+        "conv3-512 conv3-512 conv3-512 conv3-512",
+    ),
 }
 
 

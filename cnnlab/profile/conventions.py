@@ -15,7 +15,7 @@ import math
 
 import keras
 
-from cnnlab.blocks import (LocalResponseNormalization, RBFOutput, Subsample, TrainableSubsampling)
+from cnnlab.blocks import LocalResponseNormalization, RBFOutput, Subsample, TrainableSubsampling
 
 CONVENTIONS = ("deck", "macs", "keras")
 
@@ -37,8 +37,10 @@ def _is_softmax(layer):
 
 
 def _fused_softmax(layer):
-    return not isinstance(layer, keras.layers.Activation) and getattr(
-        getattr(layer, "activation", None), "__name__", "") == "softmax"
+    return (
+        not isinstance(layer, keras.layers.Activation)
+        and getattr(getattr(layer, "activation", None), "__name__", "") == "softmax"
+    )
 
 
 def _trainable(layer):
@@ -79,8 +81,11 @@ def count_layer(layer, in_shape, out_shape, convention="deck", softmax_ops=True)
     softmax_cost = volume if softmax_ops else 0
 
     if isinstance(layer, keras.layers.InputLayer):
-        label = f"input({out_shape[0]}, {out_shape[-1]})" if len(out_shape) == 3 and out_shape[0] == out_shape[1] \
+        label = (
+            f"input({out_shape[0]}, {out_shape[-1]})"
+            if len(out_shape) == 3 and out_shape[0] == out_shape[1]
             else "input"
+        )
         return "input", label, 0, 0
     if isinstance(layer, keras.layers.Conv2DTranspose):
         (kh, kw), (sh, sw) = layer.kernel_size, layer.strides
@@ -127,6 +132,7 @@ def count_layer(layer, in_shape, out_shape, convention="deck", softmax_ops=True)
         raise UnsupportedLayerError(
             f"'{layer.name}' ({type(layer).__name__}) has weights but cnnlab.profile cannot count it. Supported "
             "layers with weights: Conv2D, Conv2DTranspose, Dense, BatchNormalization, cnnlab's RBFOutput and "
-            "TrainableSubsampling.")
+            "TrainableSubsampling."
+        )
     # BN, activations, adds, concatenations, dropout, reshapes: no row of their own
     return None, type(layer).__name__, 0 if deck else real_params, 0

@@ -23,11 +23,13 @@ def receptive_field(stack, upto=None):
         names = [layer.name for layer in stack.layers]
         if upto is not None and upto not in names:
             raise ValueError(f"{stack.name} has no layer {upto!r}. Layers: {', '.join(names)}")
-        stack = stack.layers[:names.index(upto) + 1] if upto else stack.layers
+        stack = stack.layers[: names.index(upto) + 1] if upto else stack.layers
         merges = [layer.name for layer in stack if isinstance(layer, keras.layers.Concatenate | keras.layers.Add)]
         if merges:
-            raise ValueError(f"receptive_field follows a chain of layers, but '{merges[0]}' merges branches; "
-                             "pass the (kernel, stride) pairs of one path instead.")
+            raise ValueError(
+                f"receptive_field follows a chain of layers, but '{merges[0]}' merges branches; "
+                "pass the (kernel, stride) pairs of one path instead."
+            )
     field, jump = 1, 1
     for layer in stack:
         kernel, stride = _kernel_and_stride(layer)

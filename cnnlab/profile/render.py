@@ -12,15 +12,20 @@ def _volume(volume):
 
 
 def _cells(table):
-    body = [(row.label, f"{row.repeat}x" if row.repeat > 1 else "", f"{row.params:,}", f"{row.ops:,}",
-             _volume(row.volume)) for row in table.rows]
+    body = [
+        (row.label, f"{row.repeat}x" if row.repeat > 1 else "", f"{row.params:,}", f"{row.ops:,}", _volume(row.volume))
+        for row in table.rows
+    ]
     total = ("total", "", f"{table.total_params:,}", f"{table.total_ops:,}", "")
     return body, total
 
 
 def _title(table):
-    names = {"deck": "the lecture's counting", "macs": "multiply-adds of conv and fc layers",
-             "keras": "Keras' parameter count, multiply-adds"}
+    names = {
+        "deck": "the lecture's counting",
+        "macs": "multiply-adds of conv and fc layers",
+        "keras": "Keras' parameter count, multiply-adds",
+    }
     title = f"{table.network} ({table.convention}: {names[table.convention]})"
     if table.convention == "keras":
         title += f"; {table.non_trainable_params:,} of the parameters are non-trainable"
@@ -30,25 +35,47 @@ def _title(table):
 def to_text(table):
     body, total = _cells(table)
     widths = [max(len(r[i]) for r in [HEADER, *body, total]) for i in range(len(HEADER))]
-    align = lambda r: "  ".join(c.ljust(w) if i in (0, 4) else c.rjust(w) for i, (c, w) in
-                                enumerate(zip(r, widths))).rstrip()
+
+    def align(r):
+        return "  ".join(
+            c.ljust(w) if i in (0, 4) else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths, strict=False))
+        ).rstrip()
+
     rule = "-" * len(align(HEADER))
     return "\n".join([_title(table), align(HEADER), rule, *map(align, body), rule, align(total)])
 
 
 def to_markdown(table):
     body, total = _cells(table)
-    line = lambda r: "| " + " | ".join(r) + " |"
-    return "\n".join([f"**{_title(table)}**", "", line(HEADER), "|---|--:|--:|--:|---|", *map(line, body),
-                      line(tuple(f"**{c}**" if c else "" for c in total))])
+
+    def line(r):
+        return "| " + " | ".join(r) + " |"
+
+    return "\n".join(
+        [
+            f"**{_title(table)}**",
+            "",
+            line(HEADER),
+            "|---|--:|--:|--:|---|",
+            *map(line, body),
+            line(tuple(f"**{c}**" if c else "" for c in total)),
+        ]
+    )
 
 
 def to_html(table):
     body, total = _cells(table)
-    cell = lambda tag, c, i: f'<{tag} style="text-align:{"left" if i in (0, 4) else "right"}">{html.escape(c)}</{tag}>'
-    row = lambda r, tag="td": "<tr>" + "".join(cell(tag, c, i) for i, c in enumerate(r)) + "</tr>"
-    return (f"<table><caption>{html.escape(_title(table))}</caption><thead>{row(HEADER, 'th')}</thead>"
-            f"<tbody>{''.join(map(row, body))}</tbody><tfoot>{row(total, 'th')}</tfoot></table>")
+
+    def cell(tag, c, i):
+        return f'<{tag} style="text-align:{"left" if i in (0, 4) else "right"}">{html.escape(c)}</{tag}>'
+
+    def row(r, tag="td"):
+        return "<tr>" + "".join(cell(tag, c, i) for i, c in enumerate(r)) + "</tr>"
+
+    return (
+        f"<table><caption>{html.escape(_title(table))}</caption><thead>{row(HEADER, 'th')}</thead>"
+        f"<tbody>{''.join(map(row, body))}</tbody><tfoot>{row(total, 'th')}</tfoot></table>"
+    )
 
 
 def to_json(table):

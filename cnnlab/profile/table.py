@@ -31,8 +31,14 @@ class Row:
     end_volume: tuple = None  # output of the row's last layer, counted or not (a unit's output)
 
     def as_dict(self):
-        return {"label": self.label, "repeat": self.repeat, "params": self.params, "ops": self.ops,
-                "volume": list(self.volume), "layers": list(self.layers)}
+        return {
+            "label": self.label,
+            "repeat": self.repeat,
+            "params": self.params,
+            "ops": self.ops,
+            "volume": list(self.volume),
+            "layers": list(self.layers),
+        }
 
 
 @dataclasses.dataclass
@@ -53,9 +59,13 @@ class Table:
         return sum(row.ops for row in self.rows)
 
     def as_dict(self):
-        data = {"network": self.network, "convention": self.convention,
-                "rows": [row.as_dict() for row in self.rows],
-                "total_params": self.total_params, "total_ops": self.total_ops}
+        data = {
+            "network": self.network,
+            "convention": self.convention,
+            "rows": [row.as_dict() for row in self.rows],
+            "total_params": self.total_params,
+            "total_ops": self.total_ops,
+        }
         if self.convention == "keras":
             data["non_trainable_params"] = self.non_trainable_params
         return data
@@ -70,14 +80,17 @@ class Table:
 
     def render(self, format="text"):
         from cnnlab.profile import render
+
         return render.render(self, format)
 
     def __str__(self):
         return self.render("text")
 
     def __repr__(self):
-        return (f"<Table {self.network} ({self.convention}): {len(self.rows)} rows, {self.total_params:,} parameters, "
-                f"{self.total_ops:,} operations>")
+        return (
+            f"<Table {self.network} ({self.convention}): {len(self.rows)} rows, {self.total_params:,} parameters, "
+            f"{self.total_ops:,} operations>"
+        )
 
     def _repr_html_(self):
         return self.render("html")
@@ -101,7 +114,7 @@ def _creation_order(layers):
         if match is None:
             return list(layers)
         order.append(int(match[1] or 0))
-    return [layer for _, layer in sorted(zip(order, layers), key=lambda pair: pair[0])]
+    return [layer for _, layer in sorted(zip(order, layers, strict=False), key=lambda pair: pair[0])]
 
 
 def _flat_layers(model):
@@ -117,8 +130,16 @@ def _input_rows(model, convention):
     """Sequential models list no InputLayer: make the input rows from the model's inputs."""
     if any(isinstance(layer, keras.layers.InputLayer) for layer in model.layers):
         return []
-    return [Row(count_layer(keras.layers.InputLayer(shape=tuple(t.shape[1:])), (), tuple(t.shape[1:]),
-                            convention)[1], 0, 0, tuple(t.shape[1:]), layers=["input"]) for t in model.inputs]
+    return [
+        Row(
+            count_layer(keras.layers.InputLayer(shape=tuple(t.shape[1:])), (), tuple(t.shape[1:]), convention)[1],
+            0,
+            0,
+            tuple(t.shape[1:]),
+            layers=["input"],
+        )
+        for t in model.inputs
+    ]
 
 
 def _layer_rows(model, convention, softmax_ops):
@@ -139,10 +160,19 @@ def _layer_rows(model, convention, softmax_ops):
                 waiting.append((layer.name, params))
             continue
         downsamples = len(in_shape) == 3 and in_shape[:2] != out_shape[:2]
-        rows.append(Row(label if kind == "input" else f"{layer.name}: {label}",
-                        params + sum(p for _, p in waiting), ops, out_shape,
-                        layers=[name for name, _ in waiting] + [layer.name],
-                        unit=unit, stage=stage, downsamples=downsamples, end_volume=out_shape))
+        rows.append(
+            Row(
+                label if kind == "input" else f"{layer.name}: {label}",
+                params + sum(p for _, p in waiting),
+                ops,
+                out_shape,
+                layers=[name for name, _ in waiting] + [layer.name],
+                unit=unit,
+                stage=stage,
+                downsamples=downsamples,
+                end_volume=out_shape,
+            )
+        )
         waiting = []
     if waiting:
         rows[-1].params += sum(p for _, p in waiting)
@@ -162,8 +192,14 @@ def _unit_rows(rows):
             last.downsamples = last.downsamples or row.downsamples
             last.volume = row.end_volume
         else:
-            grouped.append(dataclasses.replace(row, layers=list(row.layers), label=row.unit or row.label,
-                                               volume=row.end_volume if row.unit else row.volume))
+            grouped.append(
+                dataclasses.replace(
+                    row,
+                    layers=list(row.layers),
+                    label=row.unit or row.label,
+                    volume=row.end_volume if row.unit else row.volume,
+                )
+            )
     return grouped
 
 
@@ -172,8 +208,13 @@ def _merge_repeats(rows):
     merged = []
     for row in rows:
         last = merged[-1] if merged else None
-        if (row.stage is not None and last is not None and last.stage == row.stage
-                and not row.downsamples and not last.downsamples):
+        if (
+            row.stage is not None
+            and last is not None
+            and last.stage == row.stage
+            and not row.downsamples
+            and not last.downsamples
+        ):
             last.params += row.params
             last.ops += row.ops
             last.volume = row.volume
@@ -197,12 +238,16 @@ def profile(model, convention="deck", rows="slide", softmax_ops=True):
     if rows not in ROWS:
         raise ValueError(f"rows must be one of {', '.join(ROWS)}. Received: rows={rows!r}")
     if not isinstance(model, keras.Model) or not model.built:
-        raise TypeError(f"profile() needs a built keras.Model (e.g. cnnlab.models.build('resnet34')). "
-                        f"Received: {type(model).__name__}")
+        raise TypeError(
+            f"profile() needs a built keras.Model (e.g. cnnlab.models.build('resnet34')). "
+            f"Received: {type(model).__name__}"
+        )
     unknown = [tuple(t.shape[1:]) for t in model.inputs if None in t.shape[1:]]
     if unknown:
-        raise ValueError(f"{model.name}: profile() needs a fixed input size, got {unknown[0]}. Build the model "
-                         "with a full input_shape, e.g. input_shape=(32, 32, 1).")
+        raise ValueError(
+            f"{model.name}: profile() needs a fixed input size, got {unknown[0]}. Build the model "
+            "with a full input_shape, e.g. input_shape=(32, 32, 1)."
+        )
     table_rows = _layer_rows(model, convention, softmax_ops)
     if rows == "slide":
         table_rows = _merge_repeats(_unit_rows(table_rows))

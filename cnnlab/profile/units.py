@@ -19,7 +19,7 @@ def unit_of(layer_name):
     """(unit, stage) for a layer inside a unit, (None, None) otherwise; stage is None for single modules."""
     match = REPEATED.match(layer_name)
     if match:
-        return f"{match['stage']}_{layer_name[len(match['stage']) + 1:match.end() - 1]}", match["stage"]
+        return f"{match['stage']}_{layer_name[len(match['stage']) + 1 : match.end() - 1]}", match["stage"]
     match = MODULE.match(layer_name)
     if match:
         return match["unit"], None

@@ -6,5 +6,14 @@ from cnnlab.train.recipes import RECIPES, Recipe
 from cnnlab.train.reproduce import Result, fit, reproduce
 from cnnlab.train.target import TimeToError, test_error
 
-__all__ = ["add_reproduce_parser", "run_reproduce", "RECIPES", "Recipe", "Result", "fit", "reproduce",
-           "TimeToError", "test_error"]
+__all__ = [
+    "add_reproduce_parser",
+    "run_reproduce",
+    "RECIPES",
+    "Recipe",
+    "Result",
+    "fit",
+    "reproduce",
+    "TimeToError",
+    "test_error",
+]

@@ -7,12 +7,16 @@ from cnnlab.train import recipes
 
 def add_reproduce_parser(subparsers):
     """Add the `reproduce` subcommand to `argparse` subparsers; it runs `run_reproduce(args)`."""
-    command = subparsers.add_parser("reproduce", help="train a lecture network and compare its test error "
-                                                      "with the published figure")
+    command = subparsers.add_parser(
+        "reproduce", help="train a lecture network and compare its test error with the published figure"
+    )
     command.add_argument("network", nargs="?", choices=recipes.networks())
-    command.add_argument("--recipe", choices=("fast", "lecture"), default="fast",
-                         help="fast: our faster recipe (default); lecture: the lecture's (or the paper's) "
-                              "hyperparameters")
+    command.add_argument(
+        "--recipe",
+        choices=("fast", "lecture"),
+        default="fast",
+        help="fast: our faster recipe (default); lecture: the lecture's (or the paper's) hyperparameters",
+    )
     command.add_argument("--epochs", type=int, help="override the recipe's number of epochs")
     command.add_argument("--seed", type=int, default=0)
     command.add_argument("--save", metavar="PATH.keras", help="save the trained model (for grading)")
@@ -23,12 +27,16 @@ def add_reproduce_parser(subparsers):
 
 def recipe_table():
     """One line per recipe: network, recipe, dataset, epochs, batch, optimizer, schedule, target."""
-    lines = [f"{'network':<18} {'recipe':<8} {'dataset':<8} {'epochs':>6} {'batch':>5}  {'optimizer':<9} "
-             f"{'schedule':<9} target"]
+    lines = [
+        f"{'network':<18} {'recipe':<8} {'dataset':<8} {'epochs':>6} {'batch':>5}  {'optimizer':<9} "
+        f"{'schedule':<9} target"
+    ]
     for (network, name), recipe in recipes.RECIPES.items():
-        lines.append(f"{network:<18} {name:<8} {recipe.dataset:<8} {recipe.epochs:>6} {recipe.batch_size:>5}  "
-                     f"{recipe.optimizer:<9} {recipe.schedule:<9} {100 * recipe.target_error:.3g}% "
-                     f"({recipe.target_from})")
+        lines.append(
+            f"{network:<18} {name:<8} {recipe.dataset:<8} {recipe.epochs:>6} {recipe.batch_size:>5}  "
+            f"{recipe.optimizer:<9} {recipe.schedule:<9} {100 * recipe.target_error:.3g}% "
+            f"({recipe.target_from})"
+        )
     return "\n".join(lines)
 
 

@@ -10,13 +10,15 @@ import numpy as np
 def _masks(labels, predicted):
     labels, predicted = np.asarray(labels), np.asarray(predicted)
     if labels.shape != predicted.shape:
-        raise ValueError(f"labels and predictions must have the same shape. Received: {labels.shape} and "
-                         f"{predicted.shape}")
+        raise ValueError(
+            f"labels and predictions must have the same shape. Received: {labels.shape} and {predicted.shape}"
+        )
     return labels, predicted
 
 
 def dice(labels, predicted, label=1):
-    """2 |P & T| / (|P| + |T|) for the pixels of class `label` (T in `labels`, P in `predicted`); 1 if both are empty."""
+    """2 |P & T| / (|P| + |T|) for the pixels of class `label` (T in `labels`, P in `predicted`); 1 when both are
+    empty."""
     labels, predicted = _masks(labels, predicted)
     truth, guess = labels == label, predicted == label
     total = truth.sum() + guess.sum()
@@ -41,8 +43,12 @@ def predict_masks(model, images, threshold=0.5, batch_size=1):
     """Class masks (N, H, W) of uint8 images (N, H, W): a sigmoid output above `threshold` is class 1,
     a softmax output its most likely class."""
     images = np.asarray(images)
-    outputs = np.concatenate([np.asarray(model.predict_on_batch(images[i:i + batch_size, ..., None]))
-                              for i in range(0, len(images), batch_size)])
+    outputs = np.concatenate(
+        [
+            np.asarray(model.predict_on_batch(images[i : i + batch_size, ..., None]))
+            for i in range(0, len(images), batch_size)
+        ]
+    )
     return classes_of(outputs, threshold).astype(np.uint8)
 
 

@@ -58,8 +58,10 @@ class Recipe:
         """
         options = {}
         if self.init_stddev is not None and self.initializer is not None:
-            raise ValueError(f"{self.network}: give init_stddev or initializer, not both. Received: "
-                             f"init_stddev={self.init_stddev}, initializer={self.initializer!r}")
+            raise ValueError(
+                f"{self.network}: give init_stddev or initializer, not both. Received: "
+                f"init_stddev={self.init_stddev}, initializer={self.initializer!r}"
+            )
         if self.init_stddev is not None:
             options["kernel_initializer"] = keras.initializers.RandomNormal(stddev=self.init_stddev)
         elif self.initializer == "lecun1998":
@@ -81,27 +83,40 @@ class Recipe:
             return self.learning_rate
         if self.schedule == "one-cycle":
             warmup = self.warmup_steps(steps)
-            return keras.optimizers.schedules.CosineDecay(self.learning_rate / 25, decay_steps=steps - warmup,
-                                                          warmup_target=self.learning_rate, warmup_steps=warmup)
+            return keras.optimizers.schedules.CosineDecay(
+                self.learning_rate / 25,
+                decay_steps=steps - warmup,
+                warmup_target=self.learning_rate,
+                warmup_steps=warmup,
+            )
         if self.schedule == "step":
-            if not self.decay_at or len(self.decay_at) != len(self.decay_to) or list(self.decay_at) != sorted(
-                    set(self.decay_at)) or not 0 < self.decay_at[0] <= self.decay_at[-1] < 1:
-                raise ValueError(f"{self.network}: a step schedule needs increasing decay_at fractions in (0, 1) "
-                                 f"and one decay_to multiple each. Received: decay_at={self.decay_at}, "
-                                 f"decay_to={self.decay_to}")
+            if (
+                not self.decay_at
+                or len(self.decay_at) != len(self.decay_to)
+                or list(self.decay_at) != sorted(set(self.decay_at))
+                or not 0 < self.decay_at[0] <= self.decay_at[-1] < 1
+            ):
+                raise ValueError(
+                    f"{self.network}: a step schedule needs increasing decay_at fractions in (0, 1) "
+                    f"and one decay_to multiple each. Received: decay_at={self.decay_at}, "
+                    f"decay_to={self.decay_to}"
+                )
             # PiecewiseConstantDecay keeps values[i] while the step count is <= boundaries[i]: the drop at
             # fraction f of the run applies from the update that follows round(f * steps) updates.
             boundaries = [round(fraction * steps) - 1 for fraction in self.decay_at]
             values = [self.learning_rate] + [self.learning_rate * multiple for multiple in self.decay_to]
             return keras.optimizers.schedules.PiecewiseConstantDecay(boundaries, values)
-        raise ValueError(f"unknown schedule {self.schedule!r}. Known: {', '.join(SCHEDULES)}. "
-                         f"Received: schedule={self.schedule!r}")
+        raise ValueError(
+            f"unknown schedule {self.schedule!r}. Known: {', '.join(SCHEDULES)}. Received: schedule={self.schedule!r}"
+        )
 
     def make_optimizer(self, steps):
         """The optimizer for `steps` training steps in all."""
         if self.optimizer not in OPTIMIZERS:
-            raise ValueError(f"unknown optimizer {self.optimizer!r}. Known: {', '.join(OPTIMIZERS)}. "
-                             f"Received: optimizer={self.optimizer!r}")
+            raise ValueError(
+                f"unknown optimizer {self.optimizer!r}. Known: {', '.join(OPTIMIZERS)}. "
+                f"Received: optimizer={self.optimizer!r}"
+            )
         return OPTIMIZERS[self.optimizer](self, self.learning_rate_schedule(steps))
 
     def make_loss(self):
@@ -143,8 +158,10 @@ OPTIMIZERS = {  # name -> f(recipe, learning rate or schedule)
 }
 LOSSES = {
     "crossentropy": lambda recipe: (
-        keras.losses.CategoricalCrossentropy(label_smoothing=recipe.label_smoothing) if recipe.one_hot_labels
-        else keras.losses.SparseCategoricalCrossentropy()),
+        keras.losses.CategoricalCrossentropy(label_smoothing=recipe.label_smoothing)
+        if recipe.one_hot_labels
+        else keras.losses.SparseCategoricalCrossentropy()
+    ),
     "binary_crossentropy": lambda recipe: keras.losses.BinaryCrossentropy(),  # one sigmoid per pixel
 }
 METRICS = {  # name -> a new Keras metric, for what a name string cannot say
@@ -163,9 +180,17 @@ LECTURE = dict(batch_size=128, optimizer="sgd", learning_rate=1e-2, weight_decay
 # 2, 5, 8, 12); Adam, another per-weight step size (from the squared gradients), stands in for SDLM, with our
 # base rate 1e-3 on mini-batches of 32 instead of single patterns; softmax cross-entropy over the RBF scores is
 # the MAP loss without its rejection term.
-LENET_PAPER = dict(batch_size=32, optimizer="adam", learning_rate=1e-3, schedule="step",
-                   decay_at=(2 / 20, 5 / 20, 8 / 20, 12 / 20), decay_to=(0.4, 0.2, 0.1, 0.02),
-                   initializer="lecun1998", pad_to=32, target_from="LeCun et al. 1998's")
+LENET_PAPER = dict(
+    batch_size=32,
+    optimizer="adam",
+    learning_rate=1e-3,
+    schedule="step",
+    decay_at=(2 / 20, 5 / 20, 8 / 20, 12 / 20),
+    decay_to=(0.4, 0.2, 0.1, 0.02),
+    initializer="lecun1998",
+    pad_to=32,
+    target_from="LeCun et al. 1998's",
+)
 
 # Ours: one-cycle SGD with Nesterov momentum, LeCun's 1/sqrt(fan-in) init (lecun_uniform: the paper's 2.4 / fan-in
 # shrinks the signal about tenfold per layer, which only its per-weight steps made up for) and random shifts.
@@ -173,31 +198,64 @@ LENET_PAPER = dict(batch_size=32, optimizer="adam", learning_rate=1e-3, schedule
 # was at 30% error after 2 epochs (the RBF scores then in bfloat16); label smoothing 0.1 cost accuracy (2.89%
 # against 2.32% after 2 epochs at 0.01); with this recipe for 12 epochs, 0.98% with shifts, 1.06% without
 # (training accuracy 99.9%: overfitting); Adam one-cycle to 3e-3 instead gave 1.00%.
-LENET_FAST = dict(epochs=20, batch_size=128, optimizer="nesterov", learning_rate=0.02, schedule="one-cycle",
-                  min_warmup_steps=90, augment="translate", initializer="lecun_uniform", pad_to=32,
-                  target_from="LeCun et al. 1998's")
+LENET_FAST = dict(
+    epochs=20,
+    batch_size=128,
+    optimizer="nesterov",
+    learning_rate=0.02,
+    schedule="one-cycle",
+    min_warmup_steps=90,
+    augment="translate",
+    initializer="lecun_uniform",
+    pad_to=32,
+    target_from="LeCun et al. 1998's",
+)
 
 # He et al. 2016, sec. 4.2 (CIFAR-10): SGD momentum 0.9, lr 0.1 divided by 10 at 32k and 48k of 64k iterations
 # (164 epochs of 391 batches of 128: 64,124 iterations), weight decay 1e-4, He init ("as in [13]"), 4-pixel pad
 # + random 32 x 32 crop + horizontal flip. Test errors: ResNet-20 8.75%, ResNet-56 6.97%; the plain nets have no
 # test-error row (Fig. 6 shows them above the ResNets), so they get their ResNet's figure as the target.
-RESNET_PAPER = dict(epochs=164, batch_size=128, optimizer="momentum", learning_rate=0.1, schedule="step",
-                    decay_at=(0.5, 0.75), decay_to=(0.1, 0.01), weight_decay=1e-4, initializer="he_normal",
-                    augment="flip-crop", target_from="He et al. 2016's")
+RESNET_PAPER = dict(
+    epochs=164,
+    batch_size=128,
+    optimizer="momentum",
+    learning_rate=0.1,
+    schedule="step",
+    decay_at=(0.5, 0.75),
+    decay_to=(0.1, 0.01),
+    weight_decay=1e-4,
+    initializer="he_normal",
+    augment="flip-crop",
+    target_from="He et al. 2016's",
+)
 # Ours: one-cycle with Nesterov momentum and label smoothing, as for convnet-cifar10, for 30 epochs. Measured on
 # the course's CPU (seed 0, bfloat16, 75 s per epoch): ResNet-20 ends at 9.79% (9.22% in 40 epochs), missing
 # 8.75%; the other three networks were not run (docs/data-and-training.md).
-RESNET_FAST = dict(epochs=30, batch_size=128, optimizer="nesterov", learning_rate=0.1, schedule="one-cycle",
-                   weight_decay=5e-4, initializer="he_normal", label_smoothing=0.1, augment="flip-crop",
-                   target_from="He et al. 2016's")
+RESNET_FAST = dict(
+    epochs=30,
+    batch_size=128,
+    optimizer="nesterov",
+    learning_rate=0.1,
+    schedule="one-cycle",
+    weight_decay=5e-4,
+    initializer="he_normal",
+    label_smoothing=0.1,
+    augment="flip-crop",
+    target_from="He et al. 2016's",
+)
 
 # Huang et al. 2017 (CIFAR, with augmentation "C10+"): SGD Nesterov 0.9, batch 64, 300 epochs, lr 0.1 divided by
 # 10 at 50% and 75% of them, weight decay 1e-4, He init. Their smallest DenseNet-BC is depth 100, k = 12 (4.51%
 # on C10+); they have no BC-40 row. Our depth-40, k = 12 DenseNet-BC (0.19M parameters) is closest to their
 # DenseNet (no BC) depth 40, k = 12 (1.0M parameters, 7.00% on C10+), the target used here: a smaller network,
 # so an optimistic one.
-DENSENET_PAPER = dict(RESNET_PAPER, epochs=300, batch_size=64, optimizer="nesterov",
-                      target_from="Huang et al. 2017's (DenseNet-40, k = 12)")
+DENSENET_PAPER = dict(
+    RESNET_PAPER,
+    epochs=300,
+    batch_size=64,
+    optimizer="nesterov",
+    target_from="Huang et al. 2017's (DenseNet-40, k = 12)",
+)
 # Ours, as for the ResNets; not run to the end either (267 s per epoch on the course's CPU).
 DENSENET_FAST = dict(RESNET_FAST, epochs=40, batch_size=64, target_from="Huang et al. 2017's (DenseNet-40, k = 12)")
 
@@ -206,24 +264,54 @@ DENSENET_FAST = dict(RESNET_FAST, epochs=40, batch_size=64, target_from="Huang e
 # 0.83-0.91% in float32, seeds 0-3) in about 6.8 s; batch 256, 0.89-1.26% (mean 1.05%: seed 4 missed 1.2%) in about
 # 6.4 s. Also one epoch at batch 256, seeds 0-4: no label smoothing 1.07-1.28%, batch 192 0.87-1.09%, Adam to 3e-3
 # 1.01-1.21%, weight decay 5e-4 0.98-1.18%, a 45-step warm-up 0.96-1.31%, with a peak of 0.15 up to 1.69%.
-CONVNET_MNIST_FAST = dict(epochs=1, batch_size=128, optimizer="nesterov", learning_rate=0.1, schedule="one-cycle",
-                          min_warmup_steps=90, label_smoothing=0.1, steps_per_execution=16)
+CONVNET_MNIST_FAST = dict(
+    epochs=1,
+    batch_size=128,
+    optimizer="nesterov",
+    learning_rate=0.1,
+    schedule="one-cycle",
+    min_warmup_steps=90,
+    label_smoothing=0.1,
+    steps_per_execution=16,
+)
 
-RECIPES = {(recipe.network, recipe.name): recipe for recipe in [
-    Recipe("convnet-mnist", "mnist", 0.012, epochs=30, name="lecture", **LECTURE),
-    Recipe("convnet-mnist", "mnist", 0.012, name="fast", **CONVNET_MNIST_FAST),
-    Recipe("convnet-cifar10", "cifar10", 0.28, epochs=50, name="lecture", **LECTURE),
-    Recipe("convnet-cifar10", "cifar10", 0.28, epochs=10, batch_size=256, optimizer="nesterov", learning_rate=0.05,
-           schedule="one-cycle", min_warmup_steps=90, weight_decay=5e-4, label_smoothing=0.1,
-           augment="flip-translate", name="fast"),
-    Recipe("lenet5", "mnist", 0.0095, epochs=20, name="lecture", **LENET_PAPER),
-    Recipe("lenet5", "mnist", 0.0095, name="fast", **LENET_FAST),
-    *[Recipe(network, "cifar10", target, name=name, **options)
-      for network, target in [("resnet20", 0.0875), ("plain20", 0.0875), ("resnet56", 0.0697), ("plain56", 0.0697)]
-      for name, options in [("lecture", RESNET_PAPER), ("fast", RESNET_FAST)]],
-    Recipe("densenet-bc-cifar", "cifar10", 0.07, name="lecture", **DENSENET_PAPER),
-    Recipe("densenet-bc-cifar", "cifar10", 0.07, name="fast", **DENSENET_FAST),
-]}
+RECIPES = {
+    (recipe.network, recipe.name): recipe
+    for recipe in [
+        Recipe("convnet-mnist", "mnist", 0.012, epochs=30, name="lecture", **LECTURE),
+        Recipe("convnet-mnist", "mnist", 0.012, name="fast", **CONVNET_MNIST_FAST),
+        Recipe("convnet-cifar10", "cifar10", 0.28, epochs=50, name="lecture", **LECTURE),
+        Recipe(
+            "convnet-cifar10",
+            "cifar10",
+            0.28,
+            epochs=10,
+            batch_size=256,
+            optimizer="nesterov",
+            learning_rate=0.05,
+            schedule="one-cycle",
+            min_warmup_steps=90,
+            weight_decay=5e-4,
+            label_smoothing=0.1,
+            augment="flip-translate",
+            name="fast",
+        ),
+        Recipe("lenet5", "mnist", 0.0095, epochs=20, name="lecture", **LENET_PAPER),
+        Recipe("lenet5", "mnist", 0.0095, name="fast", **LENET_FAST),
+        *[
+            Recipe(network, "cifar10", target, name=name, **options)
+            for network, target in [
+                ("resnet20", 0.0875),
+                ("plain20", 0.0875),
+                ("resnet56", 0.0697),
+                ("plain56", 0.0697),
+            ]
+            for name, options in [("lecture", RESNET_PAPER), ("fast", RESNET_FAST)]
+        ],
+        Recipe("densenet-bc-cifar", "cifar10", 0.07, name="lecture", **DENSENET_PAPER),
+        Recipe("densenet-bc-cifar", "cifar10", 0.07, name="fast", **DENSENET_FAST),
+    ]
+}
 
 # U-Net on the ISBI 2012 membrane slices: a small U-Net (base_filters 16, same padding) on whole 512x512
 # slices, one sigmoid output per pixel (cell interior), random flips and 90-degree rotations of image and
@@ -236,17 +324,45 @@ RECIPES = {(recipe.network, recipe.name): recipe for recipe in [
 UNET_NETWORK = dict(input_shape=(512, 512, 1), base_filters=16, padding="same", num_classes=1)
 # XLA on a GPU only: on this course's 2-core CPU it made a U-Net training step 8x slower (3.6 s instead of 0.46 s
 # for two 512x512 slices, base_filters 16, bfloat16).
-UNET = dict(task="segmentation", augment="dihedral", loss="binary_crossentropy",
-            metrics=("pixel_accuracy", "membrane_iou"), error="pixel", jit_compile="gpu")
+UNET = dict(
+    task="segmentation",
+    augment="dihedral",
+    loss="binary_crossentropy",
+    metrics=("pixel_accuracy", "membrane_iou"),
+    error="pixel",
+    jit_compile="gpu",
+)
 
-RECIPES.update({
-    ("unet", "lecture"): Recipe("unet", "isbi2012_membrane", 0.0611, epochs=40, batch_size=1, optimizer="momentum",
-                                momentum=0.99, learning_rate=1e-3, network_options=UNET_NETWORK, name="lecture",
-                                **UNET),
-    ("unet", "fast"): Recipe("unet", "isbi2012_membrane", 0.0611, epochs=30, batch_size=2, optimizer="adamw",
-                             learning_rate=3e-3, schedule="one-cycle",
-                             network_options={**UNET_NETWORK, "batch_norm": True}, name="fast", **UNET),
-})
+RECIPES.update(
+    {
+        ("unet", "lecture"): Recipe(
+            "unet",
+            "isbi2012_membrane",
+            0.0611,
+            epochs=40,
+            batch_size=1,
+            optimizer="momentum",
+            momentum=0.99,
+            learning_rate=1e-3,
+            network_options=UNET_NETWORK,
+            name="lecture",
+            **UNET,
+        ),
+        ("unet", "fast"): Recipe(
+            "unet",
+            "isbi2012_membrane",
+            0.0611,
+            epochs=30,
+            batch_size=2,
+            optimizer="adamw",
+            learning_rate=3e-3,
+            schedule="one-cycle",
+            network_options={**UNET_NETWORK, "batch_norm": True},
+            name="fast",
+            **UNET,
+        ),
+    }
+)
 
 
 def networks():
@@ -258,6 +374,7 @@ def get(network, recipe="fast"):
     """The `Recipe` of `network` called `recipe` ("fast" or "lecture")."""
     if (network, recipe) not in RECIPES:
         known = ", ".join(f"{n} --recipe {r}" for n, r in RECIPES)
-        raise ValueError(f"no recipe {recipe!r} for {network!r}. Known: {known}. "
-                         f"Received: network={network!r}, recipe={recipe!r}")
+        raise ValueError(
+            f"no recipe {recipe!r} for {network!r}. Known: {known}. Received: network={network!r}, recipe={recipe!r}"
+        )
     return RECIPES[(network, recipe)]

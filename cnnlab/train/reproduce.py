@@ -33,18 +33,23 @@ class Result:
         if self.scores:
             return self._describe_segmentation()
         verdict = "reaches" if self.test_error <= self.target_error else "misses"
-        return (f"{self.network} ({self.recipe} recipe, {self.epochs} epochs, seed {self.seed}, {self.policy}): "
-                f"test error {100 * self.test_error:.2f}% ({verdict} {self.target_from} "
-                f"{100 * self.target_error:.3g}%) in {self.wall_time_s:.1f} s of training")
+        return (
+            f"{self.network} ({self.recipe} recipe, {self.epochs} epochs, seed {self.seed}, {self.policy}): "
+            f"test error {100 * self.test_error:.2f}% ({verdict} {self.target_from} "
+            f"{100 * self.target_error:.3g}%) in {self.wall_time_s:.1f} s of training"
+        )
 
     def _describe_segmentation(self):
         verdict = "reaches" if self.test_error <= self.target_error else "misses"
-        classes = ", ".join(f"class {k}: Dice {self.scores[f'dice_{k}']:.3f}, IoU {self.scores[f'iou_{k}']:.3f}"
-                            for k in (0, 1))
-        return (f"{self.network} ({self.recipe} recipe, {self.epochs} epochs, seed {self.seed}, {self.policy}): "
-                f"pixel error {self.test_error:.4f} on the validation slices ({verdict} the paper's "
-                f"{self.target_error:.4f}, measured on the ISBI 2012 test slices: a different set); "
-                f"{classes} (0 = membrane, 1 = cell interior); {self.wall_time_s:.1f} s of training")
+        classes = ", ".join(
+            f"class {k}: Dice {self.scores[f'dice_{k}']:.3f}, IoU {self.scores[f'iou_{k}']:.3f}" for k in (0, 1)
+        )
+        return (
+            f"{self.network} ({self.recipe} recipe, {self.epochs} epochs, seed {self.seed}, {self.policy}): "
+            f"pixel error {self.test_error:.4f} on the validation slices ({verdict} the paper's "
+            f"{self.target_error:.4f}, measured on the ISBI 2012 test slices: a different set); "
+            f"{classes} (0 = membrane, 1 = cell interior); {self.wall_time_s:.1f} s of training"
+        )
 
 
 @dataclasses.dataclass
@@ -59,17 +64,25 @@ class Run:
 
 
 def make_splits(recipe, data=None, seed=0):
-    """The recipe's splits (`pipeline.make`: tf.data, or PyDatasets without TensorFlow) of `data` (a `Dataset`, a dataset name, or None: `recipe.dataset`),
-    zero-padded to `recipe.pad_to` when set; image/mask pairs (`cnnlab.data.segmentation`) for segmentation."""
+    """The recipe's splits (`pipeline.make`: tf.data, or PyDatasets without TensorFlow) of `data` (a `Dataset`, a
+    dataset name, or None: `recipe.dataset`), zero-padded to `recipe.pad_to` when set; image/mask pairs
+    (`cnnlab.data.segmentation`) for segmentation."""
     data = data if data is not None else recipe.dataset
     if recipe.task == "segmentation":
         return segmentation.make(data, batch_size=recipe.batch_size, augment=recipe.augment, seed=seed)
     if recipe.pad_to:
         data = load(data) if isinstance(data, str) else data
-        data = dataclasses.replace(data, **{key: pad(getattr(data, key), recipe.pad_to)
-                                            for key in ("x_train", "x_val", "x_test") if getattr(data, key) is not None})
-    return pipeline.make(data, batch_size=recipe.batch_size, validation=recipe.validation, seed=seed,
-                         one_hot=recipe.one_hot_labels)
+        data = dataclasses.replace(
+            data,
+            **{
+                key: pad(getattr(data, key), recipe.pad_to)
+                for key in ("x_train", "x_val", "x_test")
+                if getattr(data, key) is not None
+            },
+        )
+    return pipeline.make(
+        data, batch_size=recipe.batch_size, validation=recipe.validation, seed=seed, one_hot=recipe.one_hot_labels
+    )
 
 
 def build_network(network, recipe, **options):
@@ -111,17 +124,21 @@ def _build(network, recipe, epochs, seed, data, mixed_precision):
     previous_policy = keras.config.dtype_policy()
     keras.config.set_dtype_policy(policy)
     try:
-        network_model = build_network(network, chosen, **{"input_shape": splits.input_shape,
-                                                           "num_classes": splits.num_classes,
-                                                           **chosen.network_options})
+        network_model = build_network(
+            network,
+            chosen,
+            **{"input_shape": splits.input_shape, "num_classes": splits.num_classes, **chosen.network_options},
+        )
         # a segmentation recipe augments image and mask alike in tf.data, not in the model
         in_model = "none" if chosen.task == "segmentation" else chosen.augment
         model = preprocessing.with_preprocessing(network_model, splits.data.x_train, augment=in_model, seed=seed)
     finally:
         keras.config.set_dtype_policy(previous_policy)
     if chosen.task == "segmentation" and model.output_shape[-1] != 1:
-        raise ValueError(f"{network}: segmentation recipes train one sigmoid output per pixel (num_classes=1). "
-                         f"Received: output shape {model.output_shape}")
+        raise ValueError(
+            f"{network}: segmentation recipes train one sigmoid output per pixel (num_classes=1). "
+            f"Received: output shape {model.output_shape}"
+        )
     return Run(model, splits, chosen, epochs, policy)
 
 
@@ -137,13 +154,27 @@ def compile_model(model, recipe, steps, jit_compile="auto"):
     follow `recipe.steps_per_execution` (`cnnlab.train.precision.steps_per_execution`)."""
     if jit_compile == "auto":
         jit_compile = precision.jit_compile(recipe.jit_compile)
-    model.compile(optimizer=recipe.make_optimizer(steps), loss=recipe.make_loss(), metrics=recipe.make_metrics(),
-                  jit_compile=jit_compile,
-                  steps_per_execution=precision.steps_per_execution(recipe.steps_per_execution))
+    model.compile(
+        optimizer=recipe.make_optimizer(steps),
+        loss=recipe.make_loss(),
+        metrics=recipe.make_metrics(),
+        jit_compile=jit_compile,
+        steps_per_execution=precision.steps_per_execution(recipe.steps_per_execution),
+    )
 
 
-def fit(model, recipe, data=None, epochs=None, seed=0, save=None, verbose="auto", jit_compile="auto",
-        callbacks=(), network=None) -> Result:
+def fit(
+    model,
+    recipe,
+    data=None,
+    epochs=None,
+    seed=0,
+    save=None,
+    verbose="auto",
+    jit_compile="auto",
+    callbacks=(),
+    network=None,
+) -> Result:
     """Compile `model` with `recipe`, train it, and return its history, test error and wall time.
 
     Args:
@@ -166,24 +197,53 @@ def fit(model, recipe, data=None, epochs=None, seed=0, save=None, verbose="auto"
         raise ValueError(f"save needs a path ending in .keras. Received: save={save!r}")
     split_types = (pipeline.Splits, segmentation.SegmentationSplits)
     if not isinstance(data, (*split_types, Dataset, str, type(None))):
-        raise TypeError(f"data must be pipeline.Splits, a cnnlab Dataset or a dataset name. "
-                        f"Received: {type(data).__name__}")
+        raise TypeError(
+            f"data must be pipeline.Splits, a cnnlab Dataset or a dataset name. Received: {type(data).__name__}"
+        )
     splits = data if isinstance(data, split_types) else make_splits(recipe, data, seed)
     epochs = epochs or recipe.epochs
     compile_model(model, recipe, epochs * steps_per_epoch(splits), jit_compile)
     start = time.perf_counter()
-    history = model.fit(splits.train, validation_data=splits.val, epochs=epochs, verbose=verbose,
-                        callbacks=list(callbacks), shuffle=False)  # the pipeline shuffles
+    history = model.fit(
+        splits.train,
+        validation_data=splits.val,
+        epochs=epochs,
+        verbose=verbose,
+        callbacks=list(callbacks),
+        shuffle=False,
+    )  # the pipeline shuffles
     wall = time.perf_counter() - start
     if save:
         model.save(save)
     error, scores = ERRORS[recipe.error](model, splits)
-    return Result(network or model.name, recipe.name, seed, len(history.epoch), history.history, error, wall,
-                  recipe.target_error, model.dtype_policy.name, model, scores, recipe.target_from)
+    return Result(
+        network or model.name,
+        recipe.name,
+        seed,
+        len(history.epoch),
+        history.history,
+        error,
+        wall,
+        recipe.target_error,
+        model.dtype_policy.name,
+        model,
+        scores,
+        recipe.target_from,
+    )
 
 
-def reproduce(network, recipe="fast", epochs=None, seed=0, save=None, verbose="auto", data=None,
-              mixed_precision="auto", jit_compile="auto", callbacks=()) -> Result:
+def reproduce(
+    network,
+    recipe="fast",
+    epochs=None,
+    seed=0,
+    save=None,
+    verbose="auto",
+    data=None,
+    mixed_precision="auto",
+    jit_compile="auto",
+    callbacks=(),
+) -> Result:
     """Train the registered `network` with its recipe `recipe` ("fast" or "lecture"; `recipes.RECIPES`).
 
     For "unet" on the membrane set, the error is the pixel error on the validation slices, and
@@ -200,5 +260,15 @@ def reproduce(network, recipe="fast", epochs=None, seed=0, save=None, verbose="a
         callbacks: extra Keras callbacks for `fit`.
     """
     run = _build(network, recipe, epochs, seed, data, mixed_precision)
-    return fit(run.model, run.recipe, run.splits, epochs=run.epochs, seed=seed, save=save, verbose=verbose,
-               jit_compile=jit_compile, callbacks=callbacks, network=network)
+    return fit(
+        run.model,
+        run.recipe,
+        run.splits,
+        epochs=run.epochs,
+        seed=seed,
+        save=save,
+        verbose=verbose,
+        jit_compile=jit_compile,
+        callbacks=callbacks,
+        network=network,
+    )

@@ -17,7 +17,7 @@ def find_layer(model, name):
                 return find_layer(layer, name)
             except ValueError:
                 pass
-    raise ValueError(f"{model.name}: no layer {name!r}. Layers: {', '.join(l.name for l in model.layers)}")
+    raise ValueError(f"{model.name}: no layer {name!r}. Layers: {', '.join(layer.name for layer in model.layers)}")
 
 
 def filter_grid(model, layer="conv1", columns=8):
@@ -25,8 +25,9 @@ def filter_grid(model, layer="conv1", columns=8):
     grayscale for 1 input channel, RGB for 3 (the slides' CIFAR-10 filters)."""
     kernels = keras.ops.convert_to_numpy(find_layer(model, layer).kernel)  # (k, k, channels, filters)
     if kernels.ndim != 4 or kernels.shape[2] not in (1, 3):
-        raise ValueError(f"{layer!r} needs 1 or 3 input channels to be drawn as images. "
-                         f"Received: kernel shape {kernels.shape}")
+        raise ValueError(
+            f"{layer!r} needs 1 or 3 input channels to be drawn as images. Received: kernel shape {kernels.shape}"
+        )
     filters = kernels.shape[-1]
     rows = math.ceil(filters / columns)
     figure, axes = plt.subplots(rows, columns, figsize=(columns, rows), squeeze=False)

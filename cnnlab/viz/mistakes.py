@@ -17,7 +17,7 @@ def misclassified(model, x, y, count=8, class_names=None, columns=8):
     figure, axes = plt.subplots(rows, columns, figsize=(1.4 * columns, 1.6 * rows), squeeze=False)
     for axis in axes.flat:
         axis.axis("off")
-    for axis, index in zip(axes.flat, wrong):
+    for axis, index in zip(axes.flat, wrong, strict=False):
         axis.imshow(x[index], cmap="gray" if x.ndim == 3 else None)
         axis.set_title(f"{name(int(y[index]))} -> {name(int(predicted[index]))}", fontsize=8)
     figure.suptitle(f"{len(wrong)} misclassified of the first {len(x)} images (true -> predicted)")

@@ -9,7 +9,7 @@ def segmentation_overlay(image, mask, prediction=None, alpha=0.4):
     in red; with a `prediction` (H, W) in {0, 1}, a second panel shows it the same way."""
     panels = [("label", mask)] + ([("prediction", prediction)] if prediction is not None else [])
     figure, axes = plt.subplots(1, len(panels), figsize=(4 * len(panels), 4), squeeze=False)
-    for axis, (title, labels) in zip(axes.flat, panels):
+    for axis, (title, labels) in zip(axes.flat, panels, strict=False):
         if labels.shape != image.shape:
             raise ValueError(f"the {title} must have the image's shape {image.shape}. Received: {labels.shape}")
         red = np.zeros((*image.shape, 4), np.float32)

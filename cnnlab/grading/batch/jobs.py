@@ -27,23 +27,50 @@ def make_job(submission, options, setup):
         protected.append(Path(options.data_dir).resolve())
     limits = policy.limits(options.memory_mb, options.timeout, options.processes, [private], protected)
     policy.write_kernelspec(private / "jupyter", setup["jail"], limits, writable=[private], cwd=scratch)
-    env = policy.environment(scratch, tmp, CNNLAB_GRADING="1", CNNLAB_QUICK="1" if options.quick else "0",
-                             MPLCONFIGDIR=scratch / ".mpl", IPYTHONDIR=private / "ipython",
-                             JUPYTER_PATH=private / "jupyter", JUPYTER_RUNTIME_DIR=runtime,
-                             JUPYTER_CONFIG_DIR=private / "jupyter-config", JUPYTER_PLATFORM_DIRS="1")
-    job = Job(lab=options.lab, student=submission.student, slug=submission.slug, work_dir=str(work),
-              scratch=str(scratch), notebook=str(submission.notebook) if submission.notebook else None,
-              notebook_name=setup["config"].notebook, missing_reason=submission.missing_reason,
-              missing_status=submission.status.value, intake_notes=submission.notes,
-              files={name: str(path) for name, path in submission.files.items()},
-              submission_dir=str(work / "models"), released=str(setup["released"]), gradebook=str(setup["snapshot"]),
-              config=setup["config"].to_json(), max_score=setup["max_score"], cell_timeout=options.cell_timeout,
-              limits=limits, isolation=setup["isolation"], mpl_cache=str(setup["mpl"]),
-              jail=setup["jail"].to_json(), model_timeout=options.model_timeout,
-              model_work=str(options.out / ".work" / options.lab / "jail"),
-              data_dir=str(options.data_dir) if options.data_dir else None, quick=options.quick, env=env,
-              result=str(work / "result.json"), feedback_html=str(work / "feedback.html"),
-              autograded=str(work / "autograded.ipynb"), reference=setup["reference"])
+    env = policy.environment(
+        scratch,
+        tmp,
+        CNNLAB_GRADING="1",
+        CNNLAB_QUICK="1" if options.quick else "0",
+        MPLCONFIGDIR=scratch / ".mpl",
+        IPYTHONDIR=private / "ipython",
+        JUPYTER_PATH=private / "jupyter",
+        JUPYTER_RUNTIME_DIR=runtime,
+        JUPYTER_CONFIG_DIR=private / "jupyter-config",
+        JUPYTER_PLATFORM_DIRS="1",
+    )
+    job = Job(
+        lab=options.lab,
+        student=submission.student,
+        slug=submission.slug,
+        work_dir=str(work),
+        scratch=str(scratch),
+        notebook=str(submission.notebook) if submission.notebook else None,
+        notebook_name=setup["config"].notebook,
+        missing_reason=submission.missing_reason,
+        missing_status=submission.status.value,
+        intake_notes=submission.notes,
+        files={name: str(path) for name, path in submission.files.items()},
+        submission_dir=str(work / "models"),
+        released=str(setup["released"]),
+        gradebook=str(setup["snapshot"]),
+        config=setup["config"].to_json(),
+        max_score=setup["max_score"],
+        cell_timeout=options.cell_timeout,
+        limits=limits,
+        isolation=setup["isolation"],
+        mpl_cache=str(setup["mpl"]),
+        jail=setup["jail"].to_json(),
+        model_timeout=options.model_timeout,
+        model_work=str(options.out / ".work" / options.lab / "jail"),
+        data_dir=str(options.data_dir) if options.data_dir else None,
+        quick=options.quick,
+        env=env,
+        result=str(work / "result.json"),
+        feedback_html=str(work / "feedback.html"),
+        autograded=str(work / "autograded.ipynb"),
+        reference=setup["reference"],
+    )
     (work / "models").mkdir()
     for name, path in submission.files.items():  # the grader's own copy of the models: the kernel cannot touch it
         shutil.copy(path, work / "models" / name)

@@ -26,9 +26,15 @@ class WorkerProcess:
 
     def start(self):
         env = dict(os.environ, PYTHONPATH=python_path())
-        self.process = subprocess.Popen([sys.executable, "-m", "cnnlab.grading.worker.main", "--serve"],
-                                        stdin=subprocess.PIPE, stdout=open(self.log_path, "ab"),
-                                        stderr=subprocess.STDOUT, start_new_session=True, env=env, cwd=self.cwd)
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "cnnlab.grading.worker.main", "--serve"],
+            stdin=subprocess.PIPE,
+            stdout=open(self.log_path, "ab"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            env=env,
+            cwd=self.cwd,
+        )
 
     def run(self, job, result, timeout):
         """("done" | "timeout" | "died" | "stopped", exit code): waits for `result` to appear, at most `timeout` s."""

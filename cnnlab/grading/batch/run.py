@@ -49,22 +49,30 @@ def grade(options):
     config = labconfig.load(options.lab, options.config_dir)
     missing = labconfig.missing_data(config, options.data_dir)
     if missing:
-        raise GradingError(f"{options.lab}: the model checks of autograder/labs/{options.lab}.json read the grader's "
-                           f"data, and {missing}. Pass --data DIR (default $CNNLAB_DATA_DIR), the folder holding "
-                           f"the course's datasets (shared/data)")
+        raise GradingError(
+            f"{options.lab}: the model checks of autograder/labs/{options.lab}.json read the grader's "
+            f"data, and {missing}. Pass --data DIR (default $CNNLAB_DATA_DIR), the folder holding "
+            f"the course's datasets (shared/data)"
+        )
     released_dir, snapshot, source_digest = course.prepare(options)
     released = released_dir / config.notebook
     if not released.exists():
-        raise GradingError(f"{options.lab}: the release has no {config.notebook}; set \"notebook\" in "
-                           f"{options.config_dir / (options.lab + '.json')}")
+        raise GradingError(
+            f'{options.lab}: the release has no {config.notebook}; set "notebook" in '
+            f"{options.config_dir / (options.lab + '.json')}"
+        )
     release_nb = nbformat.read(released, as_version=4)
-    graded_cells = {c.metadata.nbgrader["grade_id"]: c.metadata.nbgrader["points"]
-                    for c in release_nb.cells if c.metadata.get("nbgrader", {}).get("grade")}
+    graded_cells = {
+        c.metadata.nbgrader["grade_id"]: c.metadata.nbgrader["points"]
+        for c in release_nb.cells
+        if c.metadata.get("nbgrader", {}).get("grade")
+    }
     labconfig.check_points(config, graded_cells)
     started = time.monotonic()
     try:  # the solution's own values for the probed tests: one trusted kernel per lab, kept while unchanged
-        reference_path = reference.compute(options.source / options.lab / config.notebook,
-                                           options.out / ".work" / options.lab, options.quick)
+        reference_path = reference.compute(
+            options.source / options.lab / config.notebook, options.out / ".work" / options.lab, options.quick
+        )
     except (RuntimeError, ValueError) as error:
         raise GradingError(f"{options.lab}: the reference for the probed tests could not be made: {error}") from None
     if reference_path:
@@ -76,7 +84,9 @@ def grade(options):
         if root.suffix.lower() != ".zip":
             raise GradingError(f"--submissions {options.submissions}: expected a folder or a .zip archive")
         root = archive.unpack(root, options.out / ".imported")
-    found, warnings = subs.discover(root, options.lab, config.notebook, [m.name for m in config.models], options.id_pattern)
+    found, warnings = subs.discover(
+        root, options.lab, config.notebook, [m.name for m in config.models], options.id_pattern
+    )
     for warning in warnings:
         log(options, f"warning: {warning}")
     index, count = options.shard
@@ -88,15 +98,33 @@ def grade(options):
     described = jail.description
     (options.out / ".work" / options.lab / "jail").mkdir(parents=True, exist_ok=True)  # the model checks' folders
     private_root = Path(tempfile.mkdtemp(prefix="cnnlab-grade-")).resolve()  # every kernel's folder, each its own
-    setup = {"config": config, "released": released, "snapshot": snapshot, "max_score": float(sum(graded_cells.values())),
-             "jail": jail, "isolation": described, "mpl": course.mpl_cache(options.out),
-             "submissions_root": root, "private_root": private_root,
-             "reference": str(reference_path) if reference_path else None}
-    log(options, f"{options.lab}: {len(mine)} submissions{f' (shard {index}/{count} of {len(found)})' if count > 1 else ''}; "
-                 f"{options.workers} worker(s); kernel isolation: {described}")
-    extra = {"source": source_digest, "config": config.to_json(), "timeout": options.timeout, "quick": options.quick,
-             "cell_timeout": options.cell_timeout, "memory_mb": options.memory_mb, "data": str(options.data_dir),
-             "jail": jail.mode}
+    setup = {
+        "config": config,
+        "released": released,
+        "snapshot": snapshot,
+        "max_score": float(sum(graded_cells.values())),
+        "jail": jail,
+        "isolation": described,
+        "mpl": course.mpl_cache(options.out),
+        "submissions_root": root,
+        "private_root": private_root,
+        "reference": str(reference_path) if reference_path else None,
+    }
+    log(
+        options,
+        f"{options.lab}: {len(mine)} submissions{f' (shard {index}/{count} of {len(found)})' if count > 1 else ''}; "
+        f"{options.workers} worker(s); kernel isolation: {described}",
+    )
+    extra = {
+        "source": source_digest,
+        "config": config.to_json(),
+        "timeout": options.timeout,
+        "quick": options.quick,
+        "cell_timeout": options.cell_timeout,
+        "memory_mb": options.memory_mb,
+        "data": str(options.data_dir),
+        "jail": jail.mode,
+    }
     synced = gradebook.sync(options.out / "gradebook.db", options.lab, store.load_results(options.out))
     if synced:
         log(options, f"gradebook brought in line with the kept results of {len(synced)} students: {', '.join(synced)}")
@@ -106,8 +134,11 @@ def grade(options):
         kept = store.result_path(options.out, options.lab, submission.slug)
         if kept.exists() and not options.regrade:
             previous = store.read_result(kept)
-            if previous.input_hash == digest and not previous.status.regrade and \
-                    not previous.extra.get("grader_failure"):  # (older runs)
+            if (
+                previous.input_hash == digest
+                and not previous.status.regrade
+                and not previous.extra.get("grader_failure")
+            ):  # (older runs)
                 results.append(previous)
                 continue
         todo.append((submission, digest))
@@ -119,13 +150,22 @@ def grade(options):
         result.input_hash = digest
         store.record(options.out, result, options.out / ".work" / options.lab / submission.slug / "feedback.html")
         results.append(result)
-        log(options, f"[{done}/{len(todo)}] {submission.student}: {result.status} {result.score:g}/"
-                     f"{result.max_score:g} ({result.timings.get('total', 0):.1f} s) {result.reason}")
+        log(
+            options,
+            f"[{done}/{len(todo)}] {submission.student}: {result.status} {result.score:g}/"
+            f"{result.max_score:g} ({result.timings.get('total', 0):.1f} s) {result.reason}",
+        )
 
     started = time.monotonic()
     try:
-        run_pool(todo, lambda item, worker: grade_one(item[0], options, setup, worker), done_one,
-                 options.workers, options.out / ".work", private_root)
+        run_pool(
+            todo,
+            lambda item, worker: grade_one(item[0], options, setup, worker),
+            done_one,
+            options.workers,
+            options.out / ".work",
+            private_root,
+        )
     finally:
         shutil.rmtree(private_root, ignore_errors=True)
         # the model checks' folder: test images, and the folders of model servers whose worker was killed
@@ -133,15 +173,20 @@ def grade(options):
     elapsed = time.monotonic() - started
     store.write_outputs(options.out, store.load_results(options.out))
     if todo:
-        log(options, f"graded {len(todo)} submissions in {elapsed:.1f} s ({60 * len(todo) / elapsed:.1f} per minute); "
-                     f"{options.out / 'grades.csv'}")
+        log(
+            options,
+            f"graded {len(todo)} submissions in {elapsed:.1f} s ({60 * len(todo) / elapsed:.1f} per minute); "
+            f"{options.out / 'grades.csv'}",
+        )
     return results
 
 
 def _hash_inputs(submission, extra):
     h = hashlib.sha256(json.dumps(extra, sort_keys=True, default=str).encode())
     h.update(json.dumps([submission.status.value, submission.notes, submission.missing_reason]).encode())
-    for path in ([submission.notebook] if submission.notebook else []) + [submission.files[k] for k in sorted(submission.files)]:
+    for path in ([submission.notebook] if submission.notebook else []) + [
+        submission.files[k] for k in sorted(submission.files)
+    ]:
         h.update(str(path.name).encode())
         h.update(hashlib.sha256(Path(path).read_bytes()).digest())
     return h.hexdigest()
@@ -162,17 +207,22 @@ def grade_one(submission, options, setup, worker):
     if result_path.exists() and outcome != "timeout":
         result = store.read_result(result_path)
     else:
-        result = GradingResult(submission.student, options.lab, setup["max_score"], setup["isolation"],
-                               slug=submission.slug)
+        result = GradingResult(
+            submission.student, options.lab, setup["max_score"], setup["isolation"], slug=submission.slug
+        )
         result.timings["total"] = round(elapsed, 3)
         if outcome == "timeout":
             result.status = Status.TIMEOUT
-            result.reason = (f"0 of {setup['max_score']:g} points; grading took longer than {options.timeout:g} s "
-                             f"and was stopped (an endless loop, or a very slow notebook).")
+            result.reason = (
+                f"0 of {setup['max_score']:g} points; grading took longer than {options.timeout:g} s "
+                f"and was stopped (an endless loop, or a very slow notebook)."
+            )
         else:
             result.status = Status.GRADER_ERROR
-            result.reason = (f"no score: the grader's worker stopped (exit {returncode}) before writing a result; it "
-                             f"is graded again on the next run; an instructor should look at {worker.log_path}.")
+            result.reason = (
+                f"no score: the grader's worker stopped (exit {returncode}) before writing a result; it "
+                f"is graded again on the next run; an instructor should look at {worker.log_path}."
+            )
     result.files_sha256 = subs.file_digests(submission, setup["config"].notebook)
     if not setup["jail"].jailed:
         result.unsafe_no_sandbox = True

@@ -61,8 +61,10 @@ class LabConfig:
     models: list = field(default_factory=list)
 
     def to_json(self):
-        return {"notebook": self.notebook,
-                "models": [{"name": m.name, "grade_id": m.grade_id, "checks": m.checks} for m in self.models]}
+        return {
+            "notebook": self.notebook,
+            "models": [{"name": m.name, "grade_id": m.grade_id, "checks": m.checks} for m in self.models],
+        }
 
 
 def _fail(path, message):
@@ -90,18 +92,26 @@ def parse(lab, data, path="<config>"):
                 _fail(path, f"{where}: check {kind!r} needs positive 'points'. Received: {check.get('points')!r}")
             unknown = set(check) - CHECKS[kind] - {"check", "points"}
             if unknown:
-                _fail(path, f"{where}: check {kind!r} has unknown keys {sorted(unknown)}; it takes "
-                            f"{', '.join(sorted(CHECKS[kind]))}")
+                _fail(
+                    path,
+                    f"{where}: check {kind!r} has unknown keys {sorted(unknown)}; it takes "
+                    f"{', '.join(sorted(CHECKS[kind]))}",
+                )
             needed = ("min",) if kind in ("accuracy", "dice") else ("expected",)
             for key in needed:
                 if key not in check:
                     _fail(path, f"{where}: check {kind!r} needs {key!r}")
             if kind in ("accuracy", "dice") and ("dataset" in check) == ("test_set" in check):
-                _fail(path, f"{where}: check {kind!r} needs either 'dataset' (a course dataset) or 'test_set' "
-                            f"(an npz file), not {'both' if 'dataset' in check else 'neither'}")
+                _fail(
+                    path,
+                    f"{where}: check {kind!r} needs either 'dataset' (a course dataset) or 'test_set' "
+                    f"(an npz file), not {'both' if 'dataset' in check else 'neither'}",
+                )
             if check.get("split", "test") not in SPLITS:
-                _fail(path, f"{where}: check {kind!r}: split must be one of {', '.join(SPLITS)}. "
-                            f"Received: {check['split']!r}")
+                _fail(
+                    path,
+                    f"{where}: check {kind!r}: split must be one of {', '.join(SPLITS)}. Received: {check['split']!r}",
+                )
         models.append(ModelSpec(entry["name"], entry["grade_id"], entry["checks"]))
     return LabConfig(lab, data.get("notebook", f"{lab}.ipynb"), models)
 
@@ -122,12 +132,16 @@ def check_points(config, graded_cells):
     """Each model's checks must add up to its test cell's points; `graded_cells` maps grade_id -> points."""
     for model in config.models:
         if model.grade_id not in graded_cells:
-            raise GradingError(f"{config.lab}: model {model.name!r} replaces the score of test cell {model.grade_id!r}, "
-                               f"which the solution notebook does not have. Graded cells: {', '.join(graded_cells)}")
+            raise GradingError(
+                f"{config.lab}: model {model.name!r} replaces the score of test cell {model.grade_id!r}, "
+                f"which the solution notebook does not have. Graded cells: {', '.join(graded_cells)}"
+            )
         total = sum(check["points"] for check in model.checks)
         if abs(total - graded_cells[model.grade_id]) > 1e-9:
-            raise GradingError(f"{config.lab}: the checks of model {model.name!r} give {total} points, but test cell "
-                               f"{model.grade_id!r} is worth {graded_cells[model.grade_id]}: make them equal")
+            raise GradingError(
+                f"{config.lab}: the checks of model {model.name!r} give {total} points, but test cell "
+                f"{model.grade_id!r} is worth {graded_cells[model.grade_id]}: make them equal"
+            )
 
 
 def data_files(check):

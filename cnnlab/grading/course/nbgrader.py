@@ -32,17 +32,27 @@ def prepare(options):
     stamp = course_dir / f"{options.lab}.source-sha256"
     if not (stamp.exists() and stamp.read_text() == digest and released.is_dir()):
         env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}")
-        command = [sys.executable, "-m", "nbgrader", "generate_assignment", options.lab, "--force",
-                   f"--GenerateAssignmentApp.config_file={ROOT / 'autograder' / 'nbgrader_config.py'}",
-                   f"--CourseDirectory.root={course_dir}", f"--CourseDirectory.db_url=sqlite:///{db}",
-                   "--log-level=WARN"]
+        command = [
+            sys.executable,
+            "-m",
+            "nbgrader",
+            "generate_assignment",
+            options.lab,
+            "--force",
+            f"--GenerateAssignmentApp.config_file={ROOT / 'autograder' / 'nbgrader_config.py'}",
+            f"--CourseDirectory.root={course_dir}",
+            f"--CourseDirectory.db_url=sqlite:///{db}",
+            "--log-level=WARN",
+        ]
         result = subprocess.run(command, cwd=course_dir, capture_output=True, text=True, env=env)
         if result.returncode != 0:
             log_path = course_dir / f"{options.lab}.generate_assignment.log"
             log_path.write_text(result.stdout + result.stderr)
             last = next((line for line in reversed((result.stdout + result.stderr).splitlines()) if line.strip()), "")
-            raise GradingError(f"nbgrader generate_assignment {options.lab} failed (exit {result.returncode}): "
-                               f"{last.strip()[:300]}; its whole output is in {log_path}")
+            raise GradingError(
+                f"nbgrader generate_assignment {options.lab} failed (exit {result.returncode}): "
+                f"{last.strip()[:300]}; its whole output is in {log_path}"
+            )
         stamp.write_text(digest)
     snapshot = out / ".work" / options.lab / "gradebook-source.db"
     snapshot.parent.mkdir(parents=True, exist_ok=True)
@@ -56,7 +66,10 @@ def mpl_cache(out):
     cache = out / ".work" / "mpl"
     if not (cache / ".complete").exists():
         cache.mkdir(parents=True, exist_ok=True)
-        subprocess.run([sys.executable, "-c", "import matplotlib.font_manager"], capture_output=True,
-                       env=dict(os.environ, MPLCONFIGDIR=str(cache)))
+        subprocess.run(
+            [sys.executable, "-c", "import matplotlib.font_manager"],
+            capture_output=True,
+            env=dict(os.environ, MPLCONFIGDIR=str(cache)),
+        )
         (cache / ".complete").touch()
     return cache

@@ -32,8 +32,10 @@ def unpack(archive, target):
     with zipfile.ZipFile(archive) as zf:
         total = sum(info.file_size for info in zf.infolist())
         if total > MAX_ZIP_BYTES:
-            raise GradingError(f"{archive}: unpacks to {total / 2**30:.1f} GB, over the grader's "
-                               f"{MAX_ZIP_BYTES / 2**30:.0f} GB; unpack it yourself and pass the folder")
+            raise GradingError(
+                f"{archive}: unpacks to {total / 2**30:.1f} GB, over the grader's "
+                f"{MAX_ZIP_BYTES / 2**30:.0f} GB; unpack it yourself and pass the folder"
+            )
         for info in zf.infolist():
             name = Path(info.filename)
             if name.is_absolute() or ".." in name.parts:

@@ -84,8 +84,14 @@ def _pick_notebook(notebooks, notebook_name, where, base):
     if not notebooks:
         return None, f"no notebook for this lab in {where}", ""
     names = ", ".join(sorted(_shown(p, base) for p in notebooks))
-    return None, (f"several notebooks in {where} and none named {notebook_name}: {names}; the grader cannot tell "
-                  f"which to grade"), ""
+    return (
+        None,
+        (
+            f"several notebooks in {where} and none named {notebook_name}: {names}; the grader cannot tell "
+            f"which to grade"
+        ),
+        "",
+    )
 
 
 def _model_files(paths, model_names, base):
@@ -118,8 +124,9 @@ def _links_note(links, base):
 
 
 def _refused_note(members):
-    return (f"refused zip members that are symbolic links, which the grader never follows: {', '.join(members[:5])}"
-            + (" ..." if len(members) > 5 else ""))
+    return f"refused zip members that are symbolic links, which the grader never follows: {', '.join(members[:5])}" + (
+        " ..." if len(members) > 5 else ""
+    )
 
 
 def _finish(submission, notes, lab):
@@ -151,8 +158,11 @@ def discover(root, lab, notebook_name, model_names, id_pattern=DEFAULT_ID_PATTER
         if entry.is_symlink():
             match = pattern.match(unicodedata.normalize("NFC", entry.name))
             if entry.is_dir():
-                row(entry.name, f"{entry.name} is a symbolic link (to {os.readlink(entry)}), not a folder of the "
-                                f"student's own; the grader never follows links")
+                row(
+                    entry.name,
+                    f"{entry.name} is a symbolic link (to {os.readlink(entry)}), not a folder of the "
+                    f"student's own; the grader never follows links",
+                )
             elif match:
                 flat_links.setdefault(student_id(match.group(1))[0], []).append(entry)
             else:
@@ -187,7 +197,9 @@ def discover(root, lab, notebook_name, model_names, id_pattern=DEFAULT_ID_PATTER
         elif entry.is_file():
             match = pattern.match(unicodedata.normalize("NFC", entry.name))
             if not match:
-                warnings.append(f"skipped {entry.name!r}: its name does not start with a student id (--id-pattern {id_pattern})")
+                warnings.append(
+                    f"skipped {entry.name!r}: its name does not start with a student id (--id-pattern {id_pattern})"
+                )
                 continue
             student, problem = student_id(match.group(1))
             if problem:

@@ -15,8 +15,10 @@ def student_id(name):
     normal = unicodedata.normalize("NFC", name)
     if STUDENT_ID.fullmatch(normal) and not normal.startswith("."):
         return normal, ""
-    return normal, (f"{normal!r} is not a student id: an id is 1 to 64 letters or digits (accents and other "
-                    f"scripts are fine), '.', '_' or '-', not starting with '.'")
+    return normal, (
+        f"{normal!r} is not a student id: an id is 1 to 64 letters or digits (accents and other "
+        f"scripts are fine), '.', '_' or '-', not starting with '.'"
+    )
 
 
 def slug(student):

@@ -67,50 +67,82 @@ def _audit_hook(protected, writable, fork_server=False):
         if event == "socket.connect":
             sock, address = args[0], args[1]
             if sock.family in (socket.AF_INET, socket.AF_INET6):
-                raise PermissionError(f"the grader runs notebooks without network: connecting to {address!r} is refused")
+                raise PermissionError(
+                    f"the grader runs notebooks without network: connecting to {address!r} is refused"
+                )
         elif event == "socket.getaddrinfo":
             raise PermissionError(f"the grader runs notebooks without network: looking up {args[0]!r} is refused")
         elif event == "os.fork" and os.getpid() == forker:
             return
-        elif event in ("subprocess.Popen", "os.system", "os.exec", "os.posix_spawn", "os.spawn", "os.fork", "os.forkpty"):
+        elif event in (
+            "subprocess.Popen",
+            "os.system",
+            "os.exec",
+            "os.posix_spawn",
+            "os.spawn",
+            "os.fork",
+            "os.forkpty",
+        ):
             raise PermissionError(f"the grader runs notebooks without starting programs ({event} refused)")
         elif event == "open" and args and isinstance(args[0], (str, bytes, os.PathLike)):
             mode, flags = (args[1] if len(args) > 1 else None), (args[2] if len(args) > 2 else 0)
-            writing = (isinstance(mode, str) and any(m in mode for m in "wax+")) or \
-                      (isinstance(flags, int) and flags & (os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_APPEND))
+            writing = (isinstance(mode, str) and any(m in mode for m in "wax+")) or (
+                isinstance(flags, int) and flags & (os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_APPEND)
+            )
             if not (writing or protected):  # a read with nothing protected (model probes): every path may be read
                 return
             path = real(args[0])
             if under(path, protected) and not under(path, writable):
-                raise PermissionError(f"{os.fsdecode(args[0])} is the grader's, not the notebook's: opening it is refused")
+                raise PermissionError(
+                    f"{os.fsdecode(args[0])} is the grader's, not the notebook's: opening it is refused"
+                )
             if writing and not under(path, writable):
-                raise PermissionError(f"the notebook may only write in its working directory: writing "
-                                      f"{os.fsdecode(args[0])} is refused")
+                raise PermissionError(
+                    f"the notebook may only write in its working directory: writing {os.fsdecode(args[0])} is refused"
+                )
         elif event == "sqlite3.connect" and args and isinstance(args[0], (str, bytes, os.PathLike)):
             path = real(args[0])
             if path is not None and not under(path, writable) and os.fsdecode(args[0]) != ":memory:":
-                raise PermissionError(f"the notebook may only open databases in its working directory: "
-                                      f"{os.fsdecode(args[0])} is refused")
+                raise PermissionError(
+                    f"the notebook may only open databases in its working directory: {os.fsdecode(args[0])} is refused"
+                )
         elif event in ("os.listdir", "os.scandir") and args and args[0] is not None:
             path = real(args[0] if not isinstance(args[0], int) else ".")
             if under(path, protected) and not under(path, writable):
                 raise PermissionError(f"{os.fsdecode(args[0])} is the grader's: listing it is refused")
-        elif event in ("os.remove", "os.rename", "os.rmdir", "os.mkdir", "os.chmod", "os.truncate", "os.symlink", "os.link"):
+        elif event in (
+            "os.remove",
+            "os.rename",
+            "os.rmdir",
+            "os.mkdir",
+            "os.chmod",
+            "os.truncate",
+            "os.symlink",
+            "os.link",
+        ):
             # rename, link and symlink: the new name (args[1]) must be inside too; a symlink's target may be anything
-            names = args[1:2] if event == "os.symlink" else (args[:2] if event in ("os.rename", "os.link") else args[:1])
+            names = (
+                args[1:2] if event == "os.symlink" else (args[:2] if event in ("os.rename", "os.link") else args[:1])
+            )
             for name in names:
                 path = real(name) if isinstance(name, (str, bytes, os.PathLike)) else None
                 if path is not None and not under(path, writable):
-                    raise PermissionError(f"the notebook may only change files in its working directory: {event} "
-                                          f"on {os.fsdecode(name)} is refused")
+                    raise PermissionError(
+                        f"the notebook may only change files in its working directory: {event} "
+                        f"on {os.fsdecode(name)} is refused"
+                    )
 
     sys.addaudithook(hook)
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--limits", required=True, help="JSON: memory_mb, cpu_s, file_mb, processes, protected and "
-                                                        "writable (paths), fork_server (this process may fork)")
+    parser.add_argument(
+        "--limits",
+        required=True,
+        help="JSON: memory_mb, cpu_s, file_mb, processes, protected and "
+        "writable (paths), fork_server (this process may fork)",
+    )
     parser.add_argument("command", nargs=argparse.REMAINDER, help="-- python -m ipykernel_launcher -f FILE")
     args = parser.parse_args(argv)
     limits = json.loads(args.limits)

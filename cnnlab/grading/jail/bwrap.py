@@ -114,21 +114,75 @@ def command(jail, argv, writable=(), readonly=(), cwd=None):
     writable = [os.path.realpath(p) for p in writable]
     readonly = [os.path.realpath(p) for p in [*jail.readonly, *readonly]]
     namespaces = ["--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try"]
-    outer = [jail.bwrap, *namespaces, "--die-with-parent", "--new-session", "--hostname", "cnnlab-jail",
-             *_system_binds(), "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp",
-             *_binds(readonly, "--ro-bind", made, mounts), *_binds(writable, "--bind", made, mounts),
-             "--chdir", os.path.realpath(cwd or (writable[0] if writable else "/tmp"))]
+    outer = [
+        jail.bwrap,
+        *namespaces,
+        "--die-with-parent",
+        "--new-session",
+        "--hostname",
+        "cnnlab-jail",
+        *_system_binds(),
+        "--proc",
+        "/proc",
+        "--dev",
+        "/dev",
+        "--tmpfs",
+        "/tmp",
+        *_binds(readonly, "--ro-bind", made, mounts),
+        *_binds(writable, "--bind", made, mounts),
+        "--chdir",
+        os.path.realpath(cwd or (writable[0] if writable else "/tmp")),
+    ]
     if jail.mode == "bwrap-user":
-        return [*outer, "--unshare-user", "--uid", str(INSIDE_UID), "--gid", str(INSIDE_UID), "--disable-userns",
-                "--", *argv]
+        return [
+            *outer,
+            "--unshare-user",
+            "--uid",
+            str(INSIDE_UID),
+            "--gid",
+            str(INSIDE_UID),
+            "--disable-userns",
+            "--",
+            *argv,
+        ]
     # root: hand the writable folders to jail.uid, drop to it for good, then an unprivileged bwrap makes the
     # user namespace. `sh -c SCRIPT UID FOLDER... -- COMMAND...`: chown each folder, then exec the command.
-    handover = ["/bin/sh", "-c", 'u="$0"; while [ "$1" != "--" ]; do chown -R "$u:$u" "$1" || exit 125; shift; '
-                                 'done; shift; exec "$@"', str(jail.uid), *writable, "--"]
-    drop = [jail.setpriv, "--reuid", str(jail.uid), "--regid", str(jail.uid), "--clear-groups", "--no-new-privs",
-            "--inh-caps=-all", "--bounding-set=-all", "--"]
-    inner = [jail.bwrap, "--unshare-user", "--uid", str(INSIDE_UID), "--gid", str(INSIDE_UID), "--disable-userns",
-             "--die-with-parent", "--dev-bind", "/", "/", "--chdir", outer[-1], "--"]
+    handover = [
+        "/bin/sh",
+        "-c",
+        'u="$0"; while [ "$1" != "--" ]; do chown -R "$u:$u" "$1" || exit 125; shift; done; shift; exec "$@"',
+        str(jail.uid),
+        *writable,
+        "--",
+    ]
+    drop = [
+        jail.setpriv,
+        "--reuid",
+        str(jail.uid),
+        "--regid",
+        str(jail.uid),
+        "--clear-groups",
+        "--no-new-privs",
+        "--inh-caps=-all",
+        "--bounding-set=-all",
+        "--",
+    ]
+    inner = [
+        jail.bwrap,
+        "--unshare-user",
+        "--uid",
+        str(INSIDE_UID),
+        "--gid",
+        str(INSIDE_UID),
+        "--disable-userns",
+        "--die-with-parent",
+        "--dev-bind",
+        "/",
+        "/",
+        "--chdir",
+        outer[-1],
+        "--",
+    ]
     return [*outer, "--", *handover, *drop, *inner, *argv]
 
 
@@ -146,13 +200,19 @@ def probe(allow_unsafe=False):
         jail = Jail(mode, "", bwrap, setpriv or "", readonly=python_paths())
         trial = subprocess.run(command(jail, ["/bin/true"]), capture_output=True, text=True)
         if trial.returncode == 0:
-            who = (f"as root, dropping to uid {JAIL_UID}" if root else f"as uid {os.geteuid()}")
-            jail.description = (f"bubblewrap jail ({who}; own user, PID, network, IPC, mount, UTS namespaces; "
-                                f"uid {INSIDE_UID} inside), rlimits, audit hook")
+            who = f"as root, dropping to uid {JAIL_UID}" if root else f"as uid {os.geteuid()}"
+            jail.description = (
+                f"bubblewrap jail ({who}; own user, PID, network, IPC, mount, UTS namespaces; "
+                f"uid {INSIDE_UID} inside), rlimits, audit hook"
+            )
             return jail
         why = f"bubblewrap cannot make its namespaces here ({(trial.stderr or trial.stdout).strip()[:200]})"
     if not allow_unsafe:
-        raise JailError(f"no jail for untrusted code on this machine: {why}. Grade on Linux with bubblewrap and "
-                        f"user namespaces, or pass --unsafe-no-sandbox for work you trust (the results record it)")
-    return Jail("none", f"UNSAFE, no sandbox (--unsafe-no-sandbox: {why}); rlimits and audit hook only, which "
-                        f"native code can bypass")
+        raise JailError(
+            f"no jail for untrusted code on this machine: {why}. Grade on Linux with bubblewrap and "
+            f"user namespaces, or pass --unsafe-no-sandbox for work you trust (the results record it)"
+        )
+    return Jail(
+        "none",
+        f"UNSAFE, no sandbox (--unsafe-no-sandbox: {why}); rlimits and audit hook only, which native code can bypass",
+    )

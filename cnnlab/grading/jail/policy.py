@@ -13,8 +13,16 @@ from cnnlab.grading.paths import python_path
 KERNEL_NAME = "cnnlab-sandbox"  # the kernelspec of a jailed kernel
 FILE_MB = 1024  # the largest file a jailed process may write
 # what a jailed process sees of the grader's environment: an allow-list (no tokens, no credentials)
-ALLOWED_ENV = {"PATH", "LANG", "LANGUAGE", "TZ", "KERAS_BACKEND", "CUDA_VISIBLE_DEVICES", "PYTHONHASHSEED",
-               "VIRTUAL_ENV"}
+ALLOWED_ENV = {
+    "PATH",
+    "LANG",
+    "LANGUAGE",
+    "TZ",
+    "KERAS_BACKEND",
+    "CUDA_VISIBLE_DEVICES",
+    "PYTHONHASHSEED",
+    "VIRTUAL_ENV",
+}
 ALLOWED_ENV_PREFIXES = ("LC_", "OMP_", "MKL_", "TF_", "XLA_", "JAX_")
 # quiet and clean: no TensorFlow C++ log, no warnings in the student's feedback, no .pyc in the jail's folders
 QUIET_ENV = {"TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONWARNINGS": "ignore", "PYTHONDONTWRITEBYTECODE": "1"}
@@ -24,9 +32,15 @@ def limits(memory_mb, seconds, processes, writable, protected=(), fork_server=Fa
     """The limits `jail._inside` sets: address space, CPU seconds (a backstop behind the wall clock of `seconds`,
     which several threads may use faster), processes, file size; the audit hook's protected and writable paths;
     `fork_server`: this process (a server) may fork, its children may not."""
-    return {"memory_mb": memory_mb, "cpu_s": int(seconds * (os.cpu_count() or 1)) + 10, "file_mb": FILE_MB,
-            "processes": processes, "protected": [str(p) for p in protected], "writable": [str(p) for p in writable],
-            "fork_server": fork_server}
+    return {
+        "memory_mb": memory_mb,
+        "cpu_s": int(seconds * (os.cpu_count() or 1)) + 10,
+        "file_mb": FILE_MB,
+        "processes": processes,
+        "protected": [str(p) for p in protected],
+        "writable": [str(p) for p in writable],
+        "fork_server": fork_server,
+    }
 
 
 def environment(home, tmp, **extra):
@@ -41,8 +55,18 @@ def environment(home, tmp, **extra):
 
 def command(jail, limits, module, args, writable=(), readonly=(), cwd=None):
     """The command line of `python -m module args` in `jail`, under `limits` (set by `jail._inside` first)."""
-    argv = [sys.executable, "-m", "cnnlab.grading.jail._inside", "--limits", json.dumps(limits), "--",
-            sys.executable, "-m", module, *args]
+    argv = [
+        sys.executable,
+        "-m",
+        "cnnlab.grading.jail._inside",
+        "--limits",
+        json.dumps(limits),
+        "--",
+        sys.executable,
+        "-m",
+        module,
+        *args,
+    ]
     return bwrap.command(jail, argv, writable=writable, readonly=readonly, cwd=cwd)
 
 
@@ -52,5 +76,6 @@ def write_kernelspec(directory, jail, limits, writable, cwd):
     spec.mkdir(parents=True, exist_ok=True)
     argv = command(jail, limits, "ipykernel_launcher", ["-f", "{connection_file}"], writable=writable, cwd=cwd)
     # interrupts as a message: the kernel signals itself (a signal to bwrap would not reach it, in its own session)
-    (spec / "kernel.json").write_text(json.dumps({"argv": argv, "display_name": "cnnlab sandbox", "language": "python",
-                                                  "interrupt_mode": "message"}))
+    (spec / "kernel.json").write_text(
+        json.dumps({"argv": argv, "display_name": "cnnlab sandbox", "language": "python", "interrupt_mode": "message"})
+    )

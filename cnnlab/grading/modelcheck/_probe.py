@@ -56,8 +56,14 @@ def measure(model, spec, folder, index):
     if kind == "ops":
         from cnnlab.profile import profile
 
-        return int(profile(model, convention=spec.get("convention", "deck"), rows="layers",
-                           softmax_ops=spec.get("softmax_ops", True)).total_ops)
+        return int(
+            profile(
+                model,
+                convention=spec.get("convention", "deck"),
+                rows="layers",
+                softmax_ops=spec.get("softmax_ops", True),
+            ).total_ops
+        )
     if kind == "outputs":
         x = np.load(spec["images"], allow_pickle=False)
         spatial = len(model.outputs[0].shape) > 2
@@ -116,7 +122,7 @@ def _left_running():
             stat = Path(f"/proc/{pid}/stat").read_text()
         except OSError:  # ended meanwhile
             continue
-        if int(stat[stat.rindex(")") + 2:].split()[1]) == me:
+        if int(stat[stat.rindex(")") + 2 :].split()[1]) == me:
             left.append(int(pid))
     return left
 

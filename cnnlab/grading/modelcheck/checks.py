@@ -4,7 +4,8 @@
 
 1. `cnnlab.grading.modelfile.inspect` checks the archive, its config.json (allow-list, connected layers) and
    its weights (h5py) in this process, without Keras; a refused file fails every check with the reason;
-2. a fresh child of the sandbox's model server (`cnnlab.grading.modelcheck.server`: a process in `cnnlab.grading.jail.bwrap`'s
+2. a fresh child of the sandbox's model server (`cnnlab.grading.modelcheck.server`: a process in
+   `cnnlab.grading.jail.bwrap`'s
    jail, with the sandbox's memory, CPU, process and time limits, that imported Keras once and forks a child per
    model file) loads that one file with Keras' safe mode, counts its parameters and operations, reads its output
    shape, and predicts the grader's test images (never the labels; `--data DIR`, read here with
@@ -68,8 +69,10 @@ def describe(check):
 def evaluation_set(check, data_dir):
     """(images, labels) of an accuracy or dice check, as the lab feeds them: uint8, with a channel axis."""
     if data_dir is None:
-        raise FileNotFoundError(f"the {check['check']} check needs the grader's data ({', '.join(data_files(check))}): "
-                                f"pass --data DIR (or set CNNLAB_DATA_DIR) to the folder that holds it")
+        raise FileNotFoundError(
+            f"the {check['check']} check needs the grader's data ({', '.join(data_files(check))}): "
+            f"pass --data DIR (or set CNNLAB_DATA_DIR) to the folder that holds it"
+        )
     source = {k: check[k] for k in ("test_set", "dataset", "split", "pad_to", "limit") if k in check}
     return _evaluation_set(str(Path(data_dir).resolve()), json.dumps(source, sort_keys=True))
 
@@ -86,7 +89,7 @@ def _evaluation_set(data_dir, source):
 
     x, y = load_split(source["dataset"], source.get("split", "test"), data_dir)
     if "limit" in source:
-        x, y = x[:source["limit"]], y[:source["limit"]]
+        x, y = x[: source["limit"]], y[: source["limit"]]
     if "pad_to" in source:
         x = pad(x, source["pad_to"])
     if x.ndim == 3:
@@ -191,8 +194,11 @@ def run_model(spec, directory, data_dir=None, quick=False, sandbox=None):
         return ModelRun(spec.name, outcome, round(time.monotonic() - started, 3), reason, results)
 
     if not path.exists():
-        return failed("missing", f"{path.name} is missing: the grader scores the model your notebook saved; run the "
-                                 f"training cell and submit {path.name} with the notebook")
+        return failed(
+            "missing",
+            f"{path.name} is missing: the grader scores the model your notebook saved; run the "
+            f"training cell and submit {path.name} with the notebook",
+        )
     folder = Path(tempfile.mkdtemp(prefix=f"{spec.name}-", dir=sandbox.folder()))
     try:
         expected = next((c["expected"] for c in spec.checks if c["check"] == "params"), None)
@@ -203,19 +209,38 @@ def run_model(spec, directory, data_dir=None, quick=False, sandbox=None):
         measures = _measures(spec, data_dir, sandbox)
         probe, reason = sandbox.server.check(path, measures)
         if probe is None:
-            return failed("timeout" if "longer than" in reason else "crashed", f"{path.name} could not be loaded: {reason}")
+            return failed(
+                "timeout" if "longer than" in reason else "crashed", f"{path.name} could not be loaded: {reason}"
+            )
         if probe.get("load_error"):
             return failed("unloadable", f"{path.name} could not be loaded ({str(probe['load_error'])[:400]})")
         values = probe.get("values")
         if not isinstance(values, list) or len(values) != len(spec.checks):
-            return failed("crashed", f"{path.name}: the model check returned {len(values or [])} of {len(spec.checks)} "
-                                     f"values")
-        results = [_judge(check, value, probe["outputs"], data_dir, quick) for check, value in zip(spec.checks, values)]
+            return failed(
+                "crashed", f"{path.name}: the model check returned {len(values or [])} of {len(spec.checks)} values"
+            )
+        results = [
+            _judge(check, value, probe["outputs"], data_dir, quick)
+            for check, value in zip(spec.checks, values, strict=False)
+        ]
         missed = "" if quick else _bar_hint(spec.name, directory)  # said after an accuracy or Dice bar it misses
-        return ModelRun(spec.name, "measured", round(time.monotonic() - started, 3), "",
-                        [CheckResult(spec.name, c["check"], c["points"], c["points"] if ok else 0, ok,
-                                     message if ok or c["check"] not in ("accuracy", "dice") else message + missed)
-                         for c, (ok, message) in zip(spec.checks, results)])
+        return ModelRun(
+            spec.name,
+            "measured",
+            round(time.monotonic() - started, 3),
+            "",
+            [
+                CheckResult(
+                    spec.name,
+                    c["check"],
+                    c["points"],
+                    c["points"] if ok else 0,
+                    ok,
+                    message if ok or c["check"] not in ("accuracy", "dice") else message + missed,
+                )
+                for c, (ok, message) in zip(spec.checks, results, strict=False)
+            ],
+        )
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 
@@ -226,11 +251,17 @@ def _measures(spec, data_dir, sandbox):
     for check in spec.checks:
         kind = check["check"]
         if kind in ("accuracy", "dice"):
-            measures.append({"kind": "outputs", "images": _images_file(check, data_dir, sandbox),
-                             "batch_size": check.get("batch_size")})
+            measures.append(
+                {
+                    "kind": "outputs",
+                    "images": _images_file(check, data_dir, sandbox),
+                    "batch_size": check.get("batch_size"),
+                }
+            )
         elif kind in ("params", "output_shape", "ops"):
-            measures.append({"kind": kind, **{k: check[k] for k in ("trainable", "convention", "softmax_ops")
-                                              if k in check}})
+            measures.append(
+                {"kind": kind, **{k: check[k] for k in ("trainable", "convention", "softmax_ops") if k in check}}
+            )
         else:
             raise ValueError(f"unknown check {kind!r}")
     return measures
@@ -238,9 +269,12 @@ def _measures(spec, data_dir, sandbox):
 
 def _images_file(check, data_dir, sandbox):
     """The check's test images as a read-only .npy in the sandbox's folder, written once (by any worker)."""
-    key = hashlib.sha256(json.dumps([str(data_dir), {k: check.get(k) for k in
-                                                     ("test_set", "dataset", "split", "pad_to", "limit")}],
-                                    sort_keys=True).encode()).hexdigest()[:16]
+    key = hashlib.sha256(
+        json.dumps(
+            [str(data_dir), {k: check.get(k) for k in ("test_set", "dataset", "split", "pad_to", "limit")}],
+            sort_keys=True,
+        ).encode()
+    ).hexdigest()[:16]
     target = Path(sandbox.folder()) / "images" / f"{key}.npy"
     if not target.exists():
         x, _ = evaluation_set(check, data_dir)
@@ -257,8 +291,10 @@ def _bar_hint(name, directory):
     """What a model that misses its accuracy or Dice bar is told about quick mode: whether its mark came with it."""
     mark = quick_mark(name, directory)
     if os.path.lexists(mark):  # only its name is read: the file is the student's
-        return (f"; {mark.name} came with it: it was trained in quick mode, which checks code only. Train it in full "
-                f"mode and hand in that model")
+        return (
+            f"; {mark.name} came with it: it was trained in quick mode, which checks code only. Train it in full "
+            f"mode and hand in that model"
+        )
     return "; a model trained in quick mode does not reach this bar: hand in one from a full run"
 
 

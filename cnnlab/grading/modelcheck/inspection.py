@@ -30,29 +30,114 @@ PARAMS_FACTOR = 8  # room for the optimizer's variables (Adam: 2 per weight) and
 
 MODELS = {"Functional", "Sequential"}
 LAYERS = {
-    "InputLayer", "Dense", "Conv1D", "Conv2D", "Conv3D", "Conv2DTranspose", "DepthwiseConv2D", "SeparableConv2D",
-    "MaxPooling1D", "MaxPooling2D", "AveragePooling1D", "AveragePooling2D", "GlobalAveragePooling1D",
-    "GlobalAveragePooling2D", "GlobalMaxPooling1D", "GlobalMaxPooling2D", "Flatten", "Reshape", "Permute",
-    "Dropout", "SpatialDropout2D", "GaussianNoise", "BatchNormalization", "LayerNormalization", "GroupNormalization",
-    "Activation", "ReLU", "LeakyReLU", "PReLU", "ELU", "Softmax", "Add", "Subtract", "Multiply", "Average",
-    "Maximum", "Minimum", "Concatenate", "ZeroPadding2D", "Cropping2D", "UpSampling2D", "Rescaling", "Identity",
-    "Resizing", "CenterCrop", "Normalization", "RandomFlip", "RandomCrop", "RandomTranslation", "RandomRotation", "RandomZoom",
+    "InputLayer",
+    "Dense",
+    "Conv1D",
+    "Conv2D",
+    "Conv3D",
+    "Conv2DTranspose",
+    "DepthwiseConv2D",
+    "SeparableConv2D",
+    "MaxPooling1D",
+    "MaxPooling2D",
+    "AveragePooling1D",
+    "AveragePooling2D",
+    "GlobalAveragePooling1D",
+    "GlobalAveragePooling2D",
+    "GlobalMaxPooling1D",
+    "GlobalMaxPooling2D",
+    "Flatten",
+    "Reshape",
+    "Permute",
+    "Dropout",
+    "SpatialDropout2D",
+    "GaussianNoise",
+    "BatchNormalization",
+    "LayerNormalization",
+    "GroupNormalization",
+    "Activation",
+    "ReLU",
+    "LeakyReLU",
+    "PReLU",
+    "ELU",
+    "Softmax",
+    "Add",
+    "Subtract",
+    "Multiply",
+    "Average",
+    "Maximum",
+    "Minimum",
+    "Concatenate",
+    "ZeroPadding2D",
+    "Cropping2D",
+    "UpSampling2D",
+    "Rescaling",
+    "Identity",
+    "Resizing",
+    "CenterCrop",
+    "Normalization",
+    "RandomFlip",
+    "RandomCrop",
+    "RandomTranslation",
+    "RandomRotation",
+    "RandomZoom",
 }
-CNNLAB = {"TrainableSubsampling", "ScaledTanh", "RBFOutput", "LocalResponseNormalization", "Subsample",
-          "ZeroPadChannels", "FanInUniform"}
-INITIALIZERS = {"GlorotUniform", "GlorotNormal", "HeUniform", "HeNormal", "LecunUniform", "LecunNormal", "Zeros",
-                "Ones", "Constant", "RandomNormal", "RandomUniform", "TruncatedNormal", "VarianceScaling",
-                "Orthogonal"}
-OTHERS = {"keras.regularizers": {"L1", "L2", "L1L2"},
-          "keras.constraints": {"MaxNorm", "NonNeg", "UnitNorm", "MinMaxNorm"},
-          "keras.initializers": INITIALIZERS,
-          "keras": {"DTypePolicy", "FloatDTypePolicy"} | MODELS,
-          "keras.layers": LAYERS,
-          "keras.src.models.functional": {"Functional"},
-          "keras.src.models.sequential": {"Sequential"},
-          "keras.models": MODELS}
-ACTIVATIONS = {"relu", "relu6", "sigmoid", "softmax", "tanh", "linear", "elu", "selu", "gelu", "silu", "swish",
-               "softplus", "softsign", "leaky_relu", "hard_sigmoid", "hard_silu", "exponential", "log_softmax", "mish"}
+CNNLAB = {
+    "TrainableSubsampling",
+    "ScaledTanh",
+    "RBFOutput",
+    "LocalResponseNormalization",
+    "Subsample",
+    "ZeroPadChannels",
+    "FanInUniform",
+}
+INITIALIZERS = {
+    "GlorotUniform",
+    "GlorotNormal",
+    "HeUniform",
+    "HeNormal",
+    "LecunUniform",
+    "LecunNormal",
+    "Zeros",
+    "Ones",
+    "Constant",
+    "RandomNormal",
+    "RandomUniform",
+    "TruncatedNormal",
+    "VarianceScaling",
+    "Orthogonal",
+}
+OTHERS = {
+    "keras.regularizers": {"L1", "L2", "L1L2"},
+    "keras.constraints": {"MaxNorm", "NonNeg", "UnitNorm", "MinMaxNorm"},
+    "keras.initializers": INITIALIZERS,
+    "keras": {"DTypePolicy", "FloatDTypePolicy"} | MODELS,
+    "keras.layers": LAYERS,
+    "keras.src.models.functional": {"Functional"},
+    "keras.src.models.sequential": {"Sequential"},
+    "keras.models": MODELS,
+}
+ACTIVATIONS = {
+    "relu",
+    "relu6",
+    "sigmoid",
+    "softmax",
+    "tanh",
+    "linear",
+    "elu",
+    "selu",
+    "gelu",
+    "silu",
+    "swish",
+    "softplus",
+    "softsign",
+    "leaky_relu",
+    "hard_sigmoid",
+    "hard_silu",
+    "exponential",
+    "log_softmax",
+    "mish",
+}
 
 
 class RefusedModel(ValueError):
@@ -69,15 +154,19 @@ def inspect(path, expected_params=None, scratch=None):
     path = Path(path)
     cap = weights_cap(expected_params)
     if not zipfile.is_zipfile(path):
-        raise RefusedModel(f"{path.name} is not a Keras model file (a .keras file is a zip archive); "
-                           f"save it with model.save('{path.name}') or lab.save_model")
+        raise RefusedModel(
+            f"{path.name} is not a Keras model file (a .keras file is a zip archive); "
+            f"save it with model.save('{path.name}') or lab.save_model"
+        )
     with zipfile.ZipFile(path) as archive:
         members = archive.infolist()
         names = [m.filename for m in members]
         unknown = [n for n in names if n not in MEMBERS]
         if unknown or len(set(names)) != len(names):
-            raise RefusedModel(f"{path.name} holds {', '.join(sorted(set(unknown)) or ['a file twice'])[:200]}: a model "
-                               f"file holds only {', '.join(MEMBERS)} (save it with model.save)")
+            raise RefusedModel(
+                f"{path.name} holds {', '.join(sorted(set(unknown)) or ['a file twice'])[:200]}: a model "
+                f"file holds only {', '.join(MEMBERS)} (save it with model.save)"
+            )
         if "config.json" not in names:
             raise RefusedModel(f"{path.name} has no config.json: save it with model.save")
         for member in members:
@@ -85,8 +174,10 @@ def inspect(path, expected_params=None, scratch=None):
             if stat.S_ISLNK(member.external_attr >> 16):
                 raise RefusedModel(f"{path.name}: {member.filename} is a link")
             if member.file_size > limit:
-                raise RefusedModel(f"{path.name}: {member.filename} expands to {member.file_size:,} bytes, over "
-                                   f"the grader's cap of {limit:,} for this lab")
+                raise RefusedModel(
+                    f"{path.name}: {member.filename} expands to {member.file_size:,} bytes, over "
+                    f"the grader's cap of {limit:,} for this lab"
+                )
         with archive.open("config.json") as file:
             text = file.read(MEMBERS["config.json"] + 1)
         if len(text) > MEMBERS["config.json"]:
@@ -101,8 +192,10 @@ def inspect(path, expected_params=None, scratch=None):
             with archive.open("model.weights.h5") as source, open(weights, "wb") as target:
                 copied = _copy(source, target, 8 * cap + 2**20)
             if copied is None:
-                raise RefusedModel(f"{path.name}: model.weights.h5 is larger than the grader's cap of "
-                                   f"{8 * cap + 2**20:,} bytes for this lab")
+                raise RefusedModel(
+                    f"{path.name}: model.weights.h5 is larger than the grader's cap of "
+                    f"{8 * cap + 2**20:,} bytes for this lab"
+                )
             check_weights(weights, cap)
 
 
@@ -118,6 +211,7 @@ def _copy(source, target, limit):
 
 # -- config.json --
 
+
 def check_config(config):
     """Raise RefusedModel unless `config` (config.json, parsed) is an allow-listed, fully connected model."""
     if not isinstance(config, dict) or config.get("class_name") not in MODELS:
@@ -129,8 +223,10 @@ def check_config(config):
 
 
 def _refuse(where, what):
-    raise RefusedModel(f"config.json: {where} is {what}, which the grader does not load (allowed: Keras' core "
-                       f"layers, initializers, regularizers, constraints and cnnlab's layers; no Lambda, no functions)")
+    raise RefusedModel(
+        f"config.json: {where} is {what}, which the grader does not load (allowed: Keras' core "
+        f"layers, initializers, regularizers, constraints and cnnlab's layers; no Lambda, no functions)"
+    )
 
 
 def _walk(node, where, count):
@@ -195,16 +291,21 @@ def _connected(config):
         todo += [h[0] for h in _histories(by_name[name].get("inbound_nodes", []))]
     unconnected = sorted(str(n) for n in by_name if n not in reached)
     if unconnected:
-        raise RefusedModel(f"config.json: layers {', '.join(unconnected)[:200]} are not connected to the model's "
-                           f"outputs; save only the model you trained")
+        raise RefusedModel(
+            f"config.json: layers {', '.join(unconnected)[:200]} are not connected to the model's "
+            f"outputs; save only the model you trained"
+        )
 
 
 def _references(outputs):
     """`output_layers`: [name, node, tensor] or a list of them."""
     if isinstance(outputs, list) and len(outputs) == 3 and isinstance(outputs[0], str):
         return [outputs]
-    return [o for o in outputs if isinstance(o, list) and len(o) == 3 and isinstance(o[0], str)] \
-        if isinstance(outputs, list) else []
+    return (
+        [o for o in outputs if isinstance(o, list) and len(o) == 3 and isinstance(o[0], str)]
+        if isinstance(outputs, list)
+        else []
+    )
 
 
 def _histories(node):
@@ -219,6 +320,7 @@ def _histories(node):
 
 
 # -- model.weights.h5 --
+
 
 def check_weights(path, cap):
     """Raise RefusedModel unless the HDF5 file has hard links only, plain numeric datasets, at most `cap` values."""
@@ -250,8 +352,10 @@ def check_weights(path, cap):
                     raise RefusedModel(f"model.weights.h5: {where} holds {item.dtype}, not numbers")
                 total += int(item.size)
                 if total > cap:
-                    raise RefusedModel(f"model.weights.h5 declares more than {cap:,} values, over the grader's cap "
-                                       f"for this lab (about {cap // PARAMS_FACTOR:,} parameters)")
+                    raise RefusedModel(
+                        f"model.weights.h5 declares more than {cap:,} values, over the grader's cap "
+                        f"for this lab (about {cap // PARAMS_FACTOR:,} parameters)"
+                    )
     return total
 
 

@@ -54,16 +54,39 @@ class ModelServer:
         self.scratch = Path(tempfile.mkdtemp(prefix="server-", dir=sandbox.folder()))
         images = Path(sandbox.folder()) / "images"
         images.mkdir(mode=0o755, exist_ok=True)
-        limits = policy.limits(sandbox.memory_mb, sandbox.timeout_s, sandbox.processes, [self.scratch], fork_server=True)
-        backend = next((name for name in ("tensorflow", "jax") if find_spec(name)),
-                       os.environ.get("KERAS_BACKEND", "tensorflow"))  # TensorFlow's CPU convolutions are the fastest
-        env = policy.environment(self.scratch, self.scratch, MPLCONFIGDIR=self.scratch, KERAS_BACKEND=backend,
-                                 JAX_PLATFORMS="cpu", CUDA_VISIBLE_DEVICES="")
-        command = policy.command(sandbox.jail, limits, "cnnlab.grading.modelcheck._probe", [str(self.scratch)],
-                                 writable=[self.scratch], readonly=[images], cwd=self.scratch)
+        limits = policy.limits(
+            sandbox.memory_mb, sandbox.timeout_s, sandbox.processes, [self.scratch], fork_server=True
+        )
+        backend = next(
+            (name for name in ("tensorflow", "jax") if find_spec(name)), os.environ.get("KERAS_BACKEND", "tensorflow")
+        )  # TensorFlow's CPU convolutions are the fastest
+        env = policy.environment(
+            self.scratch,
+            self.scratch,
+            MPLCONFIGDIR=self.scratch,
+            KERAS_BACKEND=backend,
+            JAX_PLATFORMS="cpu",
+            CUDA_VISIBLE_DEVICES="",
+        )
+        command = policy.command(
+            sandbox.jail,
+            limits,
+            "cnnlab.grading.modelcheck._probe",
+            [str(self.scratch)],
+            writable=[self.scratch],
+            readonly=[images],
+            cwd=self.scratch,
+        )
         self.log = tempfile.TemporaryFile(dir=sandbox.folder())  # the server's stderr until it is ready (GraderFault)
-        self.process = subprocess.Popen(command, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                        stderr=self.log, cwd=self.scratch, start_new_session=True)
+        self.process = subprocess.Popen(
+            command,
+            env=env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self.log,
+            cwd=self.scratch,
+            start_new_session=True,
+        )
         self.ready = False
 
     def stop(self):
@@ -146,8 +169,10 @@ class ModelServer:
             done = self._reply(self.sandbox.timeout_s)
         except TimeoutError:
             self.close()
-            return None, (f"checking it took longer than {self.sandbox.timeout_s:g} s (the time budget of a model "
-                          f"check) and was stopped")
+            return None, (
+                f"checking it took longer than {self.sandbox.timeout_s:g} s (the time budget of a model "
+                f"check) and was stopped"
+            )
         if not isinstance(done, dict) or done.get("tainted"):
             self.stop()  # the check killed the server or left something running: the next check gets a fresh one
         try:
@@ -158,10 +183,15 @@ class ModelServer:
     def _collect(self, done):
         if not os.path.lexists(self.scratch / "probe.json"):
             code = done.get("exit") if isinstance(done, dict) else None
-            how = (f"killed by signal {-code}" if code < 0 else f"exit {code}") if isinstance(code, int) else \
-                "it ended the model server"
-            return None, (f"the process that loads and measures it died ({how}): the model needs more than the "
-                          f"grader's {self.sandbox.memory_mb} MB of memory, or crashes Keras")
+            how = (
+                (f"killed by signal {-code}" if code < 0 else f"exit {code}")
+                if isinstance(code, int)
+                else "it ended the model server"
+            )
+            return None, (
+                f"the process that loads and measures it died ({how}): the model needs more than the "
+                f"grader's {self.sandbox.memory_mb} MB of memory, or crashes Keras"
+            )
         folder = os.open(self.scratch, os.O_RDONLY | os.O_DIRECTORY)
         try:
             try:

@@ -16,9 +16,13 @@ def model_sandbox(job):
 
     key = json.dumps([job.jail, job.limits["memory_mb"], job.model_timeout, job.limits["processes"], job.model_work])
     if key not in _SANDBOXES:
-        _SANDBOXES[key] = ModelSandbox(Jail.from_json(job.jail), memory_mb=job.limits["memory_mb"],
-                                       timeout_s=job.model_timeout, processes=job.limits["processes"],
-                                       work=job.model_work)
+        _SANDBOXES[key] = ModelSandbox(
+            Jail.from_json(job.jail),
+            memory_mb=job.limits["memory_mb"],
+            timeout_s=job.model_timeout,
+            processes=job.limits["processes"],
+            work=job.model_work,
+        )
     sandbox = _SANDBOXES[key]
     sandbox.server.start()
     return sandbox

@@ -156,7 +156,7 @@ class Calls:
                 space.update(stand_ins)
             yield
         finally:
-            for space, before in zip(namespaces, saved):
+            for space, before in zip(namespaces, saved, strict=False):
                 for name in stand_ins:
                     space.pop(name, None)
                 space.update(before)

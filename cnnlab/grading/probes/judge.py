@@ -1,7 +1,8 @@
 """The grader's side of a test: read what a probe handed back and judge it against the reference's values.
 
 Runs in the grader's process only. `read_records` opens a probe's folder without following links, reads only
-small regular files (`cnnlab.grading.jail.files`), and loads arrays with `allow_pickle=False`. `judge` runs the test's EXPECT
+small regular files (`cnnlab.grading.jail.files`), and loads arrays with `allow_pickle=False`. `judge` runs the
+test's EXPECT
 block (the instructors' code, from the solution notebook) with `expect` bound to an `Expect` holding the
 student's and the reference's records. A rule's message names the rule and the value's name, never the hidden
 input or the expected value.
@@ -118,8 +119,10 @@ class Expect:
                 return f"{name!r} has shape {a.shape}, not the expected one"
             close = np.isclose(a, b, rtol=rtol, atol=atol)
             if not close.all():
-                return (f"{name!r}: {int((~close).sum())} of {close.size} values differ from the expected ones "
-                        f"(rtol={rtol:g}, atol={atol:g})")
+                return (
+                    f"{name!r}: {int((~close).sum())} of {close.size} values differ from the expected ones "
+                    f"(rtol={rtol:g}, atol={atol:g})"
+                )
             return ""
 
         self._rule(name, rule, why)
@@ -166,13 +169,19 @@ class Expect:
         unique = list(dict.fromkeys(self.missing))
         names = ", ".join(repr(n) for n in unique[:3])
         more = f" and {len(unique) - 3} more" if len(unique) > 3 else ""
-        why = f"the probe stopped with {self.probe_error} in your code" if self.probe_error else "the probe did not record them"
+        why = (
+            f"the probe stopped with {self.probe_error} in your code"
+            if self.probe_error
+            else "the probe did not record them"
+        )
         return f"{names}{more} missing: {why}"
 
     def _judge(self, name, rule):
         if name not in self.reference:
-            raise ValueError(f"the test's rule names {name!r}, which the reference's probe did not record; "
-                             f"recorded: {', '.join(sorted(self.reference)) or 'nothing'}")
+            raise ValueError(
+                f"the test's rule names {name!r}, which the reference's probe did not record; "
+                f"recorded: {', '.join(sorted(self.reference)) or 'nothing'}"
+            )
         mine = self.student[name]
         if mine.kind == "unsupported":
             return f"{name!r} is a {mine.value}, which the grader cannot compare"

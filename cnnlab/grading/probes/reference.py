@@ -59,16 +59,20 @@ def split(source, grade_id):
     parts = {}
     for kind, (begin, end) in BLOCKS.items():
         if begin in outside or end in outside:
-            raise ValueError(f"{grade_id}: {begin} ... {end} must lie inside {HIDDEN[0]} ... {HIDDEN[1]}, "
-                             f"or the release would show it")
+            raise ValueError(
+                f"{grade_id}: {begin} ... {end} must lie inside {HIDDEN[0]} ... {HIDDEN[1]}, "
+                f"or the release would show it"
+            )
         parts[kind] = "".join(_blocks(hidden, begin, end))
         if hidden.count(begin) != hidden.count(end) or hidden.count(begin) != len(_blocks(hidden, begin, end)):
             raise ValueError(f"{grade_id}: every {begin} needs its own {end} line, in that order")
     if not parts["probe"] and not parts["expect"]:
         return None
     if not parts["probe"] or not parts["expect"]:
-        raise ValueError(f"{grade_id}: a probed test needs both a PROBE and an EXPECT block. "
-                         f"Received: {'PROBE' if parts['probe'] else 'EXPECT'} only")
+        raise ValueError(
+            f"{grade_id}: a probed test needs both a PROBE and an EXPECT block. "
+            f"Received: {'PROBE' if parts['probe'] else 'EXPECT'} only"
+        )
     return ProbedTest(grade_id, outside.rstrip("\n"), parts["probe"], parts["expect"])
 
 
@@ -85,8 +89,10 @@ def probed_tests(nb):
 
 def harness_source(directory):
     """The cell that runs one probe in a kernel: the probe's code waits in `directory`, unknown until then."""
-    return ("# cnnlab grader probe\n"
-            f"__import__('cnnlab.grading.probes._kernel', fromlist=['run']).run({str(directory)!r}, globals())")
+    return (
+        "# cnnlab grader probe\n"
+        f"__import__('cnnlab.grading.probes._kernel', fromlist=['run']).run({str(directory)!r}, globals())"
+    )
 
 
 def new_probe_run(parent, code, owner=None, calls=None):
@@ -150,8 +156,9 @@ def compute(solution_path, work_dir, quick=False, env=None, timeout=600):
     for grade_id, test in tests.items():
         values, error = judge.read_records(records[grade_id])
         if error:
-            raise RuntimeError(f"{grade_id}: the solution's own probe stopped with {error}; fix its PROBE block "
-                               f"in {solution_path}")
+            raise RuntimeError(
+                f"{grade_id}: the solution's own probe stopped with {error}; fix its PROBE block in {solution_path}"
+            )
         verdict = judge.judge(test.expect, values, values, label=grade_id)
         if not verdict.passed:
             raise RuntimeError(f"{grade_id}: the solution fails its own EXPECT rules ({'; '.join(verdict.failures)})")
@@ -171,7 +178,7 @@ def _run(nb, tests, target, quick, env, timeout):
 
     last = max(i for i, c in enumerate(nb.cells) if nbg(c).get("grade_id") in tests)
     cells, runs = [], {}
-    for cell in nb.cells[:last + 1]:
+    for cell in nb.cells[: last + 1]:
         if cell.cell_type != "code":
             continue
         test = tests.get(nbg(cell).get("grade_id")) if nbg(cell).get("grade") else None
@@ -181,10 +188,20 @@ def _run(nb, tests, target, quick, env, timeout):
         cells.append((nbformat.v4.new_code_cell(test.visible), None))
         cells.append((nbformat.v4.new_code_cell(""), test))
     run_nb = nbformat.v4.new_notebook(cells=[c for c, _ in cells], metadata=nb.metadata)
-    client = NotebookClient(run_nb, timeout=timeout, kernel_name="python3", allow_errors=True,
-                            resources={"metadata": {"path": str(target / "cwd")}})
-    kernel_env = dict(env if env is not None else os.environ, CNNLAB_GRADING="1", CNNLAB_QUICK="1" if quick else "0",
-                      TF_CPP_MIN_LOG_LEVEL="3", PYTHONWARNINGS="ignore")
+    client = NotebookClient(
+        run_nb,
+        timeout=timeout,
+        kernel_name="python3",
+        allow_errors=True,
+        resources={"metadata": {"path": str(target / "cwd")}},
+    )
+    kernel_env = dict(
+        env if env is not None else os.environ,
+        CNNLAB_GRADING="1",
+        CNNLAB_QUICK="1" if quick else "0",
+        TF_CPP_MIN_LOG_LEVEL="3",
+        PYTHONWARNINGS="ignore",
+    )
     with client.setup_kernel(env=kernel_env):
         for index, (cell, test) in enumerate(cells):
             if test is not None:
@@ -194,6 +211,7 @@ def _run(nb, tests, target, quick, env, timeout):
             client.execute_cell(cell, index, store_history=test is None)
             failed = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
             if failed and test is not None:
-                raise RuntimeError(f"{test.grade_id}: the reference's probe cell failed "
-                                   f"({failed[0].ename}: {failed[0].evalue})")
+                raise RuntimeError(
+                    f"{test.grade_id}: the reference's probe cell failed ({failed[0].ename}: {failed[0].evalue})"
+                )
     return runs

@@ -24,4 +24,3 @@ def self_check():
                 raise AssertionError(f"the test's rule fails on the solution's own values: {self.failures.pop()}")
 
     return recorder, Check({}, {})
-

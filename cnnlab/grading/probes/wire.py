@@ -22,7 +22,7 @@ def plain(value):
         return number if np.isfinite(number) else None
     if isinstance(value, (list, tuple)):
         items = [plain(v) for v in value]
-        return None if any(i is None and v is not None for i, v in zip(items, value)) else items
+        return None if any(i is None and v is not None for i, v in zip(items, value, strict=False)) else items
     if isinstance(value, dict) and all(isinstance(k, str) for k in value):
         items = {k: plain(v) for k, v in value.items()}
         return None if any(items[k] is None and value[k] is not None for k in value) else items

@@ -17,8 +17,9 @@ def identical_files(rows):
     for r in rows:
         for name, digest in r.get("files_sha256", {}).items():
             groups.setdefault((name, digest), []).append(r["student"])
-    return [(name, digest, sorted(students)) for (name, digest), students in sorted(groups.items())
-            if len(students) > 1]
+    return [
+        (name, digest, sorted(students)) for (name, digest), students in sorted(groups.items()) if len(students) > 1
+    ]
 
 
 def write_report(directory, results):
@@ -44,28 +45,47 @@ def write_report(directory, results):
                 counts[0 if cell["state"] == "passed" else 1 if cell.get("visible_failed") else 2] += 1
         fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4), gridspec_kw={"width_ratios": [1, 1.4]})
         left.hist(scores, bins=min(20, max(1, int(max_score) + 1)), range=(0, max_score), color="tab:blue")
-        left.set(title=f"{lab}: scores of {len(scores)} submissions", xlabel=f"score (of {max_score:g})", ylabel="students")
+        left.set(
+            title=f"{lab}: scores of {len(scores)} submissions", xlabel=f"score (of {max_score:g})", ylabel="students"
+        )
         left.yaxis.set_major_locator(MaxNLocator(integer=True))
         names = list(tasks)
         rates = [100 * tasks[n][0] / len(graded) if graded else 0 for n in names]
         right.barh(names[::-1], rates[::-1], color="tab:green")
-        right.set(title=f"pass rate per test ({len(graded)} submissions, missing and ungraded ones left out)", xlabel="% passed",
-                  xlim=(0, 100))
+        right.set(
+            title=f"pass rate per test ({len(graded)} submissions, missing and ungraded ones left out)",
+            xlabel="% passed",
+            xlim=(0, 100),
+        )
         fig.tight_layout()
         fig.savefig(directory / f"{lab}.png", dpi=100)
         plt.close(fig)
         mean = sum(scores) / len(scores) if scores else 0
-        lines += [f"## {lab}", "", f"![{lab}]({lab}.png)", "",
-                  f"{len(rows)} students: " + ", ".join(f"{statuses[s]} {s}" for s in sorted(statuses)) +
-                  f". Mean score {mean:.2f} of {max_score:g}.", "",
-                  "| test | passed | failed: the visible part | failed: only the hidden part or model check |",
-                  "|---|---|---|---|"]
-        lines += [f"| {n} | {passed} of {len(graded)} | {visible} | {hidden} |" for n, (passed, visible, hidden) in tasks.items()]
+        lines += [
+            f"## {lab}",
+            "",
+            f"![{lab}]({lab}.png)",
+            "",
+            f"{len(rows)} students: "
+            + ", ".join(f"{statuses[s]} {s}" for s in sorted(statuses))
+            + f". Mean score {mean:.2f} of {max_score:g}.",
+            "",
+            "| test | passed | failed: the visible part | failed: only the hidden part or model check |",
+            "|---|---|---|---|",
+        ]
+        lines += [
+            f"| {n} | {passed} of {len(graded)} | {visible} | {hidden} |"
+            for n, (passed, visible, hidden) in tasks.items()
+        ]
         lines += [""]
         same = identical_files(rows)
         if same:
-            lines += ["Identical files (byte for byte, by sha256) submitted by several students:", "",
-                      "| file | sha256 | students |", "|---|---|---|"]
+            lines += [
+                "Identical files (byte for byte, by sha256) submitted by several students:",
+                "",
+                "| file | sha256 | students |",
+                "|---|---|---|",
+            ]
             lines += [f"| {name} | {digest[:16]} | {', '.join(students)} |" for name, digest, students in same]
             lines += [""]
     (directory / "report.md").write_text("\n".join(lines), encoding="utf-8")

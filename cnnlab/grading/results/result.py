@@ -11,8 +11,20 @@ from cnnlab.grading.results.status import Status
 
 CSV_FIELDS = ("student", "lab", "score", "max_score", "status", "reason")
 # the keys of a result file, in their order; the optional ones only when set
-_KEYS = ("student", "slug", "lab", "status", "reason", "score", "max_score", "cells", "models", "notes", "timings",
-         "isolation")
+_KEYS = (
+    "student",
+    "slug",
+    "lab",
+    "status",
+    "reason",
+    "score",
+    "max_score",
+    "cells",
+    "models",
+    "notes",
+    "timings",
+    "isolation",
+)
 _OPTIONAL = ("model_runs", "traceback", "files_sha256", "unsafe_no_sandbox", "input_hash")
 
 
@@ -52,14 +64,21 @@ class GradingResult:
         its own test."""
         checks = {}
         for check in self.models:
-            if not check["passed"] and "missing" not in check["message"] and "could not be loaded" not in check["message"]:
+            if (
+                not check["passed"]
+                and "missing" not in check["message"]
+                and "could not be loaded" not in check["message"]
+            ):
                 checks.setdefault(check["model"], []).append(check["message"])
         failed = []
         for cell in self.cells:
             if cell["state"] in ("failed", "partial", "not run"):
                 model = cell.get("model")
-                failed.append(f"{cell['grade_id']} ({model}: {', '.join(checks.pop(model))})" if model in checks
-                              else cell["grade_id"])
+                failed.append(
+                    f"{cell['grade_id']} ({model}: {', '.join(checks.pop(model))})"
+                    if model in checks
+                    else cell["grade_id"]
+                )
         failed += [f"{model}: {', '.join(messages)}" for model, messages in checks.items()]  # a model of no test cell
         parts = list(self.notes)
         if self.status is Status.GRADED and not parts:
@@ -70,8 +89,14 @@ class GradingResult:
 
     def csv_row(self):
         """Its row of grades.csv (`CSV_FIELDS`)."""
-        return {"student": self.student, "lab": self.lab, "score": f"{self.score:g}", "max_score": f"{self.max_score:g}",
-                "status": self.status.value, "reason": self.reason}
+        return {
+            "student": self.student,
+            "lab": self.lab,
+            "score": f"{self.score:g}",
+            "max_score": f"{self.max_score:g}",
+            "status": self.status.value,
+            "reason": self.reason,
+        }
 
     def to_json(self):
         data = {key: getattr(self, key) for key in _KEYS}

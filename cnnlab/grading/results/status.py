@@ -35,8 +35,10 @@ class Status(str, Enum):
         """This status after a note of status `other`: the more severe of the two."""
         other = Status(other)
         if self.severity is None or other.severity is None:
-            raise ValueError(f"only {', '.join(s.value for s in Status if s.severity is not None)} are ordered. "
-                             f"Received: {self.value} and {other.value}")
+            raise ValueError(
+                f"only {', '.join(s.value for s in Status if s.severity is not None)} are ordered. "
+                f"Received: {self.value} and {other.value}"
+            )
         return other if other.severity > self.severity else self
 
     @property

@@ -27,8 +27,10 @@ def read_result(path):
     try:
         return GradingResult.from_json(json.loads(Path(path).read_text()))
     except (ValueError, TypeError, KeyError) as error:
-        raise GradingError(f"{path}: not a result this grader can read ({type(error).__name__}: {error}); "
-                           f"remove it to grade that submission again") from None
+        raise GradingError(
+            f"{path}: not a result this grader can read ({type(error).__name__}: {error}); "
+            f"remove it to grade that submission again"
+        ) from None
 
 
 def record(out, result, feedback_html):
@@ -66,15 +68,18 @@ def merge(out, shards):
     for shard_dir in shards:
         shard_dir = Path(shard_dir)
         if not (shard_dir / "results").is_dir():
-            raise GradingError(f"{shard_dir}: not a grader output (no results/ folder); pass the --out folders of "
-                               f"the shards")
+            raise GradingError(
+                f"{shard_dir}: not a grader output (no results/ folder); pass the --out folders of the shards"
+            )
         for result in load_results(shard_dir):
             key = (result.lab, result.student)
             if key in merged and merged[key][0].input_hash != result.input_hash:
-                print(f"warning: {result.student} {result.lab} graded in two shards with different files; "
-                      f"keeping {shard_dir}")
+                print(
+                    f"warning: {result.student} {result.lab} graded in two shards with different files; "
+                    f"keeping {shard_dir}"
+                )
             merged[key] = (result, shard_dir)
-    for (lab, student), (result, shard_dir) in sorted(merged.items()):
+    for (lab, _student), (result, shard_dir) in sorted(merged.items()):
         _write_result(result_path(out, lab, result.slug), result)
         feedback = shard_dir / "feedback" / result.slug / f"{lab}.html"
         if feedback.exists():

@@ -14,32 +14,58 @@ def note_kernel_trouble(result, plan, execution, graded, canary_failed, job):
 
     if execution.died_at is not None:
         lost = [c["grade_id"] for c in graded.values() if c["state"] == "not run"]
-        result.note(f"the kernel died while running cell {number(execution.died_at)}"
-                    f" (os._exit, a crash, or running out of memory); the {len(lost)} test cells after "
-                    f"it were not run and score 0" + (f" ({', '.join(lost)})" if lost else ""), "error")
-    memory = [i for i in executed if id(nb.cells[i]) not in inserted and
-              any(o.get("ename") == "MemoryError" for o in nb.cells[i].get("outputs", []))]
+        result.note(
+            f"the kernel died while running cell {number(execution.died_at)}"
+            f" (os._exit, a crash, or running out of memory); the {len(lost)} test cells after "
+            f"it were not run and score 0" + (f" ({', '.join(lost)})" if lost else ""),
+            "error",
+        )
+    memory = [
+        i
+        for i in executed
+        if id(nb.cells[i]) not in inserted
+        and any(o.get("ename") == "MemoryError" for o in nb.cells[i].get("outputs", []))
+    ]
     if memory:
-        result.note(f"cell {number(memory[0])} ran out of memory (the limit is "
-                    f"{job.limits['memory_mb']} MB); the cells after it ran on", "error")
+        result.note(
+            f"cell {number(memory[0])} ran out of memory (the limit is "
+            f"{job.limits['memory_mb']} MB); the cells after it ran on",
+            "error",
+        )
     if execution.stuck_at is not None:
         lost = [c["grade_id"] for c in graded.values() if c["state"] == "not run"]
-        result.note(f"cell {number(execution.stuck_at)} ran longer than {job.cell_timeout:g} s and did "
-                    f"not stop when interrupted; the {len(lost)} test cells after it were not run and score 0", "timeout")
+        result.note(
+            f"cell {number(execution.stuck_at)} ran longer than {job.cell_timeout:g} s and did "
+            f"not stop when interrupted; the {len(lost)} test cells after it were not run and score 0",
+            "timeout",
+        )
     if execution.timed_out:
-        result.note(f"cell {number(execution.timed_out[0])} ran longer than {job.cell_timeout:g} s "
-                    f"and was interrupted (an endless loop?); the cells after it ran on", "timeout")
-    refused = [(i, o) for i in sorted(executed) if id(nb.cells[i]) not in inserted
-               for o in nb.cells[i].get("outputs", []) if o.get("output_type") == "error" and
-               o.get("ename") == "PermissionError" and "refused" in str(o.get("evalue", ""))]
+        result.note(
+            f"cell {number(execution.timed_out[0])} ran longer than {job.cell_timeout:g} s "
+            f"and was interrupted (an endless loop?); the cells after it ran on",
+            "timeout",
+        )
+    refused = [
+        (i, o)
+        for i in sorted(executed)
+        if id(nb.cells[i]) not in inserted
+        for o in nb.cells[i].get("outputs", [])
+        if o.get("output_type") == "error"
+        and o.get("ename") == "PermissionError"
+        and "refused" in str(o.get("evalue", ""))
+    ]
     if refused:
         index, output = refused[0]
-        result.note(f"cell {number(index)} tried what the grader forbids ({output.evalue}); the attempt was refused",
-                    "tampered")
+        result.note(
+            f"cell {number(index)} tried what the grader forbids ({output.evalue}); the attempt was refused", "tampered"
+        )
     if canary_failed:
-        result.note("the notebook changed how tests run (numpy.testing, IPython's error handling or input "
-                    "transformers were replaced), so no test result from its kernel can be trusted: score 0 for "
-                    "the tests its kernel judged", "tampered")
+        result.note(
+            "the notebook changed how tests run (numpy.testing, IPython's error handling or input "
+            "transformers were replaced), so no test result from its kernel can be trusted: score 0 for "
+            "the tests its kernel judged",
+            "tampered",
+        )
         for entry in graded.values():
             if entry["path"] == "kernel asserts":  # probed and model-checked tests never trusted the kernel
                 entry["score"], entry["state"] = 0.0, "void"

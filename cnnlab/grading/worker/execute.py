@@ -50,9 +50,14 @@ def execute(plan, scratch, cell_timeout, timings):
     config = Config()
     config.KernelManager.transport = "ipc"  # Unix sockets: they reach a kernel in its own network namespace
     config.KernelManager.ip = os.path.join(os.environ["JUPYTER_RUNTIME_DIR"], "kernel")  # absolute: cwds differ
-    client = Execute(config=config, kernel_name=KERNEL_NAME, timeout=cell_timeout,
-                     kernel_manager_class=AsyncKernelManager, startup_timeout=60,
-                     resources={"metadata": {"path": str(scratch)}})
+    client = Execute(
+        config=config,
+        kernel_name=KERNEL_NAME,
+        timeout=cell_timeout,
+        kernel_manager_class=AsyncKernelManager,
+        startup_timeout=60,
+        resources={"metadata": {"path": str(scratch)}},
+    )
     client.nb = nb
     client.shutdown_kernel = "immediate"  # nothing to save in a graded kernel: kill it, do not wait
     client.extra_arguments = ["--HistoryManager.hist_file=:memory:"]

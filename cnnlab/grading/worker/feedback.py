@@ -26,8 +26,10 @@ SAFE_DATA = ("text/plain", "image/png", "image/jpeg")
 BASE64 = re.compile(r"[A-Za-z0-9+/=\s]*")
 HIDDEN_BEGIN = "### BEGIN HIDDEN TESTS"
 MIN_HIDDEN_LINE = 16  # shorter lines (`assert ok`, `x = 1`) give nothing away and occur everywhere
-CSP = ("<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; img-src data:; "
-       "style-src 'unsafe-inline'; font-src data:\">")
+CSP = (
+    '<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; img-src data:; '
+    "style-src 'unsafe-inline'; font-src data:\">"
+)
 REDACTED = "[grader] a line left out: it showed the grader's hidden test"
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
@@ -40,12 +42,14 @@ def _shorten(outputs):
             if text >= MAX_TEXT:
                 continue
             if text + len(output.text) > MAX_TEXT:
-                output.text = output.text[:MAX_TEXT - text] + "\n... output cut by the grader\n"
+                output.text = output.text[: MAX_TEXT - text] + "\n... output cut by the grader\n"
             text += len(output.text)
         if output.output_type in ("display_data", "execute_result"):
             size += sum(len(str(v)) for v in output.get("data", {}).values())
             if size > MAX_DATA:
-                kept.append(nbformat.v4.new_output("stream", name="stdout", text="... large output left out by the grader\n"))
+                kept.append(
+                    nbformat.v4.new_output("stream", name="stdout", text="... large output left out by the grader\n")
+                )
                 break
         if output.output_type == "error" and len(output.get("traceback", [])) > 60:
             output.traceback = output.traceback[:10] + ["..."] + output.traceback[-40:]
@@ -59,7 +63,7 @@ def mark_hidden_part(source, marker):
     lines = source.split("\n")
     for i, line in enumerate(lines):
         if line.strip() == HIDDEN_BEGIN:
-            lines[i] = f"{line[:len(line) - len(line.lstrip())]}print({marker!r}, flush=True)"
+            lines[i] = f"{line[: len(line) - len(line.lstrip())]}print({marker!r}, flush=True)"
             break
     return "\n".join(lines)
 
@@ -67,8 +71,11 @@ def mark_hidden_part(source, marker):
 def _safe_data(output):
     """Keep plain text and base64 PNG/JPEG of a display or result; note what was left out."""
     data = output.get("data", {})
-    kept = {k: v for k, v in data.items() if k in SAFE_DATA and (k == "text/plain" or BASE64.fullmatch(
-        v if isinstance(v, str) else "".join(v)))}
+    kept = {
+        k: v
+        for k, v in data.items()
+        if k in SAFE_DATA and (k == "text/plain" or BASE64.fullmatch(v if isinstance(v, str) else "".join(v)))
+    }
     if set(data) - set(kept) - {"text/plain"}:  # (its text/plain is a repr like <IPython.core.display.HTML object>)
         kept["text/plain"] = "[grader] an HTML, JavaScript, SVG or other rich output is not shown in the feedback"
     output.data = nbformat.from_dict(kept)
@@ -85,8 +92,11 @@ class Redactor:
             grade_id = nbg(cell).get("grade_id")
             if cell.cell_type == "code" and grade_id in visible:
                 shown = {line.strip() for line in visible[grade_id].splitlines()}
-                self.hidden |= {line.strip() for line in cell.source.splitlines()
-                                if len(line.strip()) >= MIN_HIDDEN_LINE and line.strip() not in shown}
+                self.hidden |= {
+                    line.strip()
+                    for line in cell.source.splitlines()
+                    if len(line.strip()) >= MIN_HIDDEN_LINE and line.strip() not in shown
+                }
 
     def text(self, text):
         if not self.hidden:
@@ -124,8 +134,14 @@ def _visible_stdout(outputs, marker):
             kept.append(nbformat.v4.new_output("stream", name="stdout", text=head))
         return kept
     if marker is not None:
-        return [nbformat.v4.new_output("stream", name="stdout", text="[grader] this test's printed output is not "
-                                       "shown: the grader could not tell it from what its hidden part printed\n")]
+        return [
+            nbformat.v4.new_output(
+                "stream",
+                name="stdout",
+                text="[grader] this test's printed output is not "
+                "shown: the grader could not tell it from what its hidden part printed\n",
+            )
+        ]
     return kept
 
 
@@ -154,19 +170,38 @@ def _as_text(cell, released_markdown):
 
 
 def summary_markdown(result):
-    lines = [f"# Feedback: {result['lab']}, {result['student']}", "",
-             f"**Score: {result['score']:g} / {result['max_score']:g}** (status: {result['status']})", "",
-             html.escape(result["reason"]), "", "| test | points | score | result |", "|---|---|---|---|"]
+    lines = [
+        f"# Feedback: {result['lab']}, {result['student']}",
+        "",
+        f"**Score: {result['score']:g} / {result['max_score']:g}** (status: {result['status']})",
+        "",
+        html.escape(result["reason"]),
+        "",
+        "| test | points | score | result |",
+        "|---|---|---|---|",
+    ]
     for cell in result["cells"]:
-        state = ("its visible part failed" if cell.get("visible_failed") else
-                 "a hidden test failed" if cell.get("hidden_failed") else cell["state"])
+        state = (
+            "its visible part failed"
+            if cell.get("visible_failed")
+            else "a hidden test failed"
+            if cell.get("hidden_failed")
+            else cell["state"]
+        )
         lines.append(f"| {cell['grade_id']} | {cell['points']:g} | {cell['score']:g} | {state} |")
     if result["models"]:
-        lines += ["", "Checks of your saved models, run by the grader on the files you submitted:", "",
-                  "| model | check | points | result |", "|---|---|---|---|"]
+        lines += [
+            "",
+            "Checks of your saved models, run by the grader on the files you submitted:",
+            "",
+            "| model | check | points | result |",
+            "|---|---|---|---|",
+        ]
         for check in result["models"]:
             verdict = ("passed: " if check["passed"] else "failed: ") + html.escape(check["message"])
-            lines.append(f"| {check['model']} | {check['check']} | {check['score']:g} / {check['points']:g} | {verdict} |")
+            lines.append(
+                f"| {check['model']} | {check['check']} | {check['score']:g} / {check['points']:g} | {verdict} |"
+            )
     return "\n".join(lines)
 
 
@@ -192,23 +227,36 @@ def feedback_notebook(nb, released, result, marker=None):
             entry = cells_by_id.get(grade_id, {})
             outputs = _visible_stdout(cell.outputs, marker if has_hidden else None)
             errors = [o for o in cell.outputs if o.output_type == "error"]
-            if entry.get("visible_failed") and errors:  # what the student saw when running the cell, then the judge's rules
+            if (
+                entry.get("visible_failed") and errors
+            ):  # what the student saw when running the cell, then the judge's rules
                 rules = f"\nThe grader's checks: {entry['message']}." if entry.get("message") else ""
                 note = _error_text(errors[0], visible[grade_id]) + rules + "\n"
-            elif entry.get("hidden_failed") and entry.get("message"):  # the judge's rules: which values, never the inputs
+            elif entry.get("hidden_failed") and entry.get(
+                "message"
+            ):  # the judge's rules: which values, never the inputs
                 note = f"A hidden test failed: {entry['message']}.\n"
             elif entry.get("hidden_failed"):
-                note = f"A hidden test failed ({errors[0].ename if errors else 'error'}): make your answer work for other inputs too.\n"
+                name = errors[0].ename if errors else "error"
+                note = f"A hidden test failed ({name}): make your answer work for other inputs too.\n"
             elif errors and entry.get("path") == "probe" and entry.get("state") == "passed":
-                note = ("passed: the grader's checks of this task passed, with the reference's answers standing in for "
-                        "the other tasks it calls. The visible tests above stopped at " + _error_text(errors[0], visible[grade_id])
-                        + "\nThat may come from another task's function: its own test says.\n")
+                note = (
+                    "passed: the grader's checks of this task passed, with the reference's answers standing in for "
+                    "the other tasks it calls. The visible tests above stopped at "
+                    + _error_text(errors[0], visible[grade_id])
+                    + "\nThat may come from another task's function: its own test says.\n"
+                )
             elif errors:
                 note = _error_text(errors[0], visible[grade_id]) + "\n"
             else:
                 note = f"{entry.get('state', 'not graded')}\n"
-            outputs.append(nbformat.v4.new_output("stream", name="stdout",
-                                                  text=f"[grader] {entry.get('score', 0):g} / {entry.get('points', 0):g}: {note}"))
+            outputs.append(
+                nbformat.v4.new_output(
+                    "stream",
+                    name="stdout",
+                    text=f"[grader] {entry.get('score', 0):g} / {entry.get('points', 0):g}: {note}",
+                )
+            )
             cell.outputs = outputs
         out.cells.append(cell)
     return out

@@ -39,8 +39,9 @@ from cnnlab.grading.worker.plan import kernel_uid, plan_cells
 class Worker:
     def __init__(self, job):
         self.job = job
-        self.result = GradingResult(job.student, job.lab, job.max_score, job.isolation, slug=job.slug,
-                                    notes=list(job.intake_notes))
+        self.result = GradingResult(
+            job.student, job.lab, job.max_score, job.isolation, slug=job.slug, notes=list(job.intake_notes)
+        )
         self.t0 = time.monotonic()
 
     def write(self):
@@ -105,8 +106,10 @@ class Worker:
             result.note(str(error))
         except Exception as error:  # a grader failure on one submission must not stop the batch
             result.status, result.score = Status.GRADER_ERROR, 0.0  # graded again on the next run
-            result.note(f"the grader failed on this submission ({type(error).__name__}: {str(error)[:300]}); "
-                        f"no score is recorded, an instructor should look at it")
+            result.note(
+                f"the grader failed on this submission ({type(error).__name__}: {str(error)[:300]}); "
+                f"no score is recorded, an instructor should look at it"
+            )
             result.traceback = traceback.format_exc()[-4000:]
         if not result.reason:
             result.reason = result.summary()
@@ -154,4 +157,3 @@ def main(argv=None):
 
 if __name__ == "__main__":
     main()
-

@@ -17,14 +17,18 @@ def read_notebook(path):
     path = Path(path)
     size = path.stat().st_size / 2**20
     if size > MAX_NOTEBOOK_MB:
-        raise Rejected(f"{path.name} is {size:.0f} MB, over the grader's {MAX_NOTEBOOK_MB} MB: clear the "
-                       f"outputs (Kernel > Restart & Clear Output) and submit again")
+        raise Rejected(
+            f"{path.name} is {size:.0f} MB, over the grader's {MAX_NOTEBOOK_MB} MB: clear the "
+            f"outputs (Kernel > Restart & Clear Output) and submit again"
+        )
     try:
         with open(path, encoding="utf-8") as file:
             nb = nbformat.read(file, as_version=4)
     except (nbformat.reader.NotJSONError, json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise Rejected(f"{path.name} is not a valid notebook (not readable as JSON: {str(error)[:120]}); "
-                       f"download it again from Jupyter (File > Download) and resubmit") from None
+        raise Rejected(
+            f"{path.name} is not a valid notebook (not readable as JSON: {str(error)[:120]}); "
+            f"download it again from Jupyter (File > Download) and resubmit"
+        ) from None
     except Exception as error:
         raise Rejected(f"{path.name} is not a valid notebook ({type(error).__name__}: {str(error)[:120]})") from None
     if not isinstance(nb.get("cells"), list):

@@ -25,16 +25,20 @@ def check_structure(nb, released, result, notebook_name):
             seen.setdefault(grade_id, []).append(cell)
     if not set(seen) & set(expected):
         others = ", ".join(sorted(seen)[:4]) or "none"
-        raise Rejected(f"this is not a {lab} notebook: none of its graded cells ({others}) belongs to "
-                       f"{lab}; submit {notebook_name} from the {lab} release")
+        raise Rejected(
+            f"this is not a {lab} notebook: none of its graded cells ({others}) belongs to "
+            f"{lab}; submit {notebook_name} from the {lab} release"
+        )
     unknown = sorted(set(seen) - set(expected))
     if unknown:  # nbgrader's CheckCellMetadata fails on a grade_id the gradebook lacks
         nb.cells = [c for c in nb.cells if not (nbg(c).get("grade_id") in unknown and nbg(c).get("grade"))]
         for cell in nb.cells:
             if nbg(cell).get("grade_id") in unknown:
                 del cell.metadata["nbgrader"]  # an answer or text cell of another lab: kept, as ordinary code
-        result.note(f"cells of no {lab} test or answer were found ({', '.join(unknown)}; "
-                    f"copied from another lab?): the grader removed their tests and graded the rest")
+        result.note(
+            f"cells of no {lab} test or answer were found ({', '.join(unknown)}; "
+            f"copied from another lab?): the grader removed their tests and graded the rest"
+        )
     from nbgrader.utils import compute_checksum
 
     edited = []
@@ -51,8 +55,11 @@ def check_structure(nb, released, result, notebook_name):
         result.note(f"answer cells are missing ({', '.join(unanswered)}), so their tests fail")
     duplicated = [g for g, cells in seen.items() if len(cells) > 1 and g in expected]
     if edited:
-        result.note(f"read-only cells were edited ({', '.join(edited)}); the grader put the instructors' versions "
-                    f"back before running them", "tampered")
+        result.note(
+            f"read-only cells were edited ({', '.join(edited)}); the grader put the instructors' versions "
+            f"back before running them",
+            "tampered",
+        )
     if missing:
         result.note(f"cells were deleted ({', '.join(missing)}); the grader put them back", "tampered")
     if duplicated:
@@ -67,8 +74,9 @@ def sanitize(nb, lab, notebook_name, gradebook):
 
     config = Config()
     config.OverwriteCells.add_missing_cells = True
-    resources = ResourcesDict(nbgrader={"notebook": Path(notebook_name).stem, "assignment": lab,
-                                        "db_url": f"sqlite:///{gradebook}"})
+    resources = ResourcesDict(
+        nbgrader={"notebook": Path(notebook_name).stem, "assignment": lab, "db_url": f"sqlite:///{gradebook}"}
+    )
     for preprocessor in (ClearOutput, DeduplicateIds, OverwriteCells, CheckCellMetadata):
         nb, resources = preprocessor(config=config).preprocess(nb, resources)
         for cell in nb.cells:  # DeduplicateIds leaves `nbgrader: {}` on the copies, which later steps reject

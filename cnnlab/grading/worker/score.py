@@ -36,8 +36,14 @@ def score_cells(plan, execution, probed, checked, visible_sources):
             continue  # DeduplicateIds leaves copies of a graded cell without their grade_id
         grade_id = nbg(cell)["grade_id"]
         points = float(nbg(cell)["points"])
-        entry = {"grade_id": grade_id, "points": points, "score": 0.0, "state": "not run", "hidden_failed": False,
-                 "visible_failed": False}
+        entry = {
+            "grade_id": grade_id,
+            "points": points,
+            "score": 0.0,
+            "state": "not run",
+            "hidden_failed": False,
+            "visible_failed": False,
+        }
         visible_error = index in executed and any(o.get("output_type") == "error" for o in cell.get("outputs", []))
         if grade_id in checked:
             entry["path"] = "model checks"  # scored by score_models from the saved models; the kernel is ignored
@@ -46,15 +52,23 @@ def score_cells(plan, execution, probed, checked, visible_sources):
             run = plan.probe_runs[id(nb.cells[index + 1])]
             if run.collected:
                 verdict = run.verdict(probed[grade_id], grade_id)
-                entry.update(score=points if verdict.passed else 0.0, state="passed" if verdict.passed else "failed",
-                             hidden_failed=not verdict.passed, message="; ".join(verdict.failures)[:1000],
-                             visible_failed=not verdict.passed and visible_error)
+                entry.update(
+                    score=points if verdict.passed else 0.0,
+                    state="passed" if verdict.passed else "failed",
+                    hidden_failed=not verdict.passed,
+                    message="; ".join(verdict.failures)[:1000],
+                    visible_failed=not verdict.passed and visible_error,
+                )
         else:
             entry["path"] = "kernel asserts"
             if index in executed:  # nbgrader's determine_grade, but what the cell printed to stderr does not count
                 hidden = visible_error and _hidden_failure(cell, visible_sources)
-                entry.update(score=0.0 if visible_error else points, state="failed" if visible_error else "passed",
-                             hidden_failed=hidden, visible_failed=visible_error and not hidden)
+                entry.update(
+                    score=0.0 if visible_error else points,
+                    state="failed" if visible_error else "passed",
+                    hidden_failed=hidden,
+                    visible_failed=visible_error and not hidden,
+                )
         graded[grade_id] = entry
     return graded, canary_failed
 
@@ -67,5 +81,3 @@ def _hidden_failure(cell, visible_sources):
             lines = re.findall(r"line (\d+)", "\n".join(output.get("traceback", [])))
             return not lines or any(int(n) > visible for n in lines[:1])
     return False
-
-

@@ -22,20 +22,38 @@ def jail():
 
 def jailed(jail, tmp_path, source, **limits):
     """Run `source` in the jail, under the sandbox's limits; its stdout parsed as JSON."""
-    argv = [sys.executable, "-m", "cnnlab.grading.jail._inside", "--limits",
-            json.dumps({"writable": [str(tmp_path)], **limits}), "--", sys.executable, "-m", "runpy_source"]
+    argv = [
+        sys.executable,
+        "-m",
+        "cnnlab.grading.jail._inside",
+        "--limits",
+        json.dumps({"writable": [str(tmp_path)], **limits}),
+        "--",
+        sys.executable,
+        "-m",
+        "runpy_source",
+    ]
     (tmp_path / "runpy_source.py").write_text(source)
-    done = subprocess.run(jails.command(jail, argv, writable=[tmp_path], cwd=tmp_path), capture_output=True,
-                          text=True, timeout=60, env={"PATH": "/usr/bin:/bin", "PYTHONPATH": f"{ROOT}:{tmp_path}"})
+    done = subprocess.run(
+        jails.command(jail, argv, writable=[tmp_path], cwd=tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": f"{ROOT}:{tmp_path}"},
+    )
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def test_the_jail_sees_only_its_folder_the_environment_and_no_other_process(jail, tmp_path):
-    seen = jailed(jail, tmp_path, "import json, os\nprint(json.dumps({'uid': os.getuid(), 'pids': [p for p in "
-                                  "os.listdir('/proc') if p.isdigit()], 'repo': sorted(os.listdir(%r)), "
-                                  "'home': os.path.exists('/root/.bashrc'), 'tmp': os.listdir('/tmp'), "
-                                  "'etc': os.access('/etc/passwd', os.R_OK)}))" % str(ROOT))
+    seen = jailed(
+        jail,
+        tmp_path,
+        "import json, os\nprint(json.dumps({'uid': os.getuid(), 'pids': [p for p in "
+        f"os.listdir('/proc') if p.isdigit()], 'repo': sorted(os.listdir({str(ROOT)!r})), "
+        "'home': os.path.exists('/root/.bashrc'), 'tmp': os.listdir('/tmp'), "
+        "'etc': os.access('/etc/passwd', os.R_OK)}))",
+    )
     assert seen["uid"] == jails.INSIDE_UID
     assert len(seen["pids"]) <= 4  # bwrap's init, the inner bwrap, this Python
     assert set(seen["repo"]) <= {"cnnlab", ".venv"}  # no solutions/, autograder/, tests/ (the venv may live here)

@@ -12,28 +12,72 @@ from cnnlab.grading.modelcheck.inspection import RefusedModel, check_config, che
 
 
 def dense(name, inbound, units=2, **config):
-    return {"module": "keras.layers", "class_name": "Dense", "registered_name": None, "name": name,
-            "config": {"name": name, "units": units, "activation": "relu",
-                       "kernel_initializer": {"module": "keras.initializers", "class_name": "GlorotUniform",
-                                              "config": {"seed": None}, "registered_name": None},
-                       "dtype": {"module": "keras", "class_name": "DTypePolicy", "config": {"name": "float32"},
-                                 "registered_name": None}, **config},
-            "inbound_nodes": [{"args": [{"class_name": "__keras_tensor__",
-                                         "config": {"shape": [None, 4], "keras_history": [inbound, 0, 0]}}],
-                               "kwargs": {}}]}
+    return {
+        "module": "keras.layers",
+        "class_name": "Dense",
+        "registered_name": None,
+        "name": name,
+        "config": {
+            "name": name,
+            "units": units,
+            "activation": "relu",
+            "kernel_initializer": {
+                "module": "keras.initializers",
+                "class_name": "GlorotUniform",
+                "config": {"seed": None},
+                "registered_name": None,
+            },
+            "dtype": {
+                "module": "keras",
+                "class_name": "DTypePolicy",
+                "config": {"name": "float32"},
+                "registered_name": None,
+            },
+            **config,
+        },
+        "inbound_nodes": [
+            {
+                "args": [
+                    {"class_name": "__keras_tensor__", "config": {"shape": [None, 4], "keras_history": [inbound, 0, 0]}}
+                ],
+                "kwargs": {},
+            }
+        ],
+    }
 
 
 def functional(*extra):
-    layers = [{"module": "keras.layers", "class_name": "InputLayer", "registered_name": None, "name": "x",
-               "config": {"batch_shape": [None, 4], "name": "x"}, "inbound_nodes": []},
-              dense("hidden", "x"), dense("out", "hidden"), *extra]
-    return {"module": "keras.src.models.functional", "class_name": "Functional", "registered_name": None,
-            "config": {"name": "m", "layers": layers, "input_layers": [["x", 0, 0]], "output_layers": [["out", 0, 0]]}}
+    layers = [
+        {
+            "module": "keras.layers",
+            "class_name": "InputLayer",
+            "registered_name": None,
+            "name": "x",
+            "config": {"batch_shape": [None, 4], "name": "x"},
+            "inbound_nodes": [],
+        },
+        dense("hidden", "x"),
+        dense("out", "hidden"),
+        *extra,
+    ]
+    return {
+        "module": "keras.src.models.functional",
+        "class_name": "Functional",
+        "registered_name": None,
+        "config": {"name": "m", "layers": layers, "input_layers": [["x", 0, 0]], "output_layers": [["out", 0, 0]]},
+    }
 
 
 def sequential():
-    layers = [{"module": "keras.layers", "class_name": "InputLayer", "registered_name": None,
-               "config": {"batch_shape": [None, 4]}}, dense("d", "x")]
+    layers = [
+        {
+            "module": "keras.layers",
+            "class_name": "InputLayer",
+            "registered_name": None,
+            "config": {"batch_shape": [None, 4]},
+        },
+        dense("d", "x"),
+    ]
     for layer in layers:
         layer.pop("inbound_nodes", None)
     return {"module": "keras", "class_name": "Sequential", "registered_name": None, "config": {"layers": layers}}
@@ -46,28 +90,50 @@ def test_functional_and_sequential_models_of_core_layers_pass():
     compiled["compile_config"] = {"optimizer": {"module": "keras.optimizers", "class_name": "SGD", "config": {}}}
     check_config(compiled)
     lrn = dense("lrn", "hidden")
-    lrn.update(module="cnnlab.blocks.lrn", class_name="LocalResponseNormalization",
-               registered_name="cnnlab>LocalResponseNormalization")
+    lrn.update(
+        module="cnnlab.blocks.lrn",
+        class_name="LocalResponseNormalization",
+        registered_name="cnnlab>LocalResponseNormalization",
+    )
     model = functional(lrn)
     model["config"]["layers"][2]["inbound_nodes"][0]["args"][0]["config"]["keras_history"] = ["lrn", 0, 0]
     check_config(model)
 
 
-@pytest.mark.parametrize("change, message", [
-    (lambda m: m["config"]["layers"][1].update(class_name="Lambda"), "keras.layers.Lambda"),
-    (lambda m: m["config"]["layers"][1]["config"].update(
-        activation={"module": "keras.config", "class_name": "function", "config": "set_floatx",
-                    "registered_name": "function"}), "keras.config.function"),
-    (lambda m: m["config"]["layers"][1]["config"].update(activation="keras.config.disable_traceback_filtering"),
-     "activation 'keras.config"),
-    (lambda m: m["config"]["layers"][1].update(module="os", class_name="system"), "os.system"),
-    (lambda m: m["config"]["layers"][1].update(registered_name="Custom>Dense"), "registered as 'Custom>Dense'"),
-    (lambda m: m["config"]["layers"][1].update(module="cnnlab.blocks.lrn", registered_name="cnnlab>Evil",
-                                               class_name="Evil"), "cnnlab.blocks.lrn.Evil"),
-    (lambda m: m["config"]["layers"][1]["config"].update(kernel_initializer={"module": "numpy", "config": {}}),
-     "an object without a class"),
-    (lambda m: m.update(class_name="Evil"), "describes 'Evil'"),
-])
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (lambda m: m["config"]["layers"][1].update(class_name="Lambda"), "keras.layers.Lambda"),
+        (
+            lambda m: m["config"]["layers"][1]["config"].update(
+                activation={
+                    "module": "keras.config",
+                    "class_name": "function",
+                    "config": "set_floatx",
+                    "registered_name": "function",
+                }
+            ),
+            "keras.config.function",
+        ),
+        (
+            lambda m: m["config"]["layers"][1]["config"].update(activation="keras.config.disable_traceback_filtering"),
+            "activation 'keras.config",
+        ),
+        (lambda m: m["config"]["layers"][1].update(module="os", class_name="system"), "os.system"),
+        (lambda m: m["config"]["layers"][1].update(registered_name="Custom>Dense"), "registered as 'Custom>Dense'"),
+        (
+            lambda m: m["config"]["layers"][1].update(
+                module="cnnlab.blocks.lrn", registered_name="cnnlab>Evil", class_name="Evil"
+            ),
+            "cnnlab.blocks.lrn.Evil",
+        ),
+        (
+            lambda m: m["config"]["layers"][1]["config"].update(kernel_initializer={"module": "numpy", "config": {}}),
+            "an object without a class",
+        ),
+        (lambda m: m.update(class_name="Evil"), "describes 'Evil'"),
+    ],
+)
 def test_objects_off_the_allow_list_are_refused(change, message):
     model = functional()
     change(model)
@@ -130,14 +196,21 @@ def test_archives_with_other_members_padding_or_bombs_are_refused(tmp_path):
 def test_h5_links_virtual_external_and_huge_datasets_are_refused(tmp_path):
     (tmp_path / "other.h5").write_bytes(h5(tmp_path / "o.h5", lambda f: None).read_bytes())
     cases = {
-        "external link": (lambda f: f.__setitem__("layers/x", h5py.ExternalLink(str(tmp_path / "other.h5"), "/")),
-                          "is a ExternalLink"),
+        "external link": (
+            lambda f: f.__setitem__("layers/x", h5py.ExternalLink(str(tmp_path / "other.h5"), "/")),
+            "is a ExternalLink",
+        ),
         "soft link": (lambda f: f.__setitem__("layers/y", h5py.SoftLink("/layers/out")), "is a SoftLink"),
-        "external dataset": (lambda f: f.create_dataset("layers/e", shape=(4,), dtype="f4",
-                                                        external=[(str(tmp_path / "raw.bin"), 0, 16)]),
-                             "virtual or external dataset"),
-        "virtual dataset": (lambda f: f.create_virtual_dataset(
-            "layers/v", h5py.VirtualLayout(shape=(4, 2), dtype="f4")), "virtual or external dataset"),
+        "external dataset": (
+            lambda f: f.create_dataset(
+                "layers/e", shape=(4,), dtype="f4", external=[(str(tmp_path / "raw.bin"), 0, 16)]
+            ),
+            "virtual or external dataset",
+        ),
+        "virtual dataset": (
+            lambda f: f.create_virtual_dataset("layers/v", h5py.VirtualLayout(shape=(4, 2), dtype="f4")),
+            "virtual or external dataset",
+        ),
         "strings": (lambda f: f.create_dataset("layers/s", data=np.array([b"x" * 100])), "not numbers"),
         "huge": (lambda f: f.create_dataset("layers/h", shape=(10**9,), dtype="f4"), "declares more than"),
     }

@@ -55,15 +55,18 @@ def children(pid):
 
 def server_pid(sandbox):
     """The server's own pid (the Python process that forks the children), as this machine sees it."""
-    pythons = [pid for pid in children(sandbox.server.process.pid)
-               if open(f"/proc/{pid}/cmdline").read().split("\0")[1:3] == ["-m", "cnnlab.grading.jail._inside"]]
+    pythons = [
+        pid
+        for pid in children(sandbox.server.process.pid)
+        if open(f"/proc/{pid}/cmdline").read().split("\0")[1:3] == ["-m", "cnnlab.grading.jail._inside"]
+    ]
     [server] = [pid for pid in pythons if _parent(pid) not in pythons]
     return server
 
 
 def _parent(pid):
     stat = open(f"/proc/{pid}/stat").read()
-    return int(stat[stat.rindex(")") + 2:].split()[1])
+    return int(stat[stat.rindex(")") + 2 :].split()[1])
 
 
 def test_one_server_checks_many_models_each_in_a_fresh_child(sandbox, tiny_dir):
@@ -112,30 +115,48 @@ def test_a_dead_server_is_replaced_and_a_slow_check_is_stopped(sandbox, tiny_dir
 def test_what_a_check_leaves_running_is_found_and_killed():
     """The server's look after each child (it is a child subreaper: whatever a check left is its child); in a
     fresh interpreter, whose only child is the one it leaves."""
-    source = ("import json, os, subprocess, sys\n"
-              "from cnnlab.grading.modelcheck._probe import _left_running, _taint\n"
-              "left = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)'])\n"
-              "seen = _left_running()\n"
-              "print(json.dumps([seen == [left.pid], _taint(set()), _left_running(), os.path.exists(f'/proc/{left.pid}')]))\n")
+    source = (
+        "import json, os, subprocess, sys\n"
+        "from cnnlab.grading.modelcheck._probe import _left_running, _taint\n"
+        "left = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)'])\n"
+        "seen = _left_running()\n"
+        "print(json.dumps([seen == [left.pid], _taint(set()), _left_running(), os.path.exists(f'/proc/{left.pid}')]))\n"
+    )
     done = subprocess.run([sys.executable, "-c", source], capture_output=True, text=True, timeout=60, cwd=ROOT)
     assert json.loads(done.stdout) == [True, "the check left processes running", [], False], done.stderr
 
 
 def test_the_server_may_fork_and_its_children_may_not(tmp_path):
-    source = ("import json, os\n"
-              "pid = os.fork()\n"
-              "if pid == 0:\n"
-              "    try:\n"
-              "        os.fork()\n"
-              "        os._exit(3)\n"
-              "    except PermissionError:\n"
-              "        os._exit(7)\n"
-              "print(json.dumps({'child': os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])}))\n")
+    source = (
+        "import json, os\n"
+        "pid = os.fork()\n"
+        "if pid == 0:\n"
+        "    try:\n"
+        "        os.fork()\n"
+        "        os._exit(3)\n"
+        "    except PermissionError:\n"
+        "        os._exit(7)\n"
+        "print(json.dumps({'child': os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])}))\n"
+    )
     (tmp_path / "forks.py").write_text(source)
-    argv = [sys.executable, "-m", "cnnlab.grading.jail._inside", "--limits", '{"fork_server": true}', "--", sys.executable,
-            "-m", "forks"]
-    done = subprocess.run(argv, capture_output=True, text=True, timeout=60,
-                          env={**os.environ, "PYTHONPATH": f"{tmp_path}{os.pathsep}{ROOT}"})
+    argv = [
+        sys.executable,
+        "-m",
+        "cnnlab.grading.jail._inside",
+        "--limits",
+        '{"fork_server": true}',
+        "--",
+        sys.executable,
+        "-m",
+        "forks",
+    ]
+    done = subprocess.run(
+        argv,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "PYTHONPATH": f"{tmp_path}{os.pathsep}{ROOT}"},
+    )
     assert done.stdout.strip() == '{"child": 7}', done.stderr
 
 

@@ -37,17 +37,31 @@ def test_a_test_cell_splits_into_visible_tests_probe_and_expect():
     assert test.visible == "assert f(2) == 4"
     assert test.probe == 'probe.record("square of 3", f(3))\n'
     assert test.expect == 'expect.equal("square of 3")\n'
-    assert reference.split("assert f(2) == 4\n### BEGIN HIDDEN TESTS\nassert f(3) == 9\n### END HIDDEN TESTS", "t") is None
+    assert (
+        reference.split("assert f(2) == 4\n### BEGIN HIDDEN TESTS\nassert f(3) == 9\n### END HIDDEN TESTS", "t") is None
+    )
 
 
-@pytest.mark.parametrize("source, message", [
-    ("### BEGIN PROBE\nprobe.record('a', 1)\n### END PROBE\n### BEGIN HIDDEN TESTS\n### BEGIN EXPECT\nexpect.equal('a')\n"
-     "### END EXPECT\n### END HIDDEN TESTS", "must lie inside ### BEGIN HIDDEN TESTS"),
-    ("### BEGIN HIDDEN TESTS\n### BEGIN PROBE\nprobe.record('a', 1)\n### END PROBE\n### END HIDDEN TESTS",
-     "needs both a PROBE and an EXPECT block. Received: PROBE only"),
-    ("### BEGIN HIDDEN TESTS\n### BEGIN PROBE\nx = 1\n### BEGIN EXPECT\nexpect.equal('a')\n### END EXPECT\n"
-     "### END HIDDEN TESTS", "every ### BEGIN PROBE needs its own ### END PROBE"),
-])
+@pytest.mark.parametrize(
+    "source, message",
+    [
+        (
+            "### BEGIN PROBE\nprobe.record('a', 1)\n### END PROBE\n### BEGIN HIDDEN TESTS\n"
+            "### BEGIN EXPECT\nexpect.equal('a')\n"
+            "### END EXPECT\n### END HIDDEN TESTS",
+            "must lie inside ### BEGIN HIDDEN TESTS",
+        ),
+        (
+            "### BEGIN HIDDEN TESTS\n### BEGIN PROBE\nprobe.record('a', 1)\n### END PROBE\n### END HIDDEN TESTS",
+            "needs both a PROBE and an EXPECT block. Received: PROBE only",
+        ),
+        (
+            "### BEGIN HIDDEN TESTS\n### BEGIN PROBE\nx = 1\n### BEGIN EXPECT\nexpect.equal('a')\n### END EXPECT\n"
+            "### END HIDDEN TESTS",
+            "every ### BEGIN PROBE needs its own ### END PROBE",
+        ),
+    ],
+)
 def test_a_malformed_test_cell_says_what_to_fix(source, message):
     with pytest.raises(ValueError, match=message):
         reference.split(source, "test_x")
@@ -64,9 +78,17 @@ def recorded(tmp_path, values, error=None):
 
 
 def test_records_round_trip_as_json_and_npy_without_pickle(tmp_path):
-    records, error = recorded(tmp_path, {"array": np.arange(6.0).reshape(2, 3), "shape": (None, 10),
-                                         "counts": (832, np.int64(479_232), (24, 24, 32)), "names": {"a": "fc1"},
-                                         "mixed": [np.ones(2), np.zeros(2)], "object": object()})
+    records, error = recorded(
+        tmp_path,
+        {
+            "array": np.arange(6.0).reshape(2, 3),
+            "shape": (None, 10),
+            "counts": (832, np.int64(479_232), (24, 24, 32)),
+            "names": {"a": "fc1"},
+            "mixed": [np.ones(2), np.zeros(2)],
+            "object": object(),
+        },
+    )
     assert error is None
     assert records["array"].kind == "array" and records["array"].value.shape == (2, 3)
     assert records["shape"] == Record("json", [None, 10])
@@ -96,7 +118,9 @@ def test_allclose_compares_shape_and_values_without_showing_the_expected_ones():
     expected = arrays(y=[[0.123456, 2.0], [3.0, 4.0]])
     assert rules("expect.allclose('y')", arrays(y=[[0.123456, 2.0], [3.0, 4.0]]), expected).passed
     verdict = rules("expect.allclose('y', rtol=1e-5)", arrays(y=[[0.2, 2.0], [3.0, 4.0]]), expected)
-    assert not verdict.passed and verdict.failures == ["'y': 1 of 4 values differ from the expected ones (rtol=1e-05, atol=0)"]
+    assert not verdict.passed and verdict.failures == [
+        "'y': 1 of 4 values differ from the expected ones (rtol=1e-05, atol=0)"
+    ]
     assert "0.123" not in verdict.failures[0]
     verdict = rules("expect.allclose('y')", arrays(y=[1.0, 2.0, 3.0, 4.0]), expected)
     assert verdict.failures == ["'y' has shape (4,), not the expected one"]
@@ -119,7 +143,9 @@ def test_equal_is_exact_and_check_tests_a_property_of_the_student_value():
 def test_values_the_probe_did_not_record_fail_with_the_probe_error_once():
     expected = {name: Record("json", 1) for name in "abcde"}
     verdict = rules("for name in 'abcde':\n    expect.equal(name)", {}, expected, probe_error="NotImplementedError")
-    assert verdict.failures == ["'a', 'b', 'c' and 2 more missing: the probe stopped with NotImplementedError in your code"]
+    assert verdict.failures == [
+        "'a', 'b', 'c' and 2 more missing: the probe stopped with NotImplementedError in your code"
+    ]
 
 
 def test_a_test_without_rules_or_with_an_unknown_name_is_the_authors_error():
@@ -183,8 +209,9 @@ def test_using_reference_answers_the_references_calls_with_its_results_and_other
 
     student = notebook(HELPER_AND_TASK.format(one=2))  # a bug in output_size, a right `strided`
     own = student["output_size"]
-    run = reference.new_probe_run(tmp_path, USING_REFERENCE + 'probe.record("unseen", strided(np.ones((9, 9)), 3).shape)',
-                                  calls=calls)
+    run = reference.new_probe_run(
+        tmp_path, USING_REFERENCE + 'probe.record("unseen", strided(np.ones((9, 9)), 3).shape)', calls=calls
+    )
     probes.run(run, student)
     assert not (run / replay.REPLAYED).exists(), "the kernel deletes the reference's calls once read"
     records, error = read_records(run)
@@ -197,7 +224,13 @@ def test_using_reference_answers_the_references_calls_with_its_results_and_other
 
 
 def test_a_replayed_result_keeps_its_types():
-    results = [(1, 2.5, (3, "a")), [np.arange(6, dtype="float32").reshape(2, 3)], {"k": None}, np.int64(4), float("inf")]
+    results = [
+        (1, 2.5, (3, "a")),
+        [np.arange(6, dtype="float32").reshape(2, 3)],
+        {"k": None},
+        np.int64(4),
+        float("inf"),
+    ]
     for result in results:
         back = replay.decode(json.loads(json.dumps(replay.encode(result))))
         assert repr(back) == repr(result.item() if isinstance(result, np.generic) else result)
@@ -207,15 +240,18 @@ def test_a_replayed_result_keeps_its_types():
         replay.key(object())
 
 
-@pytest.mark.parametrize("attack, message", [
-    ("link", "records.json could not be opened"),
-    ("fifo", "records.json is not a regular file"),
-    ("large", "over the grader's"),
-    ("pickle", "not a NumPy array file"),
-    ("path", "the array's file name is not one a probe writes"),
-    ("not json", "records.json is not JSON"),
-    ("deep", "records.json is not JSON \\(or nested too deeply\\)"),
-])
+@pytest.mark.parametrize(
+    "attack, message",
+    [
+        ("link", "records.json could not be opened"),
+        ("fifo", "records.json is not a regular file"),
+        ("large", "over the grader's"),
+        ("pickle", "not a NumPy array file"),
+        ("path", "the array's file name is not one a probe writes"),
+        ("not json", "records.json is not JSON"),
+        ("deep", "records.json is not JSON \\(or nested too deeply\\)"),
+    ],
+)
 def test_the_reader_refuses_what_a_probe_does_not_write(tmp_path, attack, message):
     outside = tmp_path / "secret.json"
     outside.write_text(json.dumps({"values": {}, "error": None}))
@@ -231,7 +267,9 @@ def test_the_reader_refuses_what_a_probe_does_not_write(tmp_path, attack, messag
     elif attack == "not json":
         (folder / probes.RECORDS).write_bytes(b"\xff{")
     elif attack == "deep":
-        (folder / probes.RECORDS).write_text('{"values": {"y": {"kind": "json", "value": ' + "[" * 100_000 + "]" * 100_000 + "}}}")
+        (folder / probes.RECORDS).write_text(
+            '{"values": {"y": {"kind": "json", "value": ' + "[" * 100_000 + "]" * 100_000 + "}}}"
+        )
     else:
         name = "0.npy" if attack == "pickle" else "../secret.npy"
         np.save(folder / "0.npy", np.array([{"a": 1}], dtype=object), allow_pickle=True)
