@@ -1602,3 +1602,154 @@ VARIANTS = {
     "lab7_densenet": LAB7,
     "lab8_unet": LAB8,
 }
+
+
+# -- more right answers of lab 5, written yet other ways: the honest students of the copying report's class
+# (tests/copying_class.py), beside the solution and the right ones above --
+
+LAB5_MORE = {
+    "naive_inception": [
+        """def naive_inception(x, ch1x1, ch3x3, ch5x5):
+    convolved = [layers.Conv2D(width, size, padding="same", activation="relu")(x)
+                 for width, size in [(ch1x1, 1), (ch3x3, 3), (ch5x5, 5)]]
+    pooled = layers.MaxPooling2D(pool_size=3, strides=1, padding="same")(x)
+    return layers.Concatenate(axis=-1)(convolved + [pooled])""",
+        """def naive_inception(x, ch1x1, ch3x3, ch5x5):
+    # the four branches of the naive module
+    a = layers.Conv2D(filters=ch1x1, kernel_size=(1, 1), padding="same")(x)
+    a = layers.ReLU()(a)
+    b = layers.Conv2D(filters=ch3x3, kernel_size=(3, 3), padding="same")(x)
+    b = layers.ReLU()(b)
+    c = layers.Conv2D(filters=ch5x5, kernel_size=(5, 5), padding="same")(x)
+    c = layers.ReLU()(c)
+    d = layers.MaxPool2D(pool_size=(3, 3), strides=(1, 1), padding="same")(x)
+    return layers.concatenate([a, b, c, d], axis=3)""",
+    ],
+    "inception": [
+        """def inception(x, ch1x1, ch3x3red, ch3x3, ch5x5red, ch5x5, pool_proj):
+    def relu_conv(t, n, size):
+        t = layers.Conv2D(n, size, padding="same")(t)
+        return layers.Activation("relu")(t)
+
+    one = relu_conv(x, ch1x1, 1)
+    three = relu_conv(relu_conv(x, ch3x3red, 1), ch3x3, 3)
+    five = relu_conv(relu_conv(x, ch5x5red, 1), ch5x5, 5)
+    pool = layers.MaxPooling2D(pool_size=3, strides=1, padding="same")(x)
+    return layers.concatenate([one, three, five, relu_conv(pool, pool_proj, 1)])""",
+        """def inception(x, ch1x1, ch3x3red, ch3x3, ch5x5red, ch5x5, pool_proj):
+    plan = {
+        "1x1": [(ch1x1, 1)],
+        "3x3": [(ch3x3red, 1), (ch3x3, 3)],
+        "5x5": [(ch5x5red, 1), (ch5x5, 5)],
+    }
+    outputs = []
+    for name in ("1x1", "3x3", "5x5"):
+        y = x
+        for width, size in plan[name]:
+            y = layers.Conv2D(width, size, padding="same", activation="relu")(y)
+        outputs.append(y)
+    y = layers.MaxPooling2D(3, 1, padding="same")(x)
+    outputs.append(layers.Conv2D(pool_proj, 1, padding="same", activation="relu")(y))
+    return layers.Concatenate()(outputs)""",
+    ],
+    "inception_ops": [
+        CONV_OPS
+        + """def naive_inception_ops(n, c_in, ch1x1, ch3x3, ch5x5):
+    total = n * n * c_in  # the max pooling reads every input value once
+    for size, width in zip([1, 3, 5], [ch1x1, ch3x3, ch5x5]):
+        total = total + conv_ops(n, c_in, size, width)
+    return total
+
+
+def inception_ops(n, c_in, widths):
+    ch1x1, ch3x3red, ch3x3, ch5x5red, ch5x5, pool_proj = widths
+    reduce_3 = conv_ops(n, c_in, 1, ch3x3red)
+    reduce_5 = conv_ops(n, c_in, 1, ch5x5red)
+    big_3 = conv_ops(n, ch3x3red, 3, ch3x3)
+    big_5 = conv_ops(n, ch5x5red, 5, ch5x5)
+    projection = conv_ops(n, c_in, 1, pool_proj)
+    return conv_ops(n, c_in, 1, ch1x1) + reduce_3 + big_3 + reduce_5 + big_5 + n * n * c_in + projection""",
+        CONV_OPS
+        + """def naive_inception_ops(n, c_in, ch1x1, ch3x3, ch5x5):
+    layers_ = {1: ch1x1, 3: ch3x3, 5: ch5x5}
+    return sum([conv_ops(n, c_in, k, w) for k, w in layers_.items()]) + c_in * n ** 2
+
+
+def inception_ops(n, c_in, widths):
+    a, b_red, b, c_red, c, d = widths
+    first_layer = sum(conv_ops(n, c_in, 1, w) for w in (a, b_red, c_red))
+    second_layer = conv_ops(n, b_red, 3, b) + conv_ops(n, c_red, 5, c)
+    return first_layer + second_layer + c_in * n ** 2 + conv_ops(n, c_in, 1, d)""",
+    ],
+    "googlenet_params": [
+        """def inception_params(c_in, widths):
+    ch1x1, ch3x3red, ch3x3, ch5x5red, ch5x5, pool_proj = widths
+    kernels = (c_in * ch1x1 + c_in * ch3x3red + 9 * ch3x3red * ch3x3
+               + c_in * ch5x5red + 25 * ch5x5red * ch5x5 + c_in * pool_proj)
+    biases = ch1x1 + ch3x3red + ch3x3 + ch5x5red + ch5x5 + pool_proj
+    return kernels + biases
+
+
+def googlenet_params(modules, num_classes=1000):
+    stem = [(7, 3, 64), (1, 64, 64), (3, 64, 192)]
+    count = sum(k * k * a * b + b for k, a, b in stem)
+    depth = 192
+    for entry in filter(lambda m: m != "pool", modules):
+        w = entry[1]
+        count += inception_params(depth, w)
+        depth = w[0] + w[2] + w[4] + w[5]
+    count += depth * num_classes + num_classes
+    return count""",
+        """def inception_params(c_in, widths):
+    ch1x1, ch3x3red, ch3x3, ch5x5red, ch5x5, pool_proj = widths
+    layers_ = [(1, c_in, ch1x1), (1, c_in, ch3x3red), (3, ch3x3red, ch3x3),
+               (1, c_in, ch5x5red), (5, ch5x5red, ch5x5), (1, c_in, pool_proj)]
+    result = 0
+    for k, n_in, n_out in layers_:
+        result += (k * k * n_in + 1) * n_out
+    return result
+
+
+def googlenet_params(modules, num_classes=1000):
+    widths = [m[1] for m in modules if m != "pool"]
+    channels_in = [192]
+    for w in widths[:-1]:
+        channels_in.append(w[0] + w[2] + w[4] + w[5])
+    last = widths[-1][0] + widths[-1][2] + widths[-1][4] + widths[-1][5]
+    stem = (49 * 3 + 1) * 64 + (64 + 1) * 64 + (9 * 64 + 1) * 192
+    return stem + sum(inception_params(c, w) for c, w in zip(channels_in, widths)) + (last + 1) * num_classes""",
+    ],
+    "params_ratio": [
+        """alex = profile(build("alexnet"))
+params_ratio = alex.total_params / googlenet_table.total_params
+print(f"AlexNet has {params_ratio:.2f} times as many parameters as GoogLeNet")""",
+        """tables = {name: profile(build(name)) for name in ("alexnet", "googlenet")}
+params_ratio = tables["alexnet"].total_params / tables["googlenet"].total_params
+print(f"AlexNet has {params_ratio:.2f} times as many parameters as GoogLeNet")""",
+    ],
+    "auxiliary_params": [
+        """def auxiliary_params(c_in, side=14, num_classes=1000):
+    after_pool = 1 + (side - 5) // 3  # 5x5 average pooling, stride 3, no padding
+    conv1x1 = (c_in + 1) * 128
+    fully_connected = (after_pool ** 2 * 128 + 1) * 1024
+    classifier = (1024 + 1) * num_classes
+    return conv1x1 + fully_connected + classifier""",
+        """def auxiliary_params(c_in, side=14, num_classes=1000):
+    def dense_like(inputs, outputs):
+        return inputs * outputs + outputs
+
+    s = (side - 5) // 3 + 1
+    return dense_like(c_in, 128) + dense_like(s * s * 128, 1024) + dense_like(1024, num_classes)""",
+    ],
+    "googlenet_loss": [
+        """def googlenet_loss(y_true, outputs):
+    main, *auxiliary = outputs
+    def mean_ce(p):
+        return float(keras.ops.mean(keras.losses.sparse_categorical_crossentropy(y_true, p)))
+    return mean_ce(main) + 0.3 * sum(mean_ce(p) for p in auxiliary)""",
+        """def googlenet_loss(y_true, outputs):
+    loss = keras.losses.SparseCategoricalCrossentropy()
+    values = [float(loss(y_true, p)) for p in outputs]
+    return values[0] + 0.3 * values[1] + 0.3 * values[2]""",
+    ],
+}

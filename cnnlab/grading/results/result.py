@@ -61,7 +61,8 @@ class GradingResult:
 
     def summary(self):
         """One sentence for grades.csv: notes first, then what failed, each model's failed checks with numbers after
-        its own test."""
+        its own test. With questions a TA grades, the points are the autograded ones (grades.csv adds the TA's:
+        `cnnlab.grading.handgrading.standing`)."""
         checks = {}
         for check in self.models:
             if (
@@ -85,6 +86,9 @@ class GradingResult:
             parts.append("all tests passed" if not failed else f"failed: {', '.join(failed)}")
         elif failed and self.status is not Status.TAMPERED:
             parts.append(f"failed: {', '.join(failed)}")
+        manual = sum(cell["points"] for cell in self.cells if cell.get("path") == "manual")  # a TA's, added later
+        if manual:
+            return f"{self.score:g} of {self.max_score - manual:g} autograded points; " + "; ".join(parts) + "."
         return f"{self.score:g} of {self.max_score:g} points; " + "; ".join(parts) + "."
 
     def csv_row(self):

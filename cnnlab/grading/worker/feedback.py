@@ -10,6 +10,9 @@ text and PNG/JPEG images (no HTML, JavaScript, SVG, Markdown or LaTeX), the stud
 are shown as plain text (the release's Markdown cells as written), and the page forbids every script
 (Content-Security-Policy). Any output line that shows a line of a hidden test (a student's function that
 prints `In`, `_ih` or the running cell) is replaced by a note.
+
+An answer a TA grades (`cells.manually_graded`) is shown as the student wrote it, followed by a note: that it waits
+for a TA, or the TA's points and comment once given (`cnnlab.grading.handgrading.refresh` writes the page again then).
 """
 
 import html
@@ -18,7 +21,7 @@ from pathlib import Path
 
 import nbformat
 
-from cnnlab.grading.cells import nbg
+from cnnlab.grading.cells import manually_graded, nbg
 
 MAX_TEXT = 20_000
 MAX_DATA = 2_000_000
@@ -169,11 +172,27 @@ def _as_text(cell, released_markdown):
     return nbformat.v4.new_markdown_cell(f"{fence}text\n{cell.source}\n{fence}")
 
 
+MANUAL_STATES = {"manual": "waits for a TA", "graded by a TA": "graded by a TA"}
+
+
+def manual_note(entry):
+    """The Markdown shown under an answer a TA grades: the points and the TA's comment, or that it waits."""
+    if entry.get("state") != "graded by a TA":
+        return f"**[TA]** {entry.get('points', 0):g} points: this answer waits for a TA."
+    text = f"**[TA] {entry['score']:g} / {entry['points']:g}**"
+    if entry.get("stale"):
+        text += " (given to an earlier version of this answer)"
+    comment = "\n".join(f"> {html.escape(line)}" for line in entry.get("comment", "").splitlines())
+    return text + (f"\n\n{comment}" if comment else "")
+
+
 def summary_markdown(result):
+    pending = sum(c["points"] for c in result["cells"] if c.get("path") == "manual" and c["state"] == "manual")
+    waiting = f"; {pending:g} points wait for a TA" if pending else ""
     lines = [
         f"# Feedback: {result['lab']}, {result['student']}",
         "",
-        f"**Score: {result['score']:g} / {result['max_score']:g}** (status: {result['status']})",
+        f"**Score: {result['score']:g} / {result['max_score']:g}** (status: {result['status']}{waiting})",
         "",
         html.escape(result["reason"]),
         "",
@@ -181,6 +200,13 @@ def summary_markdown(result):
         "|---|---|---|---|",
     ]
     for cell in result["cells"]:
+        if cell.get("path") == "manual":
+            score = "-" if cell["state"] == "manual" else f"{cell['score']:g}"
+            state = MANUAL_STATES.get(cell["state"], cell["state"]) + (
+                " (an earlier answer)" if cell.get("stale") else ""
+            )
+            lines.append(f"| {cell['grade_id']} | {cell['points']:g} | {score} | {state} |")
+            continue
         state = (
             "its visible part failed"
             if cell.get("visible_failed")
@@ -207,7 +233,7 @@ def summary_markdown(result):
 
 def feedback_notebook(nb, released, result, marker=None):
     """A copy of the graded notebook fit for the student's eyes; `marker` what `mark_hidden_part` printed."""
-    visible = {nbg(c)["grade_id"]: c.source for c in released.cells if nbg(c).get("grade")}
+    visible = {nbg(c)["grade_id"]: c.source for c in released.cells if nbg(c).get("grade") and not manually_graded(c)}
     cells_by_id = {c["grade_id"]: c for c in result["cells"]}
     redactor = Redactor(nb, visible)
     released_markdown = {c.source for c in released.cells if c.cell_type == "markdown"}
@@ -215,11 +241,16 @@ def feedback_notebook(nb, released, result, marker=None):
     out.cells.append(nbformat.v4.new_markdown_cell(summary_markdown(result)))
     for cell in nb.cells:
         cell = nbformat.from_dict(cell)
+        if manually_graded(cell) and nbg(cell)["grade_id"] in cells_by_id:  # the TA's note follows the answer
+            out.cells.append(_as_text(cell, released_markdown) if cell.cell_type != "code" else _shown(cell, redactor))
+            note = nbformat.v4.new_markdown_cell(manual_note(cells_by_id[nbg(cell)["grade_id"]]))
+            note.metadata["cnnlab"] = {"manual": nbg(cell)["grade_id"]}
+            out.cells.append(note)
+            continue
         if cell.cell_type != "code":
             out.cells.append(_as_text(cell, released_markdown))
             continue
-        cell.outputs = [redactor.output(_safe_data(o) if "data" in o else o) for o in _shorten(cell.get("outputs", []))]
-        cell.pop("attachments", None)
+        cell = _shown(cell, redactor)
         grade_id = nbg(cell).get("grade_id")
         if nbg(cell).get("grade") and grade_id in visible:
             has_hidden = cell.source.strip() != visible[grade_id].strip()
@@ -262,6 +293,13 @@ def feedback_notebook(nb, released, result, marker=None):
     return out
 
 
+def _shown(cell, redactor):
+    """A student's code cell with its outputs as the feedback shows them."""
+    cell.outputs = [redactor.output(_safe_data(o) if "data" in o else o) for o in _shorten(cell.get("outputs", []))]
+    cell.pop("attachments", None)
+    return cell
+
+
 def to_html(notebook):
     """The page: nbconvert's classic template, with a policy that lets no script run.
 
@@ -274,7 +312,10 @@ def to_html(notebook):
 
 
 def write_feedback(nb, released, result, html_path, notebook_path, marker=None):
+    from cnnlab.grading.handgrading.standing import stamp
+
     feedback = feedback_notebook(nb, released, result, marker)
+    feedback.metadata["cnnlab"] = {"manual_stamp": stamp(result, {})}  # written before any TA's grade
     Path(notebook_path).parent.mkdir(parents=True, exist_ok=True)
     nbformat.write(feedback, notebook_path)
     Path(html_path).parent.mkdir(parents=True, exist_ok=True)

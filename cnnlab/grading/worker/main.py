@@ -11,7 +11,8 @@ nbgrader's preprocessors where nbgrader has one, each in its own module:
 4-5. score its test cells: probes judged here, kernel asserts behind canaries, the model checks (each model
    file in its own fresh child of the worker's jailed model server, beside the kernel; `cnnlab.grading.worker.score`);
 6. write the feedback notebook and HTML with the released test cells (hidden tests never shown;
-   `cnnlab.grading.worker.feedback`).
+   `cnnlab.grading.worker.feedback`); keep the answer cells (`cnnlab.grading.worker.answers`) and the fingerprints of
+   the model files' weights (`cnnlab.grading.similarity.weights`) for a TA and the copying report.
 """
 
 import json
@@ -25,12 +26,13 @@ from pathlib import Path
 
 import nbformat
 
-from cnnlab.grading.cells import nbg
+from cnnlab.grading.cells import manually_graded, nbg
 from cnnlab.grading.modelcheck import session as models
 from cnnlab.grading.probes import reference
 from cnnlab.grading.results.result import GradingResult
 from cnnlab.grading.results.status import Status
-from cnnlab.grading.worker import diagnose, execute, read, restore, score
+from cnnlab.grading.similarity.weights import write_sketches
+from cnnlab.grading.worker import answers, diagnose, execute, read, restore, score
 from cnnlab.grading.worker.feedback import mark_hidden_part, write_feedback, write_missing_feedback
 from cnnlab.grading.worker.job import Job
 from cnnlab.grading.worker.plan import kernel_uid, plan_cells
@@ -59,7 +61,7 @@ class Worker:
         nb = restore.sanitize(nb, job.lab, job.notebook_name, job.gradebook)
         marker = "hidden" + secrets.token_hex(8)
         for cell in nb.cells:  # (the plan then runs probed and model-checked test cells without their hidden part)
-            if nbg(cell).get("grade") and cell.cell_type == "code":
+            if nbg(cell).get("grade") and cell.cell_type == "code" and not manually_graded(cell):
                 cell.source = mark_hidden_part(cell.source, marker)
         from cnnlab.grading.course.labconfig import parse
 
@@ -87,6 +89,9 @@ class Worker:
         diagnose.note_kernel_trouble(result, plan, execution, graded, canary_failed, job)
         nb.cells = [c for c in nb.cells if id(c) not in plan.inserted]
         result.reason = result.summary()
+        work = Path(job.work_dir)  # what the batch keeps for a TA and the copying report (`results.store.record`)
+        answers.write(nb, work / "answers.json")
+        write_sketches(config, job.submission_dir, work / "weights")
         t = time.monotonic()
         # the student's notebook as graded, released test cells only, failures of hidden tests summarised
         write_feedback(nb, released, result.to_json(), job.feedback_html, job.autograded, marker)
@@ -95,7 +100,9 @@ class Worker:
     def run(self):
         job, result = self.job, self.result
         released = nbformat.read(job.released, as_version=4)
-        visible_sources = {nbg(c)["grade_id"]: c.source for c in released.cells if nbg(c).get("grade")}
+        visible_sources = {
+            nbg(c)["grade_id"]: c.source for c in released.cells if nbg(c).get("grade") and not manually_graded(c)
+        }
         try:
             if job.notebook is None:
                 result.status, result.reason = Status(job.missing_status), job.missing_reason

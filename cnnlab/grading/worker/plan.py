@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 import nbformat
 
-from cnnlab.grading.cells import nbg
+from cnnlab.grading.cells import manually_graded, nbg
 from cnnlab.grading.probes.runs import ProbeRun
 from cnnlab.grading.worker.canary import canary_source
 
@@ -25,10 +25,13 @@ def plan_cells(nb, visible_sources, probed, checked, kernel_uid):
     """A probed test cell runs as released (its visible tests, for the student's feedback), then a probe cell;
     a model-checked one as released; any other test cell (the kernel-asserts path) whole, with a canary before
     it, and a baseline canary before the first cell."""
-    legacy = any(nbg(c).get("grade") and nbg(c).get("grade_id") not in set(probed) | checked for c in nb.cells)
+    legacy = any(
+        nbg(c).get("grade") and not manually_graded(c) and nbg(c).get("grade_id") not in set(probed) | checked
+        for c in nb.cells
+    )  # (a cell a person grades is no test: it needs no canary)
     cells, inserted, probe_runs = [], {}, {}
     for cell in nb.cells:
-        grade_id = nbg(cell).get("grade_id") if nbg(cell).get("grade") else None
+        grade_id = nbg(cell).get("grade_id") if nbg(cell).get("grade") and not manually_graded(cell) else None
         if grade_id in probed or grade_id in checked:
             cell.source = visible_sources[grade_id]
         elif legacy and (grade_id or not cells):

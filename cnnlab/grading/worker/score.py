@@ -7,12 +7,16 @@
    the later cells score 0 (nbgrader issue #427). A canary that does not answer exactly as expected makes the
    submission `tampered`, and the tests its kernel judged score 0.
 
+A cell a person grades (`cells.manually_graded`: a written answer, or code graded by reading) is neither run as a
+test nor scored here: its entry says `state` "manual" (it waits for a TA), with the digest of the answer it holds, so
+that a TA's grade (`cnnlab.grading.handgrading`) is kept for that answer and a changed one is told apart.
+
 The lab's model checks (step 5, `cnnlab.grading.modelcheck.session`) then replace the score of their test cells.
 """
 
 import re
 
-from cnnlab.grading.cells import nbg
+from cnnlab.grading.cells import answer_digest, manually_graded, nbg
 from cnnlab.grading.worker.canary import read_canary
 
 
@@ -44,6 +48,10 @@ def score_cells(plan, execution, probed, checked, visible_sources):
             "hidden_failed": False,
             "visible_failed": False,
         }
+        if manually_graded(cell):  # a TA's, never the kernel's: no score here, and no total is blocked
+            entry.update(path="manual", state="manual", answer_sha256=answer_digest(cell.source))
+            graded[grade_id] = entry
+            continue
         visible_error = index in executed and any(o.get("output_type") == "error" for o in cell.get("outputs", []))
         if grade_id in checked:
             entry["path"] = "model checks"  # scored by score_models from the saved models; the kernel is ignored
@@ -69,8 +77,17 @@ def score_cells(plan, execution, probed, checked, visible_sources):
                     hidden_failed=hidden,
                     visible_failed=visible_error and not hidden,
                 )
+                if visible_error:  # for the class report's groups of failures only: the feedback never shows it
+                    entry["error"] = _first_error(cell)
         graded[grade_id] = entry
     return graded, canary_failed
+
+
+def _first_error(cell):
+    """`Name: first line of the message` of the cell's first error output."""
+    error = next(o for o in cell.outputs if o.get("output_type") == "error")
+    lines = str(error.get("evalue", "")).strip().splitlines()
+    return f"{error.get('ename', 'Error')}: {lines[0] if lines else ''}"[:300]
 
 
 def _hidden_failure(cell, visible_sources):
