@@ -352,7 +352,7 @@ def _visible_tests(nb):
     results = {}
     for cell in nb.get("cells", []):
         meta = cell.get("metadata", {}).get("nbgrader", {})
-        if not meta.get("grade"):
+        if not meta.get("grade") or meta.get("solution"):  # (a graded answer is a TA's: `_written_answers`)
             continue
         errors = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
         if cell.get("execution_count") is None and not cell.get("outputs"):
@@ -362,6 +362,17 @@ def _visible_tests(nb):
         else:
             results[meta["grade_id"]] = "passed"
     return results
+
+
+def _written_answers(nb):
+    """{grade_id: (points, answered)} of the notebook's answers a TA grades (nbgrader's graded answer cells)."""
+    found = {}
+    for cell in nb.get("cells", []):
+        meta = cell.get("metadata", {}).get("nbgrader", {})
+        if meta.get("grade") and meta.get("solution"):
+            text = "".join(cell.get("source", "")).strip()
+            found[meta["grade_id"]] = (meta.get("points", 0), bool(text) and text != "YOUR ANSWER HERE")
+    return found
 
 
 def _check_model(name, directory):
@@ -415,7 +426,14 @@ def submit(lab, student, models=(), hidden_tests=0, hidden_points=0, model_point
         for grade_id, status in tests.items():
             if status != "passed":
                 print(f"  {grade_id}: {status}")
+    written = _written_answers(nb) if nb is not None else {}
+    for grade_id, (_, answered) in written.items():
+        if not answered:
+            print(f"  {grade_id}: your written answer is still empty (a TA grades it)")
     graded = [f"{hidden_tests} test cell(s) with hidden tests ({hidden_points:g} points)"] if hidden_tests else []
+    if written:
+        points = sum(p for p, _ in written.values())
+        graded.append(f"a TA grades your {len(written)} written answer(s) ({points:g} points)")
     if models:
         graded.append(
             f"the checks of your {len(models)} saved model(s) on the grader's own test data ({model_points:g} points)"

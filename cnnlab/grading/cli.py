@@ -1,4 +1,5 @@
-"""`python -m autograder` / `cnnlab grade`: grade a class's submissions; `merge`: combine shards."""
+"""`python -m autograder` / `cnnlab grade`: grade a class's submissions; `merge`: combine shards; `handgrade`: the
+TA's page for the questions a person grades."""
 
 import argparse
 import os
@@ -97,6 +98,17 @@ def parser(prog="python -m autograder"):
     top = argparse.ArgumentParser(prog=prog, description="Grade a class's lab notebooks with nbgrader.")
     commands = top.add_subparsers(dest="command", required=True)
     add_grade_arguments(commands.add_parser("grade", help="grade every submission of one lab"))
+    handgrade = commands.add_parser(
+        "handgrade", help="grade the questions a TA grades, question by question, on a page served on this machine"
+    )
+    handgrade.add_argument("--lab", required=True, help="the lab, as graded into --out")
+    handgrade.add_argument("--out", required=True, type=Path, help="the grader's output folder of that lab")
+    handgrade.add_argument("--port", type=int, default=0, help="the port on 127.0.0.1 (default: a free one)")
+    handgrade.add_argument(
+        "--grader", default=os.environ.get("USER", ""), help="your name in the grades' log (default $USER)"
+    )
+    handgrade.add_argument("--source", type=Path, default=Options.source, help=argparse.SUPPRESS)
+    handgrade.add_argument("--config-dir", type=Path, default=Options.config_dir, help=argparse.SUPPRESS)
     merge = commands.add_parser("merge", help="combine the --out folders of `grade --shard i/N` runs")
     merge.add_argument("--out", required=True, type=Path, help="the combined output folder")
     merge.add_argument("shards", nargs="+", type=Path, help="the shards' --out folders")
@@ -157,10 +169,22 @@ def run_merge(args):
     return 0
 
 
+def run_handgrade(args):
+    """`handgrade`: serves the TA's page until Ctrl-C; 0, or one line saying what stopped it."""
+    from cnnlab.grading.handgrading.server import serve
+
+    try:
+        serve(args.out, args.lab, args.port, args.grader, args.source, args.config_dir)
+    except GradingError as error:
+        return one_line(error)
+    return 0
+
+
 def main(argv=None, prog="python -m autograder"):
     """The exit status; what stopped a command is one line on stderr."""
     args = parser(prog).parse_args(argv)
-    outcome = run_grade(args) if args.command == "grade" else run_merge(args)
+    commands = {"grade": run_grade, "merge": run_merge, "handgrade": run_handgrade}
+    outcome = commands[args.command](args)
     if isinstance(outcome, str):
         print(f"{prog}: error: {outcome}", file=sys.stderr)
         return 1

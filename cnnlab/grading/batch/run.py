@@ -32,6 +32,7 @@ from cnnlab.grading.batch.pool import Interrupted, run_pool
 from cnnlab.grading.course import labconfig
 from cnnlab.grading.course import nbgrader as course
 from cnnlab.grading.errors import GradingError
+from cnnlab.grading.handgrading import rubric
 from cnnlab.grading.intake import archive
 from cnnlab.grading.intake import discover as subs
 from cnnlab.grading.jail import bwrap as jails
@@ -68,6 +69,7 @@ def grade(options):
         if c.metadata.get("nbgrader", {}).get("grade")
     }
     labconfig.check_points(config, graded_cells)
+    rubric.check(options.lab, config.manual, release_nb)
     started = time.monotonic()
     try:  # the solution's own values for the probed tests: one trusted kernel per lab, kept while unchanged
         reference_path = reference.compute(

@@ -18,6 +18,9 @@ checks run in the grader's own process (`cnnlab.grading.modelcheck.checks`) on t
 replace the score of the notebook's test cell `grade_id`: they must add up to that cell's points. A lab
 without a file, or with `"models": []`, is graded by its test cells alone.
 
+"manual" holds the rubric of each question a TA grades (`cnnlab.grading.handgrading.rubric`); it is not part of what
+a job is given, so editing a rubric grades nothing again.
+
 Checks and their keys (`points` > 0 for all):
 - `params`: `expected`; `trainable: true` counts the trained weights only (else Keras' count_params).
 - `output_shape`: `expected`, with `null` for the batch axis.
@@ -59,6 +62,7 @@ class LabConfig:
     lab: str
     notebook: str
     models: list = field(default_factory=list)
+    manual: dict = field(default_factory=dict)  # grade_id: its `handgrading.rubric.Rubric` (a TA's, not a job's)
 
     def to_json(self):
         return {
@@ -75,9 +79,9 @@ def parse(lab, data, path="<config>"):
     """A LabConfig from the JSON data of one lab; raises GradingError naming the file and the fix."""
     if not isinstance(data, dict):
         _fail(path, f"expected a JSON object. Received: {type(data).__name__}")
-    unknown = set(data) - {"notebook", "models", "comment"}
+    unknown = set(data) - {"notebook", "models", "manual", "comment"}
     if unknown:
-        _fail(path, f"unknown keys {sorted(unknown)}; expected notebook, models (and comment)")
+        _fail(path, f"unknown keys {sorted(unknown)}; expected notebook, models, manual (and comment)")
     models = []
     for index, entry in enumerate(data.get("models", [])):
         where = f"models[{index}]"
@@ -113,7 +117,9 @@ def parse(lab, data, path="<config>"):
                     f"{where}: check {kind!r}: split must be one of {', '.join(SPLITS)}. Received: {check['split']!r}",
                 )
         models.append(ModelSpec(entry["name"], entry["grade_id"], entry["checks"]))
-    return LabConfig(lab, data.get("notebook", f"{lab}.ipynb"), models)
+    from cnnlab.grading.handgrading import rubric
+
+    return LabConfig(lab, data.get("notebook", f"{lab}.ipynb"), models, rubric.parse(data.get("manual", []), path))
 
 
 def load(lab, config_dir):
