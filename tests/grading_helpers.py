@@ -142,3 +142,108 @@ def tiny_lab(root):
     (Path(root) / "labs").mkdir(parents=True, exist_ok=True)
     (Path(root) / "labs" / f"{TINY}.json").write_text(json.dumps(tiny_config()))
     return Path(root) / "solutions", Path(root) / "labs"
+
+
+# -- a tiny lab with answers a TA grades, built in the test's folder --
+
+WRITTEN = "lab0_written"
+HOSTILE_ANSWER = (
+    "<script>document.title='pwned'</script><img src=x onerror=\"document.title='pwned'\">"
+    "[click](javascript:alert(1)) </textarea></pre><b>bold?</b> & &amp;"
+)
+
+
+def _markdown(source, grade_id=None, points=None):
+    cell = nbformat.v4.new_markdown_cell(source)
+    if grade_id:
+        cell.metadata["nbgrader"] = {
+            "grade": True,
+            "grade_id": grade_id,
+            "locked": False,
+            "points": points,
+            "schema_version": 3,
+            "solution": True,
+            "task": False,
+        }
+    return cell
+
+
+def written_lab(root):
+    """A course source `root/solutions/lab0_written/` and config `root/labs/lab0_written.json`: one test cell
+    (1 point, judged by its asserts), a written answer (2 points) and code a TA reads (1 point), with rubrics.
+    NumPy only: its kernels start in seconds."""
+    reading = _cell(
+        "def describe(values):\n    ### BEGIN SOLUTION\n    print('mean', np.mean(values))\n"
+        "    return np.mean(values)\n    ### END SOLUTION",
+        "describe",
+        solution=True,
+        grade=True,
+        points=1,
+    )
+    nb = nbformat.v4.new_notebook(
+        cells=[
+            _cell("import numpy as np", "setup", locked=True),
+            nbformat.v4.new_markdown_cell("**Task 1 (1 point).** Write `square(x)`."),
+            _cell(
+                "def square(x):\n    ### BEGIN SOLUTION\n    return x * x\n    ### END SOLUTION",
+                "square",
+                solution=True,
+            ),
+            _cell(
+                "assert square(3) == 9\n### BEGIN HIDDEN TESTS\nassert square(-4) == 16\n### END HIDDEN TESTS",
+                "test_square",
+                grade=True,
+                locked=True,
+                points=1,
+            ),
+            nbformat.v4.new_markdown_cell("**Written answer (2 points).** Why is a square never negative?"),
+            _markdown("A product of two numbers of the same sign is positive, and 0 squared is 0.", "why_square", 2),
+            nbformat.v4.new_markdown_cell("**Task 3 (1 point, read by a TA).** Write `describe(values)`."),
+            reading,
+            _cell("describe([1, 2, 3])"),
+        ]
+    )
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    write(Path(root) / "solutions" / WRITTEN / f"{WRITTEN}.ipynb", nb)
+    (Path(root) / "labs").mkdir(parents=True, exist_ok=True)
+    config = {
+        "notebook": f"{WRITTEN}.ipynb",
+        "manual": [
+            {
+                "grade_id": "why_square",
+                "rubric": [
+                    {"points": 1, "criterion": "same signs multiply to a positive number"},
+                    {"points": 1, "criterion": "zero: 0 squared is 0"},
+                ],
+            },
+            {"grade_id": "describe", "rubric": [{"points": 1, "criterion": "returns and prints the mean"}]},
+        ],
+    }
+    (Path(root) / "labs" / f"{WRITTEN}.json").write_text(json.dumps(config))
+    return Path(root) / "solutions", Path(root) / "labs"
+
+
+def written_release(source, out):
+    """The release of lab0_written that the grader makes from `source` in `out` (as `grade` does first)."""
+    from cnnlab.grading.batch.options import Options
+    from cnnlab.grading.course import nbgrader as course
+
+    released, _, _ = course.prepare(Options(lab=WRITTEN, submissions=out, out=Path(out), source=Path(source)))
+    return nbformat.read(released / f"{WRITTEN}.ipynb", as_version=4)
+
+
+def written_submission(folder, release, student, why, describe_source=None, square="return x * x"):
+    """A student's lab0_written notebook in `folder/<student>/lab0_written/`, the release filled in."""
+    nb = nbformat.from_dict(release)
+    for cell in nb.cells:
+        grade_id = nbg(cell).get("grade_id")
+        if grade_id == "square":
+            cell.source = f"def square(x):\n    {square}"
+        elif grade_id == "why_square":
+            cell.source = why
+        elif grade_id == "describe":
+            cell.source = (
+                describe_source
+                or "def describe(values):\n    print('mean', np.mean(values))\n    return np.mean(values)"
+            )
+    return write(Path(folder) / student / WRITTEN / f"{WRITTEN}.ipynb", nb)

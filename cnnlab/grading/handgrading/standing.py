@@ -70,7 +70,8 @@ class Standing:
         if self.stale:
             names = ", ".join(q.grade_id for q in self.stale)
             parts.append(f"the answer to {names} changed after it was graded: a TA should look again")
-        return f"With the TA's grades: {self.total:g} of {self.max_score:g} points; " + "; ".join(parts) + "."
+        lead = "So far" if self.pending else "With the TA's grades,"
+        return f"{lead} {self.total:g} of {self.max_score:g} points; " + "; ".join(parts) + "."
 
 
 def _get(result, key):

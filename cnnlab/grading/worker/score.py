@@ -87,7 +87,7 @@ def _first_error(cell):
     """`Name: first line of the message` of the cell's first error output."""
     error = next(o for o in cell.outputs if o.get("output_type") == "error")
     lines = str(error.get("evalue", "")).strip().splitlines()
-    return f"{error.get('ename', 'Error')}: {lines[0] if lines else ''}"[:300]
+    return (f"{error.get('ename', 'Error')}: {lines[0]}" if lines else f"{error.get('ename', 'Error')}")[:300]
 
 
 def _hidden_failure(cell, visible_sources):
