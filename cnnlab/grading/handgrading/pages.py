@@ -133,7 +133,7 @@ def question(lab, q, students, csrf, nav, show, saved=None, errors=None):
     errors = errors or {}
     waiting = [s for s in students if s.grade is None or s.stale]
     graded = sum(1 for s in students if s.grade is not None)
-    shown = students if show == "all" else waiting
+    shown = students if show == "all" else [s for s in students if s in waiting or s.student == saved]
     focus = None
     if errors:
         focus = next(iter(errors))

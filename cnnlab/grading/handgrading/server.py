@@ -372,21 +372,26 @@ def make_handler(grading, token, csrf, port):
     return Handler
 
 
-def serve(out, lab, port=0, grader="", source=None, config_dir=None, ready=None):
-    """Run the TA's page until interrupted; prints its URL (with the sign-in token) on stdout."""
+def make_server(out, lab, port=0, grader="", source=None, config_dir=None):
+    """(the HTTP server, its sign-in URL, the warning publishing left): the TA's page of `lab` in `out`, bound to
+    127.0.0.1, not serving yet."""
     grading = Grading(out, lab, grader, source, config_dir)
     warning = grading.publish()  # a crash between a save and its publishing is mended here
     server = http.server.ThreadingHTTPServer(("127.0.0.1", port), None)
     port = server.server_address[1]
     token, csrf = secrets.token_urlsafe(24), secrets.token_urlsafe(24)
     server.RequestHandlerClass = make_handler(grading, token, csrf, port)
-    url = f"http://127.0.0.1:{port}/login?token={token}"
-    print(f"Hand grading {lab} in {grading.out}: open {url}", flush=True)
+    server.daemon_threads = True
+    return server, f"http://127.0.0.1:{port}/login?token={token}", warning
+
+
+def serve(out, lab, port=0, grader="", source=None, config_dir=None):
+    """Run the TA's page until interrupted; prints its URL (with the sign-in token) on stdout."""
+    server, url, warning = make_server(out, lab, port, grader, source, config_dir)
+    print(f"Hand grading {lab} in {Path(out).resolve()}: open {url}", flush=True)
     print("(this machine only; Ctrl-C stops it: every grade is already saved)", flush=True)
     if warning:
         print(f"warning: {warning}", flush=True)
-    if ready is not None:
-        ready(url)
     try:
         server.serve_forever()
     except KeyboardInterrupt:
