@@ -169,8 +169,8 @@ def question(lab, q, students, csrf, nav, show, saved=None, errors=None):
         )
         for s in shown
     )
-    if not shown:
-        cards = "<p>Every answer to this question is graded.</p>"
+    if not waiting:
+        cards = "<p>Every answer to this question is graded.</p>" + cards
     body = (
         f'<header><nav><a href="/">all questions</a>{nav}</nav>'
         f"<h1>{e(lab)}: {e(q.grade_id)} ({q.points:g} points)</h1>"

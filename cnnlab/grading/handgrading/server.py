@@ -40,7 +40,7 @@ CSP = "default-src 'none'; style-src 'self'; img-src data:; form-action 'self'; 
 HEADERS = {
     "Content-Security-Policy": CSP,
     "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
+    "Referrer-Policy": "same-origin",  # (no-referrer would make browsers send `Origin: null` with our own forms)
     "Cache-Control": "no-store",
     "X-Frame-Options": "DENY",
 }

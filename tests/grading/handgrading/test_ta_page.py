@@ -150,7 +150,7 @@ def test_answers_are_escaped_under_a_policy_that_runs_no_script(page):
     assert status == 200
     assert headers["Content-Security-Policy"].startswith("default-src 'none'; style-src 'self'; img-src data:")
     assert "script-src" not in headers["Content-Security-Policy"] and "<script" not in text
-    assert headers["X-Content-Type-Options"] == "nosniff" and headers["Referrer-Policy"] == "no-referrer"
+    assert headers["X-Content-Type-Options"] == "nosniff" and headers["Referrer-Policy"] == "same-origin"
     assert "&lt;script&gt;document.title=&#x27;pwned&#x27;&lt;/script&gt;&lt;img src=x onerror=" in text
     assert "<img src=x" not in text and "</textarea></pre><b>" not in text
     assert "A product of two numbers of the same sign" in text  # the model answer, for the TA
