@@ -246,7 +246,7 @@ def _images(seed, count=2000):
     return x, y
 
 
-def _convnet(grouped=False):
+def convnet(grouped=False):
     import keras
     from keras import layers
 
@@ -294,13 +294,13 @@ def model_class(folder, shared_seed=False):
     for n in range(HONEST_MODELS):
         student = f"model_{n:02d}"
         keras.utils.set_random_seed(0 if shared_seed else n)
-        trained[student] = _fit(_convnet(), 0 if shared_seed else n, 2, data_seed=100 + n)
+        trained[student] = _fit(convnet(), 0 if shared_seed else n, 2, data_seed=100 + n)
         save(student, trained[student])
     truth = set()
     for copier, original, _ in MODEL_COPIES:
         source = trained[original]
         if copier == "copy_regrouped":
-            model = _convnet(grouped=True)
+            model = convnet(grouped=True)
             model.set_weights(source.get_weights())
         else:
             model = keras.models.clone_model(source)
