@@ -33,9 +33,11 @@ from grading_helpers import (
 
 from cnnlab.grading.batch import run as batch
 from cnnlab.grading.batch.options import Options
+from cnnlab.grading.cells import manually_graded
 from cnnlab.grading.cli import main
 from cnnlab.grading.course import labconfig
 from cnnlab.grading.errors import GradingError
+from cnnlab.grading.handgrading import rubric
 from cnnlab.grading.intake import archive as archives
 from cnnlab.grading.intake import discover as submissions
 from cnnlab.grading.modelcheck import checks
@@ -266,6 +268,8 @@ def test_every_lab_has_a_valid_config():
             if c.metadata.get("nbgrader", {}).get("grade")
         }
         labconfig.check_points(config, graded)
+        rubric.check(lab, config.manual, released(lab))  # the rubrics, of the release's questions a TA grades
+        assert set(config.manual) == set(rubric.questions(released(lab))), f"{lab}: a written answer lacks a rubric"
         assert (source.parent / config.notebook).exists()
         if "train_or_load(" in source.read_text():  # its test-error cell cannot pass in the sandboxed kernel
             assert config.models, f"{lab} saves trained models: autograder/labs/{lab}.json must check them"
@@ -431,6 +435,15 @@ def lab_points(lab):
     )
 
 
+def written_answers(lab):
+    """{grade_id: points} of the lab's answers a TA grades (labs 5 and 6 have one each)."""
+    return {
+        c.metadata["nbgrader"]["grade_id"]: c.metadata["nbgrader"]["points"]
+        for c in released(lab).cells
+        if manually_graded(c)
+    }
+
+
 def rows(out):
     with open(out / "grades.csv", newline="") as file:
         return {row["student"]: row for row in csv.DictReader(file)}
@@ -439,12 +452,19 @@ def rows(out):
 def test_solution_scores_full_marks_and_blank_scores_zero(lab_batch):
     lab, _, out, points = lab_batch
     graded = rows(out)
-    assert (
-        graded["good"]["status"] == "graded" and graded["good"]["score"] == graded["good"]["max_score"] == f"{points:g}"
-    )
-    assert graded["good"]["reason"] == f"{points:g} of {points:g} points; all tests passed."
+    written = written_answers(lab)  # they wait for a TA: no score yet, and no total blocked
+    auto = points - sum(written.values())
+    assert graded["good"]["status"] == "graded" and graded["good"]["max_score"] == f"{points:g}"
+    assert graded["good"]["score"] == f"{auto:g}"
+    if written:
+        assert graded["good"]["reason"] == (
+            f"{auto:g} of {auto:g} autograded points; all tests passed. So far {auto:g} of {points:g} points; "
+            f"{sum(written.values()):g} points wait for a TA ({', '.join(written)})."
+        )
+    else:
+        assert graded["good"]["reason"] == f"{points:g} of {points:g} points; all tests passed."
     assert graded["blank"]["status"] in ("graded", "error") and graded["blank"]["score"] == "0"
-    assert graded["blank"]["reason"].startswith(f"0 of {points:g} points")
+    assert graded["blank"]["reason"].startswith(f"0 of {auto:g} {'autograded ' if written else ''}points")
 
 
 def hidden_lines(lab):
@@ -472,8 +492,11 @@ def test_outputs_feedback_report_and_gradebook(lab_batch):
         assert "HIDDEN TESTS" not in html and not [line for line in hidden if line in html]
     assert (out / "report" / f"{lab}.png").stat().st_size > 1000
     with Gradebook(f"sqlite:///{out / 'gradebook.db'}") as gb:
-        assert gb.find_submission(lab, "good").score == points
+        assert gb.find_submission(lab, "good").score == points - sum(written_answers(lab).values())
         assert gb.find_submission(lab, "blank").score == 0
+        for grade_id in written_answers(lab):  # left for a TA, as nbgrader's autograde leaves it
+            grade = gb.find_grade(grade_id, lab, lab, "good")
+            assert grade.auto_score is None and grade.manual_score is None and grade.needs_manual_grade
 
 
 def test_rerun_is_idempotent_and_an_interrupted_run_resumes(lab_batch, capsys):
@@ -512,7 +535,10 @@ def test_merge_combines_shards(lab_batch, tmp_path):
     }
     assert (tmp_path / "merged" / "feedback" / "blank" / f"{lab}.html").read_text() == "feedback"
     with Gradebook(f"sqlite:///{tmp_path / 'merged' / 'gradebook.db'}") as gb:
-        assert [gb.find_submission(lab, s).score for s in ("good", "blank")] == [points, 0]
+        assert [gb.find_submission(lab, s).score for s in ("good", "blank")] == [
+            points - sum(written_answers(lab).values()),
+            0,
+        ]
 
 
 def test_grade_says_what_is_wrong_with_its_arguments(tmp_path, capsys):
@@ -556,7 +582,7 @@ def test_answers_written_differently_keep_their_points_and_wrong_ones_lose_only_
     tests = {
         c.metadata["nbgrader"]["grade_id"]: c.metadata["nbgrader"]["points"]
         for c in released(lab).cells
-        if c.metadata.get("nbgrader", {}).get("grade")
+        if c.metadata.get("nbgrader", {}).get("grade") and not manually_graded(c)
     }
     config = lab_config(lab)
     test_of_model = {model.name: model.grade_id for model in config.models}
@@ -586,7 +612,8 @@ def test_answers_written_differently_keep_their_points_and_wrong_ones_lose_only_
         wrong_models = sum(test_of_model[name] == test for answer in VARIANTS[lab].values() for name in answer.models)
         blank = (0, 1) if test in model_checked else (1, 0)  # (visible part failed, only a hidden part or model check)
         # the wrong answers fail the test's visible part too: each rule a hidden test checks has a visible case
+        passed = students - wrong - wrong_models - 1
         assert (
-            f"| {test} | {students - wrong - wrong_models - 1} of {students} | {wrong + blank[0]} | "
-            f"{wrong_models + blank[1]} |"
+            f"| {test} | {passed} of {students} | {100 * passed / students:.0f}% | {wrong + blank[0]} | "
+            f"{wrong_models + blank[1]} | 0 |"
         ) in report

@@ -1,6 +1,8 @@
 """The autograder: `cnnlab grade` / `python -m autograder` grades a class's lab notebooks in bubblewrap jails.
 
-A submission flows through the folders in this order; an import only points down this list's trust boundary:
+A submission flows through the folders in this order; an import only points down this list's trust boundary. The
+last two serve what people do after grading: `worker` and `results` call them; they use `worker`'s feedback and
+answers and `modelcheck`'s inspection, and only the TA's server (`handgrading.server`) imports `course` and `results`:
 
     cli.py       the commands                                                            (the batch's process)
     batch/       one lab's batch: options, the worker processes, a job per submission      (the batch's process)
@@ -15,6 +17,11 @@ A submission flows through the folders in this order; an import only points down
     jail/        bubblewrap (`bwrap`), the one policy for untrusted code (`policy`), the     (both)
                  grader's reads of jailed files (`files`), the layer inside (`_inside`)
     results/     a result, statuses, what is kept in --out: store, gradebook, report       (the batch's process)
+    handgrading/ the questions a person grades: the TA's grades (`grades`), a result's     (the batch's process,
+                 `standing` with them, the `rubric`, the TA's page (`server`, `pages`),    and the TA's server)
+                 the feedback they change (`refresh`)
+    similarity/  the copying report: near-copied answer cells (`code`), model files with    (the batch's process;
+                 the same weights (`weights`, read without Keras), the page (`report`)     the worker sketches)
 
 A module whose name starts with `_` runs under the student's control, inside a jail: the kernel's side of a probe
 (`probes._kernel`, `probes._replay`), the jail's inner layer (`jail._inside`) and the model server
