@@ -173,7 +173,8 @@ def question(lab, q, students, csrf, nav, show, saved=None, errors=None):
         cards = "<p>Every answer to this question is graded.</p>" + cards
     body = (
         f'<header><nav><a href="/">all questions</a>{nav}</nav>'
-        f"<h1>{e(lab)}: {e(q.grade_id)} ({q.points:g} points)</h1>"
+        f"<h1>{e(lab)}: {e(q.grade_id)} ({q.points:g} points, "
+        f"{'a written answer' if q.cell_type == 'markdown' else 'code a TA reads'})</h1>"
         f"<p>{graded} of {len(students)} graded; {len(waiting)} to grade or look at again. Showing "
         f"{'everyone' if show == 'all' else 'those'}: {filters}</p></header>"
         f'<div class="question"><h2>The question</h2><pre>{e(q.prompt)}</pre></div>'

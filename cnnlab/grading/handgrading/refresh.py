@@ -28,8 +28,8 @@ def refresh_one(out, result_json, grades):
     True when it was written."""
     folder = Path(out) / "feedback" / result_json["slug"]
     notebook_path = folder / f"{result_json['lab']}.ipynb"
-    if not any(c.get("path") == "manual" for c in result_json["cells"]) or not notebook_path.exists():
-        return False
+    if not grades or not any(c.get("path") == "manual" for c in result_json["cells"]) or not notebook_path.exists():
+        return False  # (without a TA's grade, the worker's feedback already says that each question waits)
     wanted = stamp(result_json, grades)
     nb = nbformat.read(notebook_path, as_version=4)
     if nb.metadata.get("cnnlab", {}).get("manual_stamp") == wanted:

@@ -102,7 +102,7 @@ body { font-family: sans-serif; margin: 1.5em auto; max-width: 1200px; color: #2
 table { border-collapse: collapse; margin: 0.5em 0 1em; }
 td, th { border: 1px solid #ccc; padding: 3px 8px; text-align: left; vertical-align: top; }
 th { background: #f0f0f0; }
-.side { display: grid; grid-template-columns: 1fr 1fr; gap: 8px; }
+.side { display: grid; grid-template-columns: minmax(0, 1fr) minmax(0, 1fr); gap: 8px; }
 pre { background: #fafafa; border: 1px solid #ddd; padding: 6px; overflow-x: auto; margin: 0; font-size: 12px; }
 pre span { display: block; min-height: 1.2em; }
 pre span.m { background: #ffe08a; }
