@@ -108,11 +108,15 @@ def test_graded_cells_are_well_formed(path):
     assert len(grade_ids) == len(set(grade_ids)), f"duplicate grade_ids in {path.name}: {grade_ids}"
     assert all(re.fullmatch(r"[a-z0-9_]+", grade_id) for grade_id in grade_ids), grade_ids
     assert all(nbgrader(cell)["schema_version"] == 3 for cell in cells)
-    solutions = [cell for cell in cells if nbgrader(cell)["solution"]]
-    graded = [cell for cell in cells if nbgrader(cell)["grade"]]
+    written = [cell for cell in cells if nbgrader(cell)["solution"] and nbgrader(cell)["grade"]]  # a TA grades them
+    solutions = [cell for cell in cells if nbgrader(cell)["solution"] and cell not in written]
+    graded = [cell for cell in cells if nbgrader(cell)["grade"] and cell not in written]
     assert solutions and graded
     for cell in solutions:
         assert region(cell.source, "### BEGIN SOLUTION", "### END SOLUTION"), nbgrader(cell)["grade_id"]
+    for cell in written:  # the whole Markdown cell is the model answer: the release gets "YOUR ANSWER HERE"
+        assert cell.cell_type == "markdown" and cell.source.strip(), nbgrader(cell)["grade_id"]
+        assert nbgrader(cell)["points"] > 0 and not nbgrader(cell)["locked"], nbgrader(cell)["grade_id"]
     for cell in graded:
         assert nbgrader(cell)["points"] > 0 and nbgrader(cell)["locked"], nbgrader(cell)["grade_id"]
         visible = cell.source.split("### BEGIN HIDDEN TESTS")[0]
@@ -124,12 +128,14 @@ def test_graded_cells_are_well_formed(path):
 
 @pytest.mark.parametrize("path", SOLUTION_NOTEBOOKS, ids=ids)
 def test_stated_points_add_up(path):
-    """The introduction's "Total: N points" and each "**Task k (n points).**" match the graded cells."""
+    """The introduction's "Total: N points" and each "**Task k (n points).**" and "**Written answer (n points, ...).**"
+    match the graded cells."""
     cells = read(path).cells
     text = "\n".join(cell.source for cell in cells if cell.cell_type == "markdown")
     points = sum(nbgrader(cell)["points"] for cell in cells if nbgrader(cell).get("grade"))
     assert re.findall(r"Total: (\d+) points", text) == [str(points)]
-    assert sum(int(n) for n in re.findall(r"\*\*Task \d+ \((\d+) points?\)\.\*\*", text)) == points
+    stated = re.findall(r"\*\*(?:Task \d+|Written answer) \((\d+) points?(?:\)|, graded by a TA\))\.\*\*", text)
+    assert sum(int(n) for n in stated) == points
 
 
 @pytest.mark.parametrize("path", SOLUTION_NOTEBOOKS, ids=ids)
@@ -149,7 +155,9 @@ def test_released_notebooks_hold_no_solution_and_no_hidden_test(path):
         )
         leaked = secret & {line.strip() for line in cell.source.splitlines()}
         assert not leaked, f"{grade_id}: released with {sorted(leaked)}"
-        if nbgrader(original)["solution"]:
+        if nbgrader(original)["solution"] and original.cell_type == "markdown":  # a written answer
+            assert cell.source == "YOUR ANSWER HERE", grade_id
+        elif nbgrader(original)["solution"]:
             assert "raise NotImplementedError()" in cell.source, grade_id
 
 
@@ -171,8 +179,10 @@ def test_solution_runs_in_quick_mode_and_earns_every_point(path, solution_run):
 def test_released_tests_fail_until_the_student_answers(path, tmp_path):
     """Every graded test cell of the students' version fails before it is filled in: no test passes for free."""
     executed = execute(read(path), tmp_path)
-    passing = [
-        nbgrader(cell)["grade_id"] for cell in executed.cells if nbgrader(cell).get("grade") and not errors(cell)
+    passing = [  # (a written answer is no test: a TA grades it)
+        nbgrader(cell)["grade_id"]
+        for cell in executed.cells
+        if nbgrader(cell).get("grade") and not nbgrader(cell).get("solution") and not errors(cell)
     ]
     assert not passing, f"{path.name}: these tests pass with no answer: {passing}"
     setup = executed.cells[0]
