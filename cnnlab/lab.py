@@ -431,15 +431,14 @@ def submit(lab, student, models=(), hidden_tests=0, hidden_points=0, model_point
         if not answered:
             print(f"  {grade_id}: your written answer is still empty (a TA grades it)")
     graded = [f"{hidden_tests} test cell(s) with hidden tests ({hidden_points:g} points)"] if hidden_tests else []
-    if written:
-        points = sum(p for p, _ in written.values())
-        graded.append(f"a TA grades your {len(written)} written answer(s) ({points:g} points)")
     if models:
         graded.append(
             f"the checks of your {len(models)} saved model(s) on the grader's own test data ({model_points:g} points)"
         )
     if graded:
         print("The grader also runs " + " and ".join(graded) + ".")
+    if written:
+        print(f"A TA grades your {len(written)} written answer(s) ({sum(p for p, _ in written.values()):g} points).")
     from cnnlab.grading.intake.ids import student_id
 
     student, wrong = student_id(student or "")

@@ -324,3 +324,20 @@ def test_submit_in_colab_takes_the_running_notebook_and_downloads_the_zip(tmp_pa
     colab = FakeColab(monkeypatch, tmp_path / "drive", notebook=running)
     result = lab.submit("lab0_tiny", "s42")
     assert colab.downloads == [str(tmp_path / "s42_lab0_tiny.zip")] and result["tests"] == {"test_model": "passed"}
+
+
+def test_submit_names_a_written_answer_still_empty_and_counts_it_apart_from_the_tests(tmp_path, monkeypatch, capsys):
+    import nbformat
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv(lab.GRADING_ENV, raising=False)
+    nb = _student_notebook(tmp_path)
+    answer = nbformat.v4.new_markdown_cell("YOUR ANSWER HERE")
+    answer.metadata["nbgrader"] = {"grade": True, "solution": True, "grade_id": "why", "points": 2, "locked": False}
+    nb.cells.insert(1, answer)
+    nbformat.write(nb, tmp_path / "lab0_tiny.ipynb")
+    result = lab.submit("lab0_tiny", "s42")
+    assert result["tests"] == {"test_model": "passed"} and result["zip"] is not None  # an empty answer blocks nothing
+    printed = capsys.readouterr().out
+    assert "why: your written answer is still empty (a TA grades it)" in printed
+    assert "A TA grades your 1 written answer(s) (2 points)." in printed
