@@ -171,3 +171,26 @@ def test_a_manual_score_given_in_nbgrader_itself_is_kept(db):
     gradebook.write_manual(db, [result()], {LAB: {}})
     gradebook.write(db, [result()])
     assert gradebook_view(db)[2] == 2
+
+
+def test_merging_shards_carries_their_answers_weights_and_the_ta_s_grades(tmp_path):
+    import csv
+
+    from cnnlab.grading.results import store
+
+    shards = []
+    for name, student in (("a", "ann"), ("b", "ben")):
+        shard = tmp_path / name
+        store._write_result(store.result_path(shard, LAB, student), result(student))
+        (shard / "answers" / LAB).mkdir(parents=True)
+        (shard / "answers" / LAB / f"{student}.json").write_text('{"why": {"source": "x"}}')
+        (shard / "weights" / LAB / student).mkdir(parents=True)
+        (shard / "weights" / LAB / student / "m.npz").write_bytes(b"npz")
+        grades.save(shard, LAB, [change(student=student, points=2 if student == "ann" else 1)])
+        shards.append(shard)
+    out = tmp_path / "merged"
+    store.merge(out, shards)
+    assert (out / "answers" / LAB / "ben.json").read_text() == '{"why": {"source": "x"}}'
+    assert (out / "weights" / LAB / "ann" / "m.npz").read_bytes() == b"npz"
+    with open(out / "grades.csv", newline="") as file:
+        assert {r["student"]: r["score"] for r in csv.DictReader(file)} == {"ann": "3", "ben": "2"}
