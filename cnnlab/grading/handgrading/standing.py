@@ -102,7 +102,7 @@ def csv_row(result, grades):
 
 def apply(result_json, grades):
     """A copy of a result's JSON with the TA's grades in: each question's `score`, `state` ("graded by a TA" or
-    "manual": it waits), `comment` and `stale`, and the total `score`."""
+    "manual": it waits), `comment` and `stale`, the total `score`, and the reason saying what the TA's part adds."""
     result = copy.deepcopy(result_json)
     now = standing(result, grades)
     by_id = {q.grade_id: q for q in now.questions}
@@ -120,6 +120,7 @@ def apply(result_json, grades):
         else:
             cell.update(score=0.0, state="manual", comment="", stale=False)
     result["score"] = now.total
+    result["reason"] = f"{result['reason']} {now.summary()}".strip()
     return result
 
 
