@@ -23,6 +23,7 @@ from cnnlab.grading.results.status import Status
 
 NOT_GRADED = (Status.MISSING, Status.REJECTED, Status.GRADER_ERROR)  # out of the histogram and the pass rates
 EXAMPLES = 4  # students named per group of failures
+NUMBER = re.compile(r"(?<![\w.])\d+(?:[.,]\d+)*(?:e-?\d+)?(?![\w])")  # a number, not a digit of a name (lab6_resnet20)
 
 
 def identical_files(rows):
@@ -40,7 +41,7 @@ def _general(message):
     """A failure message with its numbers outside quotes as `#` (the quoted names of a probe's cases stay): one
     group for "accuracy 0.31 under 0.95" and "accuracy 0.12 under 0.95"."""
     parts = re.split(r"('[^']*')", message.strip())
-    return "".join(p if p.startswith("'") else re.sub(r"\d+(\.\d+)?(e-?\d+)?", "#", p) for p in parts)
+    return "".join(p if p.startswith("'") else NUMBER.sub("#", p) for p in parts)
 
 
 def failure_reasons(row, cell):

@@ -120,6 +120,7 @@ def read_sketches(path):
 
 SHARED_START = 0.5  # a class whose median pair correlates this much or more started from the same weights
 MIN_CLASS = 4  # fewer models: no class to compare with, the plain correlation is the score
+IDENTICAL = 1e-6  # a pair's distance (1 - correlation) under which its weights are the same
 
 
 @dataclass
@@ -217,7 +218,11 @@ def compare(fingerprints, model, evidence_from=1.0, detail=5):
     median = float(np.median([p.correlation for p in pairs]))
     scale = 1 - median if len(students) >= MIN_CLASS else 1.0
     for pair in pairs:
-        pair.score = float(np.clip(1 - (1 - pair.correlation) / scale, 0, 1)) if scale > 0 else 0.0
+        distance = 1 - pair.correlation
+        if distance <= IDENTICAL:  # the same weights: 1, even in a class whose median pair is the same weights too
+            pair.score = 1.0
+        else:
+            pair.score = float(np.clip(1 - distance / scale, 0, 1)) if scale > 0 else 0.0
     pairs.sort(key=lambda p: (-p.score, -p.correlation, p.a, p.b))
     for rank, pair in enumerate(pairs):
         if rank >= detail and pair.score < evidence_from:
