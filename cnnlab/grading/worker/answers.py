@@ -42,7 +42,7 @@ def _outputs(cell):
                     images += len(value)
                     kept.append({"image": image, "data": "".join(value.split())})
                     continue
-                pieces = ["[grader] an image left out: over the size a TA's page shows"]
+                pieces = ["[grader] an image left out: not plain base64, or over the size a TA's page shows"]
             else:
                 plain = data.get("text/plain", "")
                 pieces = [plain if isinstance(plain, str) else "".join(plain)]
