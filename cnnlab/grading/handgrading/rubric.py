@@ -67,7 +67,8 @@ def check(lab, rubrics, release_nb):
     if tasks:
         raise GradingError(
             f"{lab}: nbgrader task cells ({', '.join(tasks)}) are not supported: make each question a graded answer "
-            f"cell (a Markdown or code cell with 'Autograder answer' / grade and solution set, and points)"
+            "cell (nbgrader's 'Manually graded answer': a Markdown or code cell with grade and solution set, and "
+            "points)"
         )
     found = questions(release_nb)
     for grade_id, rubric in rubrics.items():
