@@ -144,8 +144,8 @@ TORCHVISION = {
 
 
 @pytest.mark.parametrize("name, expected", TORCHVISION.items())
-def test_parameters_equal_torchvision(name, expected):
-    model = models.build(name)
+def test_parameters_equal_torchvision(name, expected, built):
+    model = built(name)
     assert profile(model, convention="macs").total_params == expected
     assert sum(int(np.prod(w.shape)) for w in model.trainable_weights) == expected
 
@@ -164,10 +164,10 @@ KERAS_APPLICATIONS = {
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", KERAS_APPLICATIONS)
-def test_parameters_and_shapes_equal_keras_applications(name):
+def test_parameters_and_shapes_equal_keras_applications(name, built):
     application, options = KERAS_APPLICATIONS[name]
     theirs = getattr(keras.applications, application)(weights=None)
-    ours = models.build(name, **options)
+    ours = models.build(name, **options) if options else built(name)
     assert ours.count_params() == theirs.count_params()
     assert ours.output_shape == theirs.output_shape
 
