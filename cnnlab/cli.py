@@ -136,9 +136,10 @@ def main(argv=None):
 
 
 def command():
-    """The `cnnlab` command: `main` in a process of its own, which skips JAX's and matplotlib's imports
-    (`cnnlab.startup`) before the parser imports TensorFlow. Only `grade` plots (its reports)."""
+    """The `cnnlab` command: `main` in a process of its own, which skips JAX's and matplotlib's imports and imports
+    TensorFlow quietly (`cnnlab.startup`) before the parser imports Keras. Only `grade` plots (its reports)."""
     startup.skip_unused_imports(plotting=sys.argv[1:2] == ["grade"])
+    startup.quiet_tensorflow()
     return main()
 
 

@@ -128,8 +128,12 @@ def setup(lab=None, quick=None, drive=True, verbose=True):
     mode for this kernel (not in grading mode: there the grader decides). In Colab, `drive=True` mounts Google
     Drive (Colab asks for permission) and works in `<Drive>/cnnlab/<lab>/`, so saved models and training
     checkpoints outlive the runtime; locally the working folder stays the notebook's. Returns the report as a
-    dict; prints it unless `verbose=False`. In Colab without a GPU it says how to get one.
+    dict; prints it unless `verbose=False`. In Colab without a GPU it says how to get one. TensorFlow is imported
+    without its C++ start-up log (`cnnlab.startup.quiet_tensorflow`).
     """
+    from cnnlab import startup
+
+    startup.quiet_tensorflow()
     import keras
 
     import cnnlab

@@ -1,10 +1,19 @@
-"""Skip two imports that TensorFlow and Keras make but cnnlab's commands never use: JAX (TensorFlow Lite imports
-it along with TensorFlow) and matplotlib (Keras' plotting imports it along with Keras). Both are optional
-imports there. Together they cost about 0.9 s of `import keras` on the course's 2-core machine."""
+"""How cnnlab's commands, its lab notebooks and the grader's jailed processes start Keras.
 
+- `skip_unused_imports`: two imports that TensorFlow and Keras make but cnnlab's commands never use, skipped: JAX
+  (TensorFlow Lite imports it along with TensorFlow) and matplotlib (Keras' plotting imports it along with Keras).
+  Both are optional imports there.
+- `quiet_tensorflow`: TensorFlow imported without its C++ start-up log (absl's "All log messages before
+  absl::InitializeLog()", oneDNN, "Could not find cuda drivers", cuInit errors on a machine without a GPU), which
+  reads like a failure to a newcomer and would open every student's feedback. A user who sets
+  TF_CPP_MIN_LOG_LEVEL gets TensorFlow's log as before.
+"""
+
+import contextlib
 import json
 import os
 import sys
+import tempfile
 
 
 def keras_backend():
@@ -28,3 +37,43 @@ def skip_unused_imports(plotting=False):
     if keras_backend() != "jax":
         unused.append("jax")
     sys.modules.update({name: None for name in unused if name not in sys.modules})
+
+
+def quiet_tensorflow():
+    """Import TensorFlow (when it is Keras' backend and not imported yet) with the C++ log it prints while loading
+    kept off stderr, and its later log at errors only (TF_CPP_MIN_LOG_LEVEL=3). Nothing changes when the user set
+    TF_CPP_MIN_LOG_LEVEL. If the import fails, what TensorFlow printed is written to stderr before the error."""
+    if "TF_CPP_MIN_LOG_LEVEL" in os.environ:
+        return
+    os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
+    if keras_backend() != "tensorflow" or "tensorflow" in sys.modules:
+        return
+    with _stderr_held() as held:
+        try:
+            import tensorflow  # noqa: F401
+        except BaseException:
+            held.release()
+            raise
+
+
+@contextlib.contextmanager
+def _stderr_held():
+    """File descriptor 2 points at a temporary file inside the block (the C++ log goes there); `release()` writes
+    what it caught to the real stderr."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as caught:
+        os.dup2(caught.fileno(), 2)
+
+        class Held:
+            @staticmethod
+            def release():
+                caught.seek(0)
+                os.write(saved, caught.read())
+
+        try:
+            yield Held
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)

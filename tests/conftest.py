@@ -19,7 +19,7 @@ def pytest_configure(config):
 # Fixtures whose work several tests share: under pytest-xdist (`-n N --dist loadgroup`, as `make test` runs), the
 # tests that use one of them go to one worker, so that the work is done once (a lab's solution run trains its
 # networks; each corpus batch grades dozens of submissions).
-SHARED_FIXTURES = ("lab1_batch", "model_batch")
+SHARED_FIXTURES = ("lab1_batch", "model_batch", "bundle", "built")
 
 
 def shared_work(item):
@@ -38,6 +38,18 @@ def pytest_collection_modifyitems(config, items):
         group = shared_work(item)
         if group:
             item.add_marker(pytest.mark.xdist_group(group))
+
+
+@pytest.fixture(scope="session")
+def built():
+    """`built(name)`: the network `name` as `cnnlab.models.build(name)` makes it by default, built once per session.
+    The lecture's tables, the FLOPs row, the depths, the CLI's `--all --check` and the parameter comparisons read the
+    same ImageNet-sized networks; the tests that use this only read them."""
+    import functools
+
+    from cnnlab import models
+
+    return functools.cache(models.build)
 
 
 @pytest.fixture

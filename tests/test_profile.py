@@ -11,8 +11,8 @@ from cnnlab.profile.depth import weight_layers
 
 
 @pytest.mark.parametrize("entry", lecture.tables()["tables"], ids=lambda e: e["network"])
-def test_every_lecture_table_is_reproduced_row_by_row(entry):
-    check = lecture.check_table(entry)
+def test_every_lecture_table_is_reproduced_row_by_row(entry, built):
+    check = lecture.check_table(entry, built)
     assert check.failures == []
 
 
@@ -32,9 +32,9 @@ def test_a_wrong_number_fails_the_check():
     assert not check.ok and "row 'conv(5, 64)'" in check.failures[0]
 
 
-def test_resnet_flops_row_and_configuration_depths():
-    assert lecture.check_flops_row().failures == []
-    assert lecture.check_depths().failures == []
+def test_resnet_flops_row_and_configuration_depths(built):
+    assert lecture.check_flops_row(built).failures == []
+    assert lecture.check_depths(built).failures == []
 
 
 def test_inception_branches_as_in_the_conventions():

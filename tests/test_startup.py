@@ -56,3 +56,38 @@ def test_grade_keeps_matplotlib_and_a_jax_backend_keeps_jax():
     )
     assert _run(code, KERAS_BACKEND="tensorflow").strip() == "jax skipped"
     assert _run(code, KERAS_BACKEND="jax").strip() == "jax imported"
+
+
+def _environment(**env):
+    """This process's environment without TF_CPP_MIN_LOG_LEVEL (the quiet start is for users who did not set it)."""
+    base = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
+    return {**base, **env}
+
+
+def test_the_command_starts_tensorflow_without_its_cpp_log():
+    done = subprocess.run(
+        [sys.executable, "-m", "cnnlab", "networks"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=_environment(KERAS_BACKEND="tensorflow"),
+    )
+    assert done.returncode == 0 and "convnet-mnist" in done.stdout
+    assert done.stderr == ""  # no absl, oneDNN or CUDA lines
+
+
+def test_a_failing_tensorflow_import_still_shows_what_it_printed(tmp_path):
+    fake = tmp_path / "tensorflow"
+    fake.mkdir()
+    (fake / "__init__.py").write_text(
+        "import os\nos.write(2, b'the loader said why\\n')\nraise ImportError('broken')\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", "from cnnlab import startup\nstartup.quiet_tensorflow()"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=_environment(KERAS_BACKEND="tensorflow", PYTHONPATH=str(tmp_path)),
+    )
+    assert done.returncode == 1
+    assert "the loader said why" in done.stderr and "ImportError: broken" in done.stderr
