@@ -1,19 +1,34 @@
 """nbgrader's gradebook (`--out/gradebook.db`, SQLite) as the grader keeps it: one submission per student and lab,
-the `auto_score` of each graded cell; brought in line with the kept results on every run."""
+the `auto_score` of each graded cell (written as each submission is graded, brought in line with the kept results
+on every run), and what makes the final grade, in nbgrader's own terms (written by every run, `write_final`):
+
+- a test override: the cell's `manual_score` (nbgrader's score is the manual score when there is one);
+- a `total` override: `extra_credit` on the lab's first graded cell (what it changed after the penalty);
+- the late penalty: the notebook's `late_submission_penalty`; the submission's `timestamp` (UTC), the assignment's
+  `duedate` and the student's `extension`.
+
+So nbgrader's `score - late_submission_penalty` of every submission is the final score of the exports. A change
+made by hand in gradebook.db is undone by the next run: overrides belong in the overrides file.
+"""
+
+import datetime
 
 
-def write(db, results):
-    """Scores into nbgrader's gradebook: one submission per student and lab, auto_score per graded cell.
-
-    Results the gradebook does not take (rejected intake, grader errors) are left out."""
+def _gradebook(db):
     import warnings
 
     from nbgrader.api import Gradebook
     from sqlalchemy.exc import SAWarning
 
     warnings.filterwarnings("ignore", category=SAWarning)  # nbgrader's own autoflush warnings on a new submission
+    return Gradebook(f"sqlite:///{db}")
 
-    with Gradebook(f"sqlite:///{db}") as gb:
+
+def write(db, results):
+    """Scores into nbgrader's gradebook: one submission per student and lab, auto_score per graded cell.
+
+    Results the gradebook does not take (rejected intake, grader errors) are left out."""
+    with _gradebook(db) as gb:
         for result in results:
             if not result.status.in_gradebook:
                 continue
@@ -27,18 +42,22 @@ def write(db, results):
             gb.db.commit()
 
 
+def _auto(submission):
+    return sum(g.auto_score or 0.0 for notebook in submission.notebooks for g in notebook.grades)
+
+
 def sync(db, lab, results):
     """Write into the gradebook the kept results of `lab` it lacks or scores differently (a run killed between
     the two writes); returns the students written."""
-    from nbgrader.api import Gradebook, MissingEntry
+    from nbgrader.api import MissingEntry
 
     stale = []
-    with Gradebook(f"sqlite:///{db}") as gb:
+    with _gradebook(db) as gb:
         for result in results:
             if result.lab != lab or not result.status.in_gradebook:
                 continue
             try:
-                if abs(gb.find_submission(lab, result.student).score - result.score) < 1e-9:
+                if abs(_auto(gb.find_submission(lab, result.student)) - result.score) < 1e-9:
                     continue
             except MissingEntry:
                 pass
@@ -46,3 +65,52 @@ def sync(db, lab, results):
     if stale:
         write(db, stale)
     return [r.student for r in stale]
+
+
+def _utc(iso):
+    """An ISO 8601 time as nbgrader keeps times: naive, in UTC."""
+    if not iso:
+        return None
+    return datetime.datetime.fromisoformat(iso).astimezone(datetime.timezone.utc).replace(tzinfo=None)
+
+
+def write_final(db, lab, finals, due=None):
+    """Overrides, late penalties, times and the due date of `lab` into the gradebook (`finals`: student ->
+    `final.FinalGrade`, `due`: the lab's due date, ISO 8601); only what differs is written."""
+    from nbgrader.api import MissingEntry
+
+    with _gradebook(db) as gb:
+        try:
+            assignment = gb.find_assignment(lab)
+        except MissingEntry:
+            return
+        lab_due = _utc(due)
+        if assignment.duedate != lab_due:
+            assignment.duedate = lab_due
+        for student, final in finals.items():
+            try:
+                submission = gb.find_submission(lab, student)
+            except MissingEntry:
+                continue
+            overridden = {o["test"] for o in final.overrides}
+            grades = [g for notebook in submission.notebooks for g in notebook.grades]
+            for index, grade in enumerate(grades):
+                manual = (
+                    final.tests[grade.name]["score"] if grade.name in overridden and grade.name in final.tests else None
+                )
+                extra = (final.total_adjustment or None) if index == 0 else None
+                if grade.manual_score != manual:
+                    grade.manual_score = manual
+                if grade.extra_credit != extra:
+                    grade.extra_credit = extra
+            for notebook in submission.notebooks[:1]:
+                if (notebook.late_submission_penalty or 0.0) != final.penalty:
+                    notebook.late_submission_penalty = final.penalty or None
+            timestamp = _utc(final.late.get("submitted_at"))
+            if submission.timestamp != timestamp:
+                submission.timestamp = timestamp
+            own_due = _utc(final.late.get("due")) if final.late.get("extended") else None
+            extension = (own_due - lab_due) if own_due and lab_due else None
+            if submission.extension != extension:
+                submission.extension = extension
+        gb.db.commit()

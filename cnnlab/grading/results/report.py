@@ -1,7 +1,8 @@
 """The class report: per lab, a figure with the score histogram and each test's pass rate, and report.md:
 each test's failures split into those whose visible part failed and those that failed only in the grader's
-part (hidden tests, model checks; many of these point at a hidden test to look at), and the files that two or
-more students submitted byte for byte (same sha256)."""
+part (hidden tests, model checks; many of these point at a hidden test to look at), the tests that never ran
+(after a kernel death or a stuck cell), the files that two or more students submitted byte for byte (same
+sha256), and the term's sections (final grades, lateness, overrides, what intake could not place)."""
 
 from collections import Counter
 from pathlib import Path
@@ -22,7 +23,8 @@ def identical_files(rows):
     ]
 
 
-def write_report(directory, results):
+def write_report(directory, results, term_sections=None):
+    """`term_sections`: lab -> Markdown lines placed after the lab's tests (`store.write_outputs` makes them)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -38,11 +40,14 @@ def write_report(directory, results):
         max_score = max(r["max_score"] for r in rows)
         graded = [r for r in rows if r["status"] not in NOT_GRADED]
         scores = [r["score"] for r in graded]
-        tasks = {}  # grade_id: [passed, visible part failed, failed only in the grader's part]
+        tasks = {}  # grade_id: [passed, visible part failed, failed only in the grader's part, never ran]
         for r in graded:
             for cell in r["cells"]:
-                counts = tasks.setdefault(cell["grade_id"], [0, 0, 0])
-                counts[0 if cell["state"] == "passed" else 1 if cell.get("visible_failed") else 2] += 1
+                counts = tasks.setdefault(cell["grade_id"], [0, 0, 0, 0])
+                if cell["state"] == "not run":
+                    counts[3] += 1
+                else:
+                    counts[0 if cell["state"] == "passed" else 1 if cell.get("visible_failed") else 2] += 1
         fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4), gridspec_kw={"width_ratios": [1, 1.4]})
         left.hist(scores, bins=min(20, max(1, int(max_score) + 1)), range=(0, max_score), color="tab:blue")
         left.set(
@@ -61,6 +66,7 @@ def write_report(directory, results):
         fig.savefig(directory / f"{lab}.png", dpi=100)
         plt.close(fig)
         mean = sum(scores) / len(scores) if scores else 0
+        left_out = len(rows) - len(graded)
         lines += [
             f"## {lab}",
             "",
@@ -68,16 +74,18 @@ def write_report(directory, results):
             "",
             f"{len(rows)} students: "
             + ", ".join(f"{statuses[s]} {s}" for s in sorted(statuses))
-            + f". Mean score {mean:.2f} of {max_score:g}.",
+            + f". Mean automatic score {mean:.2f} of {max_score:g} over the {len(graded)} graded submissions"
+            + (f" ({left_out} missing, rejected or not graded left out)" if left_out else "")
+            + ".",
             "",
-            "| test | passed | failed: the visible part | failed: only the hidden part or model check |",
-            "|---|---|---|---|",
+            "| test | passed | failed: the visible part | failed: only the hidden part or model check | never ran |",
+            "|---|---|---|---|---|",
         ]
         lines += [
-            f"| {n} | {passed} of {len(graded)} | {visible} | {hidden} |"
-            for n, (passed, visible, hidden) in tasks.items()
+            f"| {n} | {passed} of {len(graded)} | {visible} | {hidden} | {lost} |"
+            for n, (passed, visible, hidden, lost) in tasks.items()
         ]
-        lines += [""]
+        lines += [""] + list((term_sections or {}).get(lab, []))
         same = identical_files(rows)
         if same:
             lines += [
