@@ -41,7 +41,7 @@ def unpack(archive, target):
         total = sum(info.file_size for info in zf.infolist())
         if total > MAX_ZIP_BYTES:
             raise GradingError(
-                f"{archive}: unpacks to {total / 2**30:.1f} GB, over the grader's "
+                f"{Path(archive).name}: unpacks to {total / 2**30:.1f} GB, over the grader's "
                 f"{MAX_ZIP_BYTES / 2**30:.0f} GB; unpack it yourself and pass the folder"
             )
         for info in zf.infolist():

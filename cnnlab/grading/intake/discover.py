@@ -132,10 +132,12 @@ def _notebooks(entry, lab):
 
 
 def _open_zips(entry, lab, nested_dir, shown):
-    """Open the zips among the entry's files (a `lab.submit` zip): their lab folder's files join the entry's."""
+    """Open the zips among the entry's files (a `lab.submit` zip): their lab folder's files join the entry's.
+    Returns the notes it added (they explain a missing notebook)."""
     zips = [p for p in entry.paths if p.suffix.lower() == ".zip"]
     if not zips:
-        return
+        return []
+    before = len(entry.notes)
     entry.paths = [p for p in entry.paths if p not in zips]
     if len(zips) > MAX_NESTED:
         entry.notes.append(f"left out {len(zips) - MAX_NESTED} zips: the grader opens {MAX_NESTED} per student")
@@ -167,6 +169,7 @@ def _open_zips(entry, lab, nested_dir, shown):
             if outer in entry.file_ids:
                 entry.file_ids[f] = entry.file_ids[outer]
         entry.paths += inner
+    return entry.notes[before:]
 
 
 def _listed(folder, name):
@@ -180,7 +183,7 @@ def _submission(entry, lab, notebook_name, model_names, layout, nested_dir):
             entry.student, lab, missing_reason=entry.problem, status=Status.REJECTED, layout=layout, name=entry.name
         )
     shown = {}
-    _open_zips(entry, lab, nested_dir, shown)
+    opened = _open_zips(entry, lab, nested_dir, shown)
 
     def show(path):
         return shown.get(path) or folders.shown(path, entry.base)
@@ -210,7 +213,9 @@ def _submission(entry, lab, notebook_name, model_names, layout, nested_dir):
         refusals = [n for n in notes if n.startswith("refused") or ": refused" in n]
         if refusals:
             submission.status = Status.REJECTED
-            submission.missing_reason = "; ".join([submission.missing_reason or f"no notebook for {lab}"] + refusals)
+        explained = refusals + [n for n in opened if n not in refusals]
+        if explained:
+            submission.missing_reason = "; ".join([submission.missing_reason or f"no notebook for {lab}"] + explained)
         submission.notes = []
     return submission
 
