@@ -4,8 +4,8 @@ A submission flows through the folders in this order; an import only points down
 
     cli.py       the commands                                                            (the batch's process)
     batch/       one lab's batch: options, the worker processes, a job per submission      (the batch's process)
-    intake/      what is graded: LMS downloads, archives, student ids                      (the batch's process)
-    course/      the nbgrader course and each lab's config                                 (the batch's process)
+    intake/      what is graded: a module per LMS download, rosters, archives, ids         (the batch's process)
+    course/      the nbgrader course, each lab's config, the term's rules, the releases    (the batch's process)
     worker/      one submission, one step a module: read, restore, plan, execute, score,   (a worker process)
                  diagnose, feedback
     probes/      probed tests: the kernel side (`_kernel`, `_replay`), the grader's judge    (both)
@@ -14,7 +14,8 @@ A submission flows through the folders in this order; an import only points down
                  checks, a worker's session
     jail/        bubblewrap (`bwrap`), the one policy for untrusted code (`policy`), the     (both)
                  grader's reads of jailed files (`files`), the layer inside (`_inside`)
-    results/     a result, statuses, what is kept in --out: store, gradebook, report       (the batch's process)
+    results/     a result, statuses, the final grade, what is kept in --out: store,        (the batch's process)
+                 gradebook, the LMS exports (`lms/`), feedback grades, report
 
 A module whose name starts with `_` runs under the student's control, inside a jail: the kernel's side of a probe
 (`probes._kernel`, `probes._replay`), the jail's inner layer (`jail._inside`) and the model server

@@ -174,7 +174,10 @@ def _extension(value, due, zone, where):
 
 def load(path):
     """The `Term` of the course file at `path` (an empty one, with no due dates, when there is no file)."""
-    import tomllib
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10
+        import tomli as tomllib
 
     path = Path(path)
     if not path.exists():
