@@ -70,14 +70,19 @@ def _csv_row(result, final):
     return row
 
 
-def write_outputs(out, results, overrides_file=None):
+def write_outputs(out, results, overrides_file=None, comments=None):
     """grades.csv, the exports, nbgrader's final grades, the feedback pages' grade and the class report, from every
-    result kept in `out` and the overrides in `overrides_file` (none when None). Returns the report's notes per lab."""
+    result kept in `out` and the overrides in `overrides_file` (none when None). `comments` ((lab, student) ->
+    [text]) is the hook for hand-graded comments: each student's page shows theirs under the grade. Returns the
+    report's notes per lab."""
     out = Path(out)
     kept = overrides.read(overrides_file) if overrides_file else []
     finals = {
         (r.lab, r.student): final_grade(r, r.late or {}, overrides.applying(kept, r.student, r.lab)) for r in results
     }
+    for key, texts in (comments or {}).items():
+        if key in finals:
+            finals[key].comments = list(texts)
     with open(out / "grades.csv.tmp", "w", newline="", encoding="utf-8") as file:
         writer = csv.DictWriter(file, CSV_FIELDS)
         writer.writeheader()

@@ -296,6 +296,9 @@ def test_the_grade_block_tops_the_feedback_page_once_and_escapes_what_it_shows(t
     assert feedback_page.write_header(page, finals["1111"], who)
     text = page.read_text()
     assert text.count(feedback_page.BEGIN) == 1 and "3.6 / 4" in text and "Late penalty" in text
+    finals["1111"].comments = ["Neat <code>, see me"]  # the hand-grading hook (store.write_outputs' comments)
+    assert feedback_page.write_header(page, finals["1111"], who)
+    assert "<h3>Comments from your instructors</h3><p>Neat &lt;code&gt;, see me</p>" in page.read_text()
 
 
 @pytest.fixture
