@@ -1,8 +1,7 @@
 """Canvas: the gradebook import file and the feedback zip for "Re-upload submissions".
 
-The gradebook import (Canvas Instructor Guide, "How do I import grades in the Gradebook?",
-https://community.canvaslms.com/t5/Instructor-Guide/How-do-I-import-grades-in-the-Gradebook/ta-p/807; what Canvas
-checks is in canvas-lms lib/gradebook_importer.rb): a header row `Student, ID, SIS User ID, SIS Login ID,
+The gradebook import (Canvas Instructor Guide, "How do I import grades in the Gradebook?"; what Canvas checks is
+in canvas-lms lib/gradebook_importer.rb): a header row `Student, ID, SIS User ID, SIS Login ID,
 Section`, then the assignment's column named as Canvas's own export names it, `<title> (<assignment id>)` (a title
 alone matches the assignment of that title, and creates one when there is none); one row per student, found by
 `ID` (the Canvas user id), else by SIS User ID, SIS Login ID, name. A blank cell leaves the grade as it is (so a

@@ -1,16 +1,16 @@
 """Moodle: the offline grading worksheet and the feedback files zip.
 
-The grading worksheet (Moodle Docs, "Assignment settings" > Feedback types > "Offline grading worksheet",
-https://docs.moodle.org/en/Assignment_settings#Feedback_types; what the upload checks is in Moodle's
-mod/assign/feedback/offline/importgradeslib.php and locallib.php): the CSV Moodle's "Download grading worksheet"
-writes, `Identifier, Full name, Email address, Status, Grade, Maximum Grade, Grade can be changed, Last modified
-(submission), Last modified (grade), Feedback comments`. The upload needs `Identifier` ("Participant 123456"),
-`Grade` and `Last modified (grade)`; it skips a blank grade, a grade over the maximum, and a row whose grade was
-changed in Moodle after its "Last modified (grade)" (unless "Allow updating records that have been modified more
-recently in Moodle than in the spreadsheet" is ticked). So with the worksheet as the roster, the file written is
-that worksheet, row for row, with the Grade filled in (and an empty "Feedback comments" cell given the grade's
-summary; a comment already there is kept); without it, a worksheet with those columns and `-` as the grade's last
-change. Grades are scaled to the worksheet's "Maximum Grade" when it differs from the lab's points.
+The grading worksheet (Moodle Docs, "Assignment settings", feedback type "Offline grading worksheet"; what the
+upload checks is in Moodle's mod/assign/feedback/offline/importgradeslib.php and locallib.php, the columns in
+mod/assign/gradingtable.php): the CSV Moodle's "Download grading worksheet" writes, `Identifier, Full name, Email
+address, Status, Grade, Maximum Grade, Grade can be changed, Last modified (submission), Last modified (grade),
+Feedback comments`. The upload needs `Identifier` ("Participant 123456"), `Grade` and `Last modified (grade)`; it
+skips a blank grade, a grade over the maximum, and a row whose grade was changed in Moodle after its "Last modified
+(grade)" (unless "Allow updating records that have been modified more recently in Moodle than in the spreadsheet" is
+ticked). So with the worksheet as the roster, the file written is that worksheet, row for row, with the Grade filled
+in (and an empty "Feedback comments" cell given the grade's summary; a comment already there is kept); without it, a
+worksheet with those columns and `-` as the grade's last change. Grades are scaled to the worksheet's "Maximum
+Grade" when it differs from the lab's points.
 
 The feedback files (Moodle Docs, "Assignment settings", "Feedback files": "Upload multiple feedback files in a
 zip"; Moodle's mod/assign/feedback/file/importziplib.php): a zip whose folders are named as the download names
