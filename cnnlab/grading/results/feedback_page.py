@@ -28,7 +28,7 @@ def header_html(final, who):
         rows.append(
             (f"Changed by your instructors: {what}, {before} to {shown(override['after'])}", override["reason"])
         )
-    late = final.late.get("sentence")
+    late = final.late.get("sentence") if final.status != "missing" else None  # nothing handed in, nothing late
     if late:
         source = final.late.get("time_source") if final.late.get("submitted_at") else ""
         rows.append(("Lateness" + (f" (the time from {source})" if source else ""), late))
