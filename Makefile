@@ -11,7 +11,7 @@ ifneq ($(wildcard $(SHARED_DATA)/mnist.npz),)
 export CNNLAB_DATA_DIR ?= $(SHARED_DATA)
 endif
 
-.PHONY: demo test lint test-training test-grader bench bench-train bench-grader labs clean
+.PHONY: demo test lint test-training test-grader test-course bench bench-train bench-grader labs clean
 
 # PyTorch for the tests' PyTorch pass: the CPU wheel this machine keeps on disk (plain `torch` downloads a CUDA build).
 TORCH ?= torch==2.13.0
@@ -44,6 +44,11 @@ lint: $(VENV)/installed
 # bubblewrap jails, a zip rerun, SIGTERM.
 test-grader: $(VENV)/installed
 	PATH=$(CURDIR)/$(VENV)/bin:$$PATH KERAS_BACKEND=tensorflow $(PY) -m pytest $(PARALLEL) -m grader_corpus tests/test_grader_corpus.py
+
+# A term of lab 1 graded from a Canvas and a Moodle download (rosters, late work, overrides, a course change between
+# two releases), every export checked file by file: the `course` tier, outside `make test`, run by .ci/run.
+test-course: $(VENV)/installed
+	PATH=$(CURDIR)/$(VENV)/bin:$$PATH KERAS_BACKEND=tensorflow $(PY) -m pytest $(PARALLEL) -m course tests/grading/test_course_scenario.py
 
 # Students' notebooks: labs/ is what `nbgrader generate_assignment` makes from solutions/ (never edit labs/).
 labs: $(VENV)/installed

@@ -9,8 +9,12 @@ the install line of autograder/course.toml and cnnlab's version (skipped with --
 solutions/). Then nbgrader runs with autograder/nbgrader_config.py in a scratch course directory whose solutions/
 links to ours: its log and the copies it makes stay out of the repository. `--no-db`: the gradebook is
 the autograder's business (it runs generate_assignment against its own database before autograding).
-Last, each released notebook gets its hand-in: a "What to hand in" paragraph after the introduction's first cell
+Then each released notebook gets its hand-in: a "What to hand in" paragraph after the introduction's first cell
 and a last cell `lab.submit(...)` naming the lab's models (cnnlab.release.hand_in); solutions/ has neither.
+Last, its release version is stamped into its metadata (`"cnnlab": {"release": N}`): the latest version kept in
+autograder/releases/<lab>/ when the release is the same, else the next one, kept there as a new folder (the
+grader brings a notebook of an older release to the current one; cnnlab.grading.course.releases). With --out
+nothing is kept: the stamp is the version the release would get.
 """
 
 import argparse
@@ -74,6 +78,23 @@ def add_hand_in(notebook_path):
     nbformat.write(nb, notebook_path)
 
 
+def stamp_release(notebook_path, keep):
+    """Stamp the released notebook with its version (cnnlab.grading.course.releases); keep a new version's copy."""
+    from cnnlab.grading.course import releases
+
+    lab = notebook_path.parent.name
+    if keep:
+        version, new = releases.keep(releases.RELEASES, lab, notebook_path)
+        if new:
+            print(f"{lab}: release {version}, kept in {(releases.RELEASES / lab / str(version)).relative_to(ROOT)}")
+        return version
+    nb = nbformat.read(notebook_path, as_version=4)
+    version, _ = releases.version_of(releases.RELEASES, lab, nb)
+    releases.stamp(nb, version)
+    nbformat.write(nb, notebook_path)
+    return version
+
+
 def generate(assignment, out_dir):
     """Run `nbgrader generate_assignment` for one lab and put the result in out_dir/<assignment>."""
     with tempfile.TemporaryDirectory(prefix="cnnlab-nbgrader-") as scratch:
@@ -104,6 +125,7 @@ def generate(assignment, out_dir):
         shutil.copytree(released, target)
     for notebook in sorted(target.glob("*.ipynb")):
         add_hand_in(notebook)
+        stamp_release(notebook, keep=Path(out_dir).resolve() == RELEASE)
     return target
 
 

@@ -533,7 +533,8 @@ def test_merge_combines_shards(lab_batch, tmp_path):
     assert rows(tmp_path / "merged") == {
         student: row for student, row in rows(out).items() if student in ("good", "blank")
     }
-    assert (tmp_path / "merged" / "feedback" / "blank" / f"{lab}.html").read_text() == "feedback"
+    page = (tmp_path / "merged" / "feedback" / "blank" / f"{lab}.html").read_text()
+    assert page.endswith("feedback") and page.count("<!-- cnnlab-grade -->") == 1  # the shard's page, its grade on top
     with Gradebook(f"sqlite:///{tmp_path / 'merged' / 'gradebook.db'}") as gb:
         assert [gb.find_submission(lab, s).score for s in ("good", "blank")] == [
             points - sum(written_answers(lab).values()),

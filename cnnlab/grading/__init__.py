@@ -6,8 +6,8 @@ answers and `modelcheck`'s inspection, and only the TA's server (`handgrading.se
 
     cli.py       the commands                                                            (the batch's process)
     batch/       one lab's batch: options, the worker processes, a job per submission      (the batch's process)
-    intake/      what is graded: LMS downloads, archives, student ids                      (the batch's process)
-    course/      the nbgrader course and each lab's config                                 (the batch's process)
+    intake/      what is graded: a module per LMS download, rosters, archives, ids         (the batch's process)
+    course/      the nbgrader course, each lab's config, the term's rules, the releases    (the batch's process)
     worker/      one submission, one step a module: read, restore, plan, execute, score,   (a worker process)
                  diagnose, feedback
     probes/      probed tests: the kernel side (`_kernel`, `_replay`), the grader's judge    (both)
@@ -16,7 +16,8 @@ answers and `modelcheck`'s inspection, and only the TA's server (`handgrading.se
                  checks, a worker's session
     jail/        bubblewrap (`bwrap`), the one policy for untrusted code (`policy`), the     (both)
                  grader's reads of jailed files (`files`), the layer inside (`_inside`)
-    results/     a result, statuses, what is kept in --out: store, gradebook, report       (the batch's process)
+    results/     a result, statuses, the final grade, what is kept in --out: store,        (the batch's process)
+                 gradebook, the LMS exports (`lms/`), feedback grades, report
     handgrading/ the questions a person grades: the TA's grades (`grades`), a result's     (the batch's process,
                  `standing` with them, the `rubric`, the TA's page (`server`, `pages`),    and the TA's server)
                  the feedback they change (`refresh`)

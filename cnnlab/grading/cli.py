@@ -1,5 +1,6 @@
-"""`python -m autograder` / `cnnlab grade`: grade a class's submissions; `merge`: combine shards; `handgrade`: the
-TA's page for the questions a person grades."""
+"""`python -m autograder` / `cnnlab grade`: grade a class's submissions; `merge`: combine shards; `export`: write
+the outputs again (after a change of the overrides or the course's rules) without grading; `handgrade`: the TA's
+page for the questions a person grades."""
 
 import argparse
 import os
@@ -28,7 +29,26 @@ def add_grade_arguments(grade):
         "--submissions",
         required=True,
         type=Path,
-        help="a folder (DIR/<student>/<lab>/*.ipynb, or flat files named <student>_...) or a .zip of one",
+        help="the LMS's download (a folder or a .zip): Canvas, Moodle, Gradescope, Blackboard, or plain folders "
+        "(DIR/<student>/<lab>/*.ipynb, or flat files named <student>_...)",
+    )
+    grade.add_argument(
+        "--lms",
+        choices=("canvas", "moodle", "gradescope", "blackboard", "folders"),
+        default=Options.lms,
+        help="the download's layout (default: told from its file names)",
+    )
+    grade.add_argument(
+        "--roster",
+        type=Path,
+        default=Options.roster,
+        help="the LMS's export of the class (Canvas gradebook CSV, Moodle grading worksheet, ...): every enrolled "
+        "student gets a row, those who handed in nothing as missing",
+    )
+    grade.add_argument(
+        "--student",
+        default=Options.student,
+        help="grade this student (LMS id) again and keep everyone else's result",
     )
     grade.add_argument(
         "--out", required=True, type=Path, help="where grades.csv, feedback/, report/ and gradebook.db go"
@@ -90,8 +110,30 @@ def add_grade_arguments(grade):
     grade.add_argument(
         "--regrade", action="store_true", help="grade again even submissions already graded with the same files"
     )
+    add_course_arguments(grade)
+    grade.add_argument(
+        "--releases",
+        type=Path,
+        default=Options.releases,
+        help="the lab's published releases (default autograder/releases, kept by `make labs`)",
+    )
     grade.add_argument("--source", type=Path, default=Options.source, help=argparse.SUPPRESS)
     grade.add_argument("--config-dir", type=Path, default=Options.config_dir, help=argparse.SUPPRESS)
+
+
+def add_course_arguments(command):
+    command.add_argument(
+        "--course",
+        type=Path,
+        default=Options.course_file,
+        help="the course's rules: time zone, due dates, late policy, extensions (default autograder/course.toml)",
+    )
+    command.add_argument(
+        "--overrides",
+        type=Path,
+        default=Options.overrides,
+        help="the instructors' overrides (default: course.toml's [grading] overrides, autograder/overrides.csv)",
+    )
 
 
 def parser(prog="python -m autograder"):
@@ -107,11 +149,19 @@ def parser(prog="python -m autograder"):
     handgrade.add_argument(
         "--grader", default=os.environ.get("USER", ""), help="your name in the grades' log (default $USER)"
     )
+    add_course_arguments(handgrade)
     handgrade.add_argument("--source", type=Path, default=Options.source, help=argparse.SUPPRESS)
     handgrade.add_argument("--config-dir", type=Path, default=Options.config_dir, help=argparse.SUPPRESS)
     merge = commands.add_parser("merge", help="combine the --out folders of `grade --shard i/N` runs")
     merge.add_argument("--out", required=True, type=Path, help="the combined output folder")
     merge.add_argument("shards", nargs="+", type=Path, help="the shards' --out folders")
+    add_course_arguments(merge)
+    export = commands.add_parser(
+        "export", help="write grades.csv, the LMS files, feedback grades and the report again, without grading"
+    )
+    export.add_argument("--out", required=True, type=Path, help="a grading output folder")
+    export.add_argument("--lab", default=None, help="only this lab (default: every lab in --out)")
+    add_course_arguments(export)
     return top
 
 
@@ -145,6 +195,12 @@ def run_grade(args):
             processes=args.processes,
             model_timeout=args.model_timeout,
             unsafe_no_sandbox=args.unsafe_no_sandbox,
+            lms=args.lms,
+            roster=args.roster,
+            course_file=args.course,
+            overrides=args.overrides,
+            student=args.student,
+            releases=args.releases,
         )
         batch.grade(options)
     except GradingError as error:
@@ -157,12 +213,18 @@ def run_grade(args):
     return 0
 
 
+def _overrides_file(args):
+    from cnnlab.grading.course import term
+
+    return args.overrides if args.overrides is not None else term.load(args.course).overrides
+
+
 def run_merge(args):
     """`merge`: 0, or one line saying what stopped it."""
     from cnnlab.grading.results import store
 
     try:
-        store.merge(args.out, args.shards)
+        store.merge(args.out, args.shards, _overrides_file(args))
     except GradingError as error:
         return one_line(error)
     print(f"merged {len(args.shards)} shards into {args.out}")
@@ -174,16 +236,34 @@ def run_handgrade(args):
     from cnnlab.grading.handgrading.server import serve
 
     try:
-        serve(args.out, args.lab, args.port, args.grader, args.source, args.config_dir)
+        serve(args.out, args.lab, args.port, args.grader, args.source, args.config_dir, _overrides_file(args))
     except GradingError as error:
         return one_line(error)
+    return 0
+
+
+def run_export(args):
+    """`export`: 0, or one line saying what stopped it."""
+    from cnnlab.grading.batch import run as batch
+
+    try:
+        options = Options(
+            lab=args.lab, submissions=None, out=args.out, course_file=args.course, overrides=args.overrides
+        )
+        notes = batch.export(options)
+    except GradingError as error:
+        return one_line(error)
+    for lab, lab_notes in notes.items():
+        for note in lab_notes:
+            print(f"{lab}: {note}")
+    print(f"wrote the outputs of {', '.join(notes) or 'no lab'} in {args.out}")
     return 0
 
 
 def main(argv=None, prog="python -m autograder"):
     """The exit status; what stopped a command is one line on stderr."""
     args = parser(prog).parse_args(argv)
-    commands = {"grade": run_grade, "merge": run_merge, "handgrade": run_handgrade}
+    commands = {"grade": run_grade, "merge": run_merge, "export": run_export, "handgrade": run_handgrade}
     outcome = commands[args.command](args)
     if isinstance(outcome, str):
         print(f"{prog}: error: {outcome}", file=sys.stderr)

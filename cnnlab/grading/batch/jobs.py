@@ -70,6 +70,7 @@ def make_job(submission, options, setup):
         feedback_html=str(work / "feedback.html"),
         autograded=str(work / "autograded.ipynb"),
         reference=setup["reference"],
+        releases=setup.get("releases", []),
     )
     (work / "models").mkdir()
     for name, path in submission.files.items():  # the grader's own copy of the models: the kernel cannot touch it

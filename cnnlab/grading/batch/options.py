@@ -28,6 +28,12 @@ class Options:
     id_pattern: str = DEFAULT_ID_PATTERN
     regrade: bool = False
     verbose: bool = True
+    lms: str | None = None  # the download's layout (canvas, moodle, gradescope, blackboard, folders); None: detected
+    roster: Path | None = None  # the LMS's export of the class (`intake.roster`)
+    course_file: Path = ROOT / "autograder" / "course.toml"  # due dates, late policy, extensions (`course.term`)
+    overrides: Path | None = None  # the overrides file; None: course.toml's [grading] overrides
+    student: str | None = None  # grade this student again (by LMS id), keep the others' results
+    releases: Path = ROOT / "autograder" / "releases"  # the lab's published releases (`course.releases`)
 
     def __post_init__(self):
         if self.workers < 1:

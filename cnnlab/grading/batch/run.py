@@ -2,11 +2,13 @@
 
 Layout of `--out` (everything the grader keeps; re-running reuses whatever is still valid):
 
-    grades.csv                      one row per student and lab
-    feedback/<student>/<lab>.html   what each student reads
-    report/<lab>.png, report.md     score histogram and per-task pass rates
-    gradebook.db                    nbgrader's gradebook (SQLite): assignments, students, scores
+    grades.csv                      one row per student and lab (the final score)
+    exports/<lab>/                  what the LMS imports: its gradebook file, its feedback zip; a per-test CSV
+    feedback/<student>/<lab>.html   what each student reads, their grade at the top
+    report/<lab>.png, report.md     score histogram, per-task pass rates, grades, lateness, overrides, intake
+    gradebook.db                    nbgrader's gradebook (SQLite): assignments, students, scores, penalties
     results/<lab>/<student>.json    each submission's full result (the batch's resume points)
+    term/<lab>.json                 the lab's layout, roster and rules as this run read them
     .course/                        the nbgrader course: solutions/ (a link to the source), labs/ (release)
 
 (`<student>` in a path is the student's slug: the id itself when it is ASCII.) A result file marks its
@@ -29,15 +31,19 @@ import nbformat
 from cnnlab.grading.batch.jobs import make_job
 from cnnlab.grading.batch.options import log
 from cnnlab.grading.batch.pool import Interrupted, run_pool
-from cnnlab.grading.course import labconfig
+from cnnlab.grading.course import labconfig, releases
+from cnnlab.grading.course import late as lateness
 from cnnlab.grading.course import nbgrader as course
+from cnnlab.grading.course import term as course_term
 from cnnlab.grading.errors import GradingError
 from cnnlab.grading.handgrading import rubric
 from cnnlab.grading.intake import archive
 from cnnlab.grading.intake import discover as subs
+from cnnlab.grading.intake import roster as rosters
 from cnnlab.grading.jail import bwrap as jails
 from cnnlab.grading.probes import reference
 from cnnlab.grading.results import gradebook, store
+from cnnlab.grading.results.context import LabContext
 from cnnlab.grading.results.result import GradingResult
 from cnnlab.grading.results.status import Status
 from cnnlab.grading.worker.feedback import write_missing_feedback
@@ -86,13 +92,34 @@ def grade(options):
         if root.suffix.lower() != ".zip":
             raise GradingError(f"--submissions {options.submissions}: expected a folder or a .zip archive")
         root = archive.unpack(root, options.out / ".imported")
+    term = course_term.load(options.course_file)
+    rules = term.rules(options.lab)
+    roster = rosters.read(options.roster, term.zone()) if options.roster else None
     found, warnings = subs.discover(
-        root, options.lab, config.notebook, [m.name for m in config.models], options.id_pattern
+        root,
+        options.lab,
+        config.notebook,
+        [m.name for m in config.models],
+        options.id_pattern,
+        lms=options.lms,
+        roster=roster,
+        time_zone=term.zone(),
+        nested_dir=options.out / ".imported" / "nested",
     )
+    layout = subs.detect(root, options.lms)[0]
     for warning in warnings:
         log(options, f"warning: {warning}")
+    LabContext(options.lab, layout, roster.to_json() if roster else None, rules.to_json(), warnings).save(options.out)
     index, count = options.shard
     mine = subs.shard(found, index, count)
+    if options.student is not None:
+        mine = [s for s in found if s.student == options.student]
+        if not mine:
+            known = ", ".join(s.student for s in found[:10]) + (" ..." if len(found) > 10 else "")
+            raise GradingError(
+                f"--student {options.student}: no such student in the {layout} download"
+                f"{' or the roster' if roster else ''} of {options.lab}; known: {known or 'none'}"
+            )
     try:
         jail = jails.probe(allow_unsafe=options.unsafe_no_sandbox)
     except jails.JailError as error:
@@ -111,7 +138,9 @@ def grade(options):
         "submissions_root": root,
         "private_root": private_root,
         "reference": str(reference_path) if reference_path else None,
+        "releases": releases.for_job(options.releases, options.lab),
     }
+    _check_release(options, released_dir / config.notebook, setup["releases"])
     log(
         options,
         f"{options.lab}: {len(mine)} submissions{f' (shard {index}/{count} of {len(found)})' if count > 1 else ''}; "
@@ -126,6 +155,9 @@ def grade(options):
         "memory_mb": options.memory_mb,
         "data": str(options.data_dir),
         "jail": jail.mode,
+        "releases": [
+            (r["version"], hashlib.sha256(Path(r["path"]).read_bytes()).hexdigest()) for r in setup["releases"]
+        ],
     }
     synced = gradebook.sync(options.out / "gradebook.db", options.lab, store.load_results(options.out))
     if synced:
@@ -134,13 +166,15 @@ def grade(options):
     for submission in mine:
         digest = _hash_inputs(submission, extra)
         kept = store.result_path(options.out, options.lab, submission.slug)
-        if kept.exists() and not options.regrade:
+        if kept.exists() and not options.regrade and options.student is None:
             previous = store.read_result(kept)
             if (
                 previous.input_hash == digest
                 and not previous.status.regrade
                 and not previous.extra.get("grader_failure")
             ):  # (older runs)
+                if _describe(previous, submission, rules):  # who and when, lateness: the download's and rules' now
+                    store.write_result(kept, previous)
                 results.append(previous)
                 continue
         todo.append((submission, digest))
@@ -150,6 +184,7 @@ def grade(options):
     def done_one(item, result, done):
         submission, digest = item
         result.input_hash = digest
+        _describe(result, submission, rules)
         store.record(options.out, result, options.out / ".work" / options.lab / submission.slug / "feedback.html")
         results.append(result)
         log(
@@ -173,7 +208,7 @@ def grade(options):
         # the model checks' folder: test images, and the folders of model servers whose worker was killed
         shutil.rmtree(options.out / ".work" / options.lab / "jail", ignore_errors=True)
     elapsed = time.monotonic() - started
-    store.write_outputs(options.out, store.load_results(options.out))
+    store.write_outputs(options.out, store.load_results(options.out), overrides_file(options, term))
     if todo:
         log(
             options,
@@ -181,6 +216,74 @@ def grade(options):
             f"{options.out / 'grades.csv'}",
         )
     return results
+
+
+def overrides_file(options, term):
+    """The overrides file: --overrides, else course.toml's [grading] overrides, else none."""
+    return options.overrides if options.overrides is not None else term.overrides
+
+
+def _describe(result, submission, rules):
+    """Who handed `result` in and when, and its lateness under `rules`, as they are now; True when they changed."""
+    identity = submission.identity()
+    late = lateness.assess(
+        rules, submission.student, identity["submitted_at"], identity["time_source"], identity["lms_late"]
+    )
+    before = (result.submission, result.late)
+    result.submission, result.late = identity, late.to_json()
+    return before != (result.submission, result.late)
+
+
+def _check_release(options, released, kept):
+    """Warn when the lab's source changed since its last release was kept (`make labs` not run since)."""
+    if not kept:
+        log(
+            options,
+            f"warning: no release of {options.lab} is kept in {options.releases}: a notebook of an older "
+            f"release cannot be brought to the current one (`make labs` keeps each release)",
+        )
+        return
+    current = nbformat.read(kept[-1]["path"], as_version=4)
+    mine = {c.get("id"): c.source for c in nbformat.read(released, as_version=4).cells}
+    changed = [
+        key
+        for key, source in mine.items()
+        if key in {c.get("id") for c in current.cells}
+        and source != next(c.source for c in current.cells if c.get("id") == key)
+    ]
+    if changed:
+        log(
+            options,
+            f"warning: solutions/{options.lab} changed since release {kept[-1]['version']} "
+            f"({len(changed)} cells): run `make labs` to release it and keep the new version",
+        )
+
+
+def export(options):
+    """Write the outputs again from what `--out` keeps (no grading): the lateness under the course's rules now and
+    the overrides file now. Returns the report's notes per lab."""
+    options.out = Path(options.out).resolve()
+    if not (options.out / "results").is_dir():
+        raise GradingError(f"--out {options.out}: no results/ folder; grade first (`grade --out {options.out}`)")
+    term = course_term.load(options.course_file)
+    results = store.load_results(options.out)
+    labs = sorted({r.lab for r in results})
+    for lab in labs if options.lab is None else [options.lab]:
+        rules = term.rules(lab)
+        context = LabContext.load(options.out, lab)
+        context.rules = rules.to_json()
+        context.save(options.out)
+        for result in results:
+            if result.lab != lab:
+                continue
+            who = result.submission or {}
+            late = lateness.assess(
+                rules, result.student, who.get("submitted_at"), who.get("time_source", ""), who.get("lms_late")
+            )
+            if result.late != late.to_json():
+                result.late = late.to_json()
+                store.write_result(store.result_path(options.out, lab, result.slug), result)
+    return store.write_outputs(options.out, results, overrides_file(options, term))
 
 
 def _hash_inputs(submission, extra):

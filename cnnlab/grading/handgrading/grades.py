@@ -11,7 +11,7 @@ changes a grade; a resubmission whose answer changed keeps its grade, marked for
 (`standing`). Every save takes a lock, checks that the grade is still the one the TA's page showed (`version`:
 two TAs on one question never overwrite each other unseen), writes the file atomically and appends a line to
 `manual/<lab>.log` (who changed what, from what). nbgrader's gradebook mirrors these grades
-(`cnnlab.grading.results.gradebook.write_manual`); what is here wins.
+(`cnnlab.grading.results.gradebook.write_final`); what is here wins.
 
 `manual_grades(out, lab)` is what other steps read: {student: {grade_id: ManualGrade}}.
 """

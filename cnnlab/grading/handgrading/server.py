@@ -8,7 +8,7 @@ jails from the release and the gradebook, and keeps the student's answers as dat
 a student by a student where a TA here reads one question across the class with its rubric, and its pages run
 JavaScript from its own and remote sources over the student's rendered Markdown. This page runs none: answers are
 shown as escaped text, the Content-Security-Policy lets in nothing but its own style sheet and `data:` images, and
-the gradebook still gets every manual score and comment (`results.gradebook.write_manual`), so formgrader and
+the gradebook still gets every manual score and comment (`results.gradebook.write_final`), so formgrader and
 `nbgrader export` agree with it.
 
 Who may use it: the command prints a URL with a random token; opening it sets a cookie, and every later request needs
@@ -30,9 +30,9 @@ import nbformat
 from cnnlab.grading.cells import answer_digest, manually_graded, nbg
 from cnnlab.grading.course import labconfig
 from cnnlab.grading.errors import GradingError
-from cnnlab.grading.handgrading import grades, pages, refresh, rubric
+from cnnlab.grading.handgrading import grades, pages, rubric
 from cnnlab.grading.paths import ROOT
-from cnnlab.grading.results import gradebook, store
+from cnnlab.grading.results import store
 from cnnlab.grading.results.status import Status
 from cnnlab.grading.worker import answers as kept_answers
 
@@ -99,8 +99,9 @@ def questions_of(lab, release_nb, solution_nb, rubrics):
 class Grading:
     """What a TA's server works on: one lab of one --out folder."""
 
-    def __init__(self, out, lab, grader, source=None, config_dir=None):
+    def __init__(self, out, lab, grader, source=None, config_dir=None, overrides_file=None):
         self.out, self.lab, self.grader = Path(out).resolve(), lab, grader
+        self.overrides_file = overrides_file  # the course's overrides: every output the TA's grades change has them
         source = Path(source or ROOT / "solutions")
         config = labconfig.load(lab, config_dir or ROOT / "autograder" / "labs")
         release = self.out / ".course" / "labs" / lab / config.notebook
@@ -150,19 +151,13 @@ class Grading:
         """Save `changes` (grades.Change) and publish them; returns the warning publishing left ("" if none)."""
         with self.lock:
             grades.save(self.out, self.lab, changes, self.grader)
-            return self.publish({c.student for c in changes})
+            return self.publish()
 
-    def publish(self, students=None):
-        """Bring the gradebook, the feedback and grades.csv in line with the TA's grades (of `students`, or all);
-        returns what failed, as a warning ("" if nothing)."""
+    def publish(self):
+        """Bring every output (grades.csv, the gradebook, the feedback, the LMS exports, the report) in line with the
+        TA's grades; returns what failed, as a warning ("" if nothing)."""
         try:
-            everything = store.load_results(self.out)
-            mine = [r for r in everything if r.lab == self.lab and (students is None or r.student in students)]
-            manual = store.manual_grades(self.out, everything)
-            if (self.out / "gradebook.db").exists():
-                gradebook.write_manual(self.out / "gradebook.db", mine, manual)
-            refresh.refresh_feedback(self.out, [r.to_json() for r in mine], manual)
-            store.write_grades(self.out, everything, manual)
+            store.write_outputs(self.out, store.load_results(self.out), self.overrides_file)
             self.warning = ""
         except Exception as error:  # the grade itself is saved: the next save or start tries again
             self.warning = (
@@ -372,10 +367,10 @@ def make_handler(grading, token, csrf, port):
     return Handler
 
 
-def make_server(out, lab, port=0, grader="", source=None, config_dir=None):
+def make_server(out, lab, port=0, grader="", source=None, config_dir=None, overrides_file=None):
     """(the HTTP server, its sign-in URL, the warning publishing left): the TA's page of `lab` in `out`, bound to
     127.0.0.1, not serving yet."""
-    grading = Grading(out, lab, grader, source, config_dir)
+    grading = Grading(out, lab, grader, source, config_dir, overrides_file)
     warning = grading.publish()  # a crash between a save and its publishing is mended here
     server = http.server.ThreadingHTTPServer(("127.0.0.1", port), None)
     port = server.server_address[1]
@@ -385,9 +380,9 @@ def make_server(out, lab, port=0, grader="", source=None, config_dir=None):
     return server, f"http://127.0.0.1:{port}/login?token={token}", warning
 
 
-def serve(out, lab, port=0, grader="", source=None, config_dir=None):
+def serve(out, lab, port=0, grader="", source=None, config_dir=None, overrides_file=None):
     """Run the TA's page until interrupted; prints its URL (with the sign-in token) on stdout."""
-    server, url, warning = make_server(out, lab, port, grader, source, config_dir)
+    server, url, warning = make_server(out, lab, port, grader, source, config_dir, overrides_file)
     print(f"Hand grading {lab} in {Path(out).resolve()}: open {url}", flush=True)
     print("(this machine only; Ctrl-C stops it: every grade is already saved)", flush=True)
     if warning:

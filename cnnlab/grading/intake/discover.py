@@ -1,34 +1,41 @@
-"""Find each student's notebook and files for a lab, in any of the layouts instructors download.
+"""Find each student's notebook and files for a lab in an instructor's download, whatever LMS it comes from.
 
-- a folder per student: `DIR/<student>/<lab>/<notebook>.ipynb` plus saved models (`DIR/<student>/*.ipynb` too);
-- a flat folder of files whose names start with the student id (`12345_lab1_convolution.ipynb`,
-  `12345_lab2_convnet.keras`), as LMS downloads are; the id is what `--id-pattern` captures;
-- either of them as a zip archive, unpacked safely (`cnnlab.grading.intake.archive`).
+1. The layout: Canvas, Moodle, Gradescope, Blackboard or plain folders (`--lms`, or detected from the names of
+   the download's top level; a download zipped in one folder is read inside it). Each layout module turns the
+   download into entries (`cnnlab.grading.intake.entry`): a student's files keyed by the LMS user id, with the
+   LMS's own ids, display name and submission time. A file no layout can place on a student is reported.
+2. The zips among a student's files (the `<student>_<lab>.zip` that `lab.submit` writes, holding
+   `<student>/<lab>/<lab>.ipynb` and the models) are opened with the limits of the outer archive
+   (`cnnlab.grading.intake.archive`); their lab folder is read, and the LMS's id wins over the id inside.
+3. The notebook and models: when a student has several notebooks (or model files) for the lab, the newest is
+   graded and the others are named in the result's notes. "Newest" is decided by what an LMS download gives:
+   first the resubmission number an LMS appends to the file name (`lab1_convolution-1.ipynb`, or a browser's
+   `lab1_convolution (1).ipynb`), then the modification time (a zip member's time is kept on unpacking), then a
+   file nearer the top of the student's folder (an `old/` copy loses a tie).
+4. The roster (`--roster`, `cnnlab.grading.intake.roster`): every enrolled student who handed in nothing gets a
+   `missing` row; the roster's names and ids complete the download's.
 
-Student ids follow `cnnlab.grading.intake.ids`; each has a `slug`, an ASCII folder name for its files.
-Symbolic links are never followed, at any level: a link to another student's work is not a submission.
-
-When a student has several notebooks (or model files) for the lab, the newest is graded and the others are
-named in the result's notes. "Newest" is decided by what an LMS download gives: first the resubmission
-number an LMS appends to the file name (`lab1_convolution-1.ipynb`, or a browser's `lab1_convolution (1).ipynb`),
-then the modification time (a zip member's time is kept on unpacking), then a file nearer the top of the
-student's folder (an `old/` copy loses a tie).
+Student ids follow `cnnlab.grading.intake.ids`; each has a `slug`, an ASCII folder name for its files. Symbolic
+links are never followed, at any level: a link to another student's work is not a submission.
 """
 
 import hashlib
 import json
 import os
 import re
-import unicodedata
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from cnnlab.grading.errors import GradingError
-from cnnlab.grading.intake.archive import REFUSED
-from cnnlab.grading.intake.ids import slug, student_id
+from cnnlab.grading.intake import archive, blackboard, canvas, folders, gradescope, moodle
+from cnnlab.grading.intake.entry import LAB_FOLDER, STUDENT_FOLDER
+from cnnlab.grading.intake.ids import slug
 from cnnlab.grading.results.status import Status
 
-DEFAULT_ID_PATTERN = r"^((?:[^\W_]|[.-])+)_"
+DEFAULT_ID_PATTERN = folders.DEFAULT_ID_PATTERN
+LAYOUTS = {m.NAME: m for m in (canvas, moodle, gradescope, blackboard, folders)}
+MAX_NESTED = 4  # zips opened per student (each within the archive's size limit)
 
 
 @dataclass
@@ -42,9 +49,26 @@ class Submission:
     status: Status = Status.MISSING  # the status when there is no notebook to grade: missing or rejected
     notes: list = field(default_factory=list)  # what intake decided (left-out files, refused links), for the reason
     slug: str = ""
+    name: str = ""  # the display name (the roster's, else the download's)
+    layout: str = folders.NAME  # the LMS layout it came from
+    ids: dict = field(default_factory=dict)  # the LMS's own ids (user, submission, attachment, SIS ids, section...)
+    submitted_at: str | None = None  # ISO 8601 with offset, as the LMS gives it
+    time_source: str = ""  # where that time comes from, or why there is none
+    lms_late: bool | None = None  # the LMS's own late marker
 
     def __post_init__(self):
         self.slug = self.slug or slug(self.student)
+
+    def identity(self):
+        """Who handed it in and when, as the result keeps it (the exports and the late policy read it)."""
+        return {
+            "name": self.name,
+            "layout": self.layout,
+            "ids": dict(self.ids),
+            "submitted_at": self.submitted_at,
+            "time_source": self.time_source,
+            "lms_late": self.lms_late,
+        }
 
 
 def _resubmission(path, filename):
@@ -56,7 +80,7 @@ def _resubmission(path, filename):
     return int(match.group(1) or match.group(2) or 0)
 
 
-def _newest(paths, filename, base):
+def _newest(paths, filename, show):
     """(the newest copy of `filename` among `paths`, a note naming the others or ""); (None, "") if none."""
     copies = [(n, p) for p in paths if (n := _resubmission(p, filename)) is not None]
     if not copies:
@@ -66,38 +90,31 @@ def _newest(paths, filename, base):
     if len(ranked) == 1:
         return newest, ""
     why = f"resubmission {number}" if number > ranked[-2][0] else "the latest modified"
-    others = ", ".join(_shown(p, base) for _, p in reversed(ranked[:-1]))
-    return newest, f"graded {_shown(newest, base)}, the newest ({why}); left out the older {others}"
+    others = ", ".join(show(p) for _, p in reversed(ranked[:-1]))
+    return newest, f"graded {show(newest)}, the newest ({why}); left out the older {others}"
 
 
-def _shown(path, base):
-    return str(path.relative_to(base)) if path.is_relative_to(base) else path.name
-
-
-def _pick_notebook(notebooks, notebook_name, where, base):
+def _pick_notebook(notebooks, notebook_name, where, show):
     """(notebook, reason it is None, note about the others)."""
-    newest, note = _newest(notebooks, notebook_name, base)
+    newest, note = _newest(notebooks, notebook_name, show)
     if newest is not None:
         return newest, "", note
     if len(notebooks) == 1:
         return notebooks[0], "", ""
     if not notebooks:
         return None, f"no notebook for this lab in {where}", ""
-    names = ", ".join(sorted(_shown(p, base) for p in notebooks))
+    names = ", ".join(sorted(show(p) for p in notebooks))
     return (
         None,
-        (
-            f"several notebooks in {where} and none named {notebook_name}: {names}; the grader cannot tell "
-            f"which to grade"
-        ),
+        f"several notebooks in {where} and none named {notebook_name}: {names}; the grader cannot tell which to grade",
         "",
     )
 
 
-def _model_files(paths, model_names, base):
+def _model_files(paths, model_names, show):
     files, notes = {}, []
     for name in model_names:
-        newest, note = _newest(paths, f"{name}.keras", base)
+        newest, note = _newest(paths, f"{name}.keras", show)
         if newest is not None:
             files[f"{name}.keras"] = newest
         if note:
@@ -105,132 +122,206 @@ def _model_files(paths, model_names, base):
     return files, notes
 
 
-def _walk(folder):
-    """(regular files under `folder`, symbolic links under it), never following a link."""
-    files, links = [], []
-    for directory, dirnames, filenames in os.walk(folder):
-        for name in dirnames + filenames:
-            path = Path(directory) / name
-            if path.is_symlink():
-                links.append(path)
-            elif name in filenames and path.is_file():
-                files.append(path)
-    return sorted(files), sorted(links)
+def _notebooks(entry, lab):
+    notebooks = [p for p in entry.paths if p.suffix == ".ipynb" and ".ipynb_checkpoints" not in p.parts]
+    if entry.scope == LAB_FOLDER:
+        return notebooks
+    if entry.scope == STUDENT_FOLDER:
+        return [p for p in notebooks if lab in p.name] or notebooks
+    return [p for p in notebooks if lab in p.name or len(entry.paths) == 1]
 
 
-def _links_note(links, base):
-    shown = ", ".join(f"{_shown(p, base)} (to {os.readlink(p)})" for p in links[:5])
-    return f"refused symbolic links, which the grader never follows: {shown}" + (" ..." if len(links) > 5 else "")
+def _open_zips(entry, lab, nested_dir, shown):
+    """Open the zips among the entry's files (a `lab.submit` zip): their lab folder's files join the entry's.
+    Returns the notes it added (they explain a missing notebook)."""
+    zips = [p for p in entry.paths if p.suffix.lower() == ".zip"]
+    if not zips:
+        return []
+    before = len(entry.notes)
+    entry.paths = [p for p in entry.paths if p not in zips]
+    if len(zips) > MAX_NESTED:
+        entry.notes.append(f"left out {len(zips) - MAX_NESTED} zips: the grader opens {MAX_NESTED} per student")
+    for outer in zips[:MAX_NESTED]:
+        name = shown.get(outer, outer.name)
+        try:
+            folder = archive.unpack(outer, nested_dir)
+        except (GradingError, zipfile.BadZipFile, OSError, ValueError) as error:
+            entry.notes.append(f"could not open {name} ({str(error)[:200]})")
+            continue
+        files = [f for f in folders.walk(folder)[0] if not f.relative_to(folder).parts[0].startswith(".")]
+        lab_dirs = sorted({f.parent for f in files if f.parent.name == lab}, key=lambda d: (len(d.parts), str(d)))
+        inner = [f for f in files if f.is_relative_to(lab_dirs[0])] if lab_dirs else files
+        refused, unsafe = _listed(folder, archive.REFUSED), _listed(folder, archive.SKIPPED)
+        if refused:
+            entry.notes.append(f"{name}: {folders.refused_note(refused)}")
+        if unsafe:
+            entry.notes.append(f"{name}: left out members with an absolute path or '..': {', '.join(unsafe[:3])}")
+        skipped = [f for f in inner if f.suffix.lower() == ".zip"]
+        if skipped:
+            entry.notes.append(f"{name}: zips inside a zip are not opened ({', '.join(f.name for f in skipped[:3])})")
+        inner = [f for f in inner if f not in skipped]
+        top = lab_dirs[0].relative_to(folder).parts[0] if lab_dirs and lab_dirs[0] != folder else ""
+        if top and top != entry.student and entry.scope != LAB_FOLDER:
+            where = "the LMS's" if entry.ids else "the download's"
+            entry.notes.append(f"{name} holds the folder of {top!r}; graded as {entry.student} ({where} id wins)")
+        for f in inner:
+            shown[f] = f"{name}:{f.relative_to(folder)}"
+            if outer in entry.file_ids:
+                entry.file_ids[f] = entry.file_ids[outer]
+        entry.paths += inner
+    return entry.notes[before:]
 
 
-def _refused_note(members):
-    return f"refused zip members that are symbolic links, which the grader never follows: {', '.join(members[:5])}" + (
-        " ..." if len(members) > 5 else ""
+def _listed(folder, name):
+    """The members `archive.unpack` listed as left out of the zip unpacked in `folder`."""
+    return json.loads((folder / name).read_text()) if (folder / name).exists() else []
+
+
+def _submission(entry, lab, notebook_name, model_names, layout, nested_dir):
+    if entry.problem:
+        return Submission(
+            entry.student, lab, missing_reason=entry.problem, status=Status.REJECTED, layout=layout, name=entry.name
+        )
+    shown = {}
+    opened = _open_zips(entry, lab, nested_dir, shown)
+
+    def show(path):
+        return shown.get(path) or folders.shown(path, entry.base)
+
+    notebook, reason, note = _pick_notebook(_notebooks(entry, lab), notebook_name, entry.where, show)
+    files, model_notes = _model_files(entry.paths, model_names, show)
+    ids = dict(entry.ids)
+    if notebook is not None:
+        ids.update(entry.file_ids.get(notebook, {}))
+    submission = Submission(
+        entry.student,
+        lab,
+        notebook,
+        files,
+        reason,
+        entry.base,
+        name=entry.name,
+        layout=layout,
+        ids=ids,
+        submitted_at=entry.submitted_at,
+        time_source=entry.time_source,
+        lms_late=entry.lms_late,
     )
-
-
-def _finish(submission, notes, lab):
-    """Intake notes in; with nothing to grade, the row says why (rejected when only links were submitted)."""
+    notes = [n for n in [note] if n] + model_notes + entry.notes
     submission.notes += notes
     if submission.notebook is None:
-        refusals = [n for n in notes if n.startswith("refused")]
+        refusals = [n for n in notes if n.startswith("refused") or ": refused" in n]
         if refusals:
             submission.status = Status.REJECTED
-            submission.missing_reason = "; ".join([submission.missing_reason or f"no notebook for {lab}"] + refusals)
+        explained = refusals + [n for n in opened if n not in refusals]
+        if explained:
+            submission.missing_reason = "; ".join([submission.missing_reason or f"no notebook for {lab}"] + explained)
         submission.notes = []
     return submission
 
 
-def discover(root, lab, notebook_name, model_names, id_pattern=DEFAULT_ID_PATTERN):
-    """Submissions of one lab under `root` (a folder): one per student, including students with nothing for it."""
+def detect(root, lms=None):
+    """(layout name, the folder to read): `lms` when given, else the layout most top-level names follow."""
+    items = [p for p in sorted(root.iterdir()) if not p.name.startswith(".")]
+    if len(items) == 1 and items[0].is_dir() and not items[0].is_symlink() and lms != folders.NAME:
+        inner, inner_root = detect(items[0], lms)
+        if inner != folders.NAME and (lms is None or _reads(inner_root, inner)):
+            return inner, inner_root
+    if lms is not None:
+        return lms, root
+    if (root / gradescope.METADATA).is_file():
+        return gradescope.NAME, root
+    counts = {
+        name: sum(LAYOUTS[name].matches(p.name) for p in items) for name in (canvas.NAME, moodle.NAME, blackboard.NAME)
+    }
+    best = max(counts, key=counts.get)
+    if counts[best] and 2 * counts[best] >= len(items):
+        return best, root
+    return folders.NAME, root
+
+
+def _reads(root, layout):
+    if layout == gradescope.NAME:
+        return (root / gradescope.METADATA).is_file()
+    return any(LAYOUTS[layout].matches(p.name) for p in root.iterdir())
+
+
+def read_layout(root, layout, lab, id_pattern, time_zone):
+    """(entries, unplaced, warnings) of the download at `root` in `layout`."""
+    if layout == folders.NAME:
+        return folders.read(root, lab, id_pattern, _listed(root, archive.REFUSED))
+    if layout == blackboard.NAME:
+        return blackboard.read(root, time_zone)
+    return LAYOUTS[layout].read(root)
+
+
+def discover(
+    root,
+    lab,
+    notebook_name,
+    model_names,
+    id_pattern=DEFAULT_ID_PATTERN,
+    lms=None,
+    roster=None,
+    time_zone=None,
+    nested_dir=None,
+):
+    """(submissions of one lab under `root`, warnings): one per student, including the roster's students with
+    nothing for it. `lms` names the layout (default: detected); `roster` is a `roster.Roster` or None; `time_zone`
+    reads the local times some LMSs give; `nested_dir` is where the zips among a student's files are unpacked."""
     root = Path(root)
-    pattern = re.compile(id_pattern)
-    refused_members = json.loads((root / REFUSED).read_text()) if (root / REFUSED).exists() else []
-    by_student, flat, flat_links, zip_links, warnings = {}, {}, {}, {}, []
+    if lms is not None and lms not in LAYOUTS:
+        raise GradingError(f"--lms {lms}: unknown; expected one of {', '.join(LAYOUTS)}")
+    layout, folder = detect(root, lms)
+    if roster is not None and roster.kind not in LAYOUTS[layout].ROSTERS:
+        raise GradingError(
+            f"--roster {roster.path} is a {roster.kind} roster, but the download is read as {layout} "
+            f"({'--lms ' + lms if lms else 'detected'}); pass the roster of the same LMS (or --lms {roster.kind})"
+        )
+    entries, unplaced, warnings = read_layout(folder, layout, lab, id_pattern, time_zone)
+    if nested_dir is None:
+        import tempfile
 
-    def row(name, reason, status=Status.REJECTED):
-        student, _ = student_id(name)
-        by_student.setdefault(student, Submission(student, lab, missing_reason=reason, status=status))
-
-    for entry in sorted(root.iterdir()):
-        if entry.name.startswith("."):
-            continue
-        if entry.is_symlink():
-            match = pattern.match(unicodedata.normalize("NFC", entry.name))
-            if entry.is_dir():
-                row(
-                    entry.name,
-                    f"{entry.name} is a symbolic link (to {os.readlink(entry)}), not a folder of the "
-                    f"student's own; the grader never follows links",
+        nested_dir = Path(tempfile.gettempdir()) / "cnnlab-nested"
+    warnings = list(warnings) + [f"could not place {u.sentence()}" for u in unplaced]
+    warnings += [
+        f"could not place {m}: a zip member with an absolute path or '..'" for m in _listed(root, archive.SKIPPED)
+    ]
+    for entry in entries:
+        _complete_from_roster(entry, roster, layout, warnings)
+    submissions = {e.student: _submission(e, lab, notebook_name, model_names, layout, nested_dir) for e in entries}
+    if roster is not None:
+        warnings += roster.warnings
+        for key, enrolled in roster.students.items():
+            if key not in submissions:
+                submissions[key] = Submission(
+                    key,
+                    lab,
+                    missing_reason=f"nothing for {lab} in the {layout} download",
+                    name=enrolled.name,
+                    layout=layout,
+                    ids=dict(enrolled.ids),
                 )
-            elif match:
-                flat_links.setdefault(student_id(match.group(1))[0], []).append(entry)
-            else:
-                warnings.append(f"refused {entry.name!r}: a symbolic link, and its name starts with no student id")
-            continue
-        if entry.is_dir():
-            student, problem = student_id(entry.name)
-            if problem:
-                row(entry.name, problem)
-                continue
-            if student in by_student:
-                by_student[student].notes.append(f"another folder with the same id was left out: {entry.name!r}")
-                continue
-            lab_dir = entry / lab
-            linked = [lab_dir] if lab_dir.is_symlink() else []
-            if linked or not lab_dir.is_dir():
-                lab_dir = entry
-            paths, links = _walk(lab_dir)
-            links = sorted(set(linked + links))
-            notes = [_links_note(links, entry)] if links else []
-            members = [m for m in refused_members if Path(m).parts[0] == entry.name]
-            if members:
-                notes.append(_refused_note(members))
-            notebooks = [p for p in paths if p.suffix == ".ipynb" and ".ipynb_checkpoints" not in p.parts]
-            if lab_dir == entry:  # a student folder without a lab folder: only notebooks that look like this lab
-                notebooks = [p for p in notebooks if lab in p.name] or notebooks
-            where = f"{entry.name}/{lab_dir.relative_to(entry) if lab_dir != entry else ''}"
-            notebook, reason, note = _pick_notebook(notebooks, notebook_name, where, lab_dir)
-            files, model_notes = _model_files(paths, model_names, lab_dir)
-            submission = Submission(student, lab, notebook, files, reason, lab_dir)
-            by_student[student] = _finish(submission, [n for n in [note] if n] + model_notes + notes, lab)
-        elif entry.is_file():
-            match = pattern.match(unicodedata.normalize("NFC", entry.name))
-            if not match:
-                warnings.append(
-                    f"skipped {entry.name!r}: its name does not start with a student id (--id-pattern {id_pattern})"
-                )
-                continue
-            student, problem = student_id(match.group(1))
-            if problem:
-                row(match.group(1), problem)
-                continue
-            flat.setdefault(student, []).append(entry)
-    for member in refused_members:  # flat files that were links in the zip
-        match = pattern.match(unicodedata.normalize("NFC", Path(member).name)) if len(Path(member).parts) == 1 else None
-        if match:
-            zip_links.setdefault(student_id(match.group(1))[0], []).append(member)
-        elif len(Path(member).parts) == 1:
-            warnings.append(f"refused zip member {member!r}: a symbolic link, and its name starts with no student id")
-    for student in sorted(set(flat) | set(flat_links) | set(zip_links)):
-        paths = flat.get(student, [])
-        if student in by_student:
-            if paths:
-                warnings.append(f"{student} has a folder and flat files; the folder is graded")
-            continue
-        notes = [_links_note(flat_links[student], root)] if student in flat_links else []
-        if student in zip_links:
-            notes.append(_refused_note(zip_links[student]))
-        notebooks = [p for p in paths if p.suffix == ".ipynb" and (lab in p.name or len(paths) == 1)]
-        notebook, reason, note = _pick_notebook(notebooks, notebook_name, f"the files of {student}", root)
-        files, model_notes = _model_files(paths, model_names, root)
-        submission = Submission(student, lab, notebook, files, reason, root)
-        by_student[student] = _finish(submission, [n for n in [note] if n] + model_notes + notes, lab)
-    submissions = [by_student[student] for student in sorted(by_student)]
-    for submission in submissions:
+    found = [submissions[s] for s in sorted(submissions)]
+    for submission in found:
         if submission.notebook is None and not submission.missing_reason:
             submission.missing_reason = f"no notebook for {lab}"
-    return submissions, warnings
+    return found, warnings
+
+
+def _complete_from_roster(entry, roster, layout, warnings):
+    """The roster's name and ids join the download's; its time when the download has none (Moodle)."""
+    if roster is None or entry.problem:
+        return
+    enrolled = roster.students.get(entry.student)
+    if enrolled is None:
+        shown = f" ({entry.name})" if entry.name else ""
+        warnings.append(f"{entry.student}{shown} handed in for this lab but is not in the roster {roster.path}")
+        return
+    entry.name = enrolled.name or entry.name
+    entry.ids = {**enrolled.ids, **entry.ids}
+    if entry.submitted_at is None and enrolled.submitted_at:
+        entry.submitted_at, entry.time_source = enrolled.submitted_at, enrolled.time_source
 
 
 def file_digests(submission, notebook_name):

@@ -1,12 +1,13 @@
-"""Student ids, the one rule: 1 to 64 letters or digits of any script, '.', '_' or '-', normalised to NFC (an id
-typed on macOS and on Windows is one id); each id has a `slug`, an ASCII name for its files. `cnnlab.lab.submit`
-checks the id a student types with the same rule."""
+"""Student ids, the one rule: 1 to 64 letters or digits of any script, '.', '_', '-', '@' or '+', normalised to NFC
+(an id typed on macOS and on Windows is one id); each id has a `slug`, an ASCII name for its files. An LMS's id
+follows it too (a Canvas or Moodle number, a Blackboard username, a Gradescope email). `cnnlab.lab.submit` checks
+the id a student types with the same rule."""
 
 import hashlib
 import re
 import unicodedata
 
-STUDENT_ID = re.compile(r"(?:[^\W_]|[._-]){1,64}")
+STUDENT_ID = re.compile(r"(?:[^\W_]|[._@+-]){1,64}")
 SAFE_SLUG = re.compile(r"[A-Za-z0-9._-]{1,64}")
 
 
@@ -17,7 +18,7 @@ def student_id(name):
         return normal, ""
     return normal, (
         f"{normal!r} is not a student id: an id is 1 to 64 letters or digits (accents and other "
-        f"scripts are fine), '.', '_' or '-', not starting with '.'"
+        f"scripts are fine), '.', '_', '-', '@' or '+', not starting with '.'"
     )
 
 

@@ -1,10 +1,21 @@
 """nbgrader's gradebook (`--out/gradebook.db`, SQLite) as the grader keeps it: one submission per student and lab,
-the `auto_score` of each graded cell; brought in line with the kept results on every run.
+the `auto_score` of each graded cell (written as each submission is graded, brought in line with the kept results
+on every run), and what makes the final grade, in nbgrader's own terms (written by every run, `write_final`):
 
-A cell a person grades gets no `auto_score` (as nbgrader's autograde leaves it) and `needs_manual_grade` until a TA
-grades it; its `manual_score` and the comment on its answer (`manual_comment`) mirror the TA's grades kept in
-`--out/manual/<lab>.json` (`write_manual`), which the autograder's writes never touch: nbgrader's own views
-(formgrader, `nbgrader export`) then show the totals grades.csv shows."""
+- a question a person grades: no `auto_score` (as nbgrader's autograde leaves it), `needs_manual_grade` while it
+  waits for a TA or after its answer changed, then the TA's points as its `manual_score` and the TA's comment as
+  its answer's `manual_comment` (the TA's grades live in `--out/manual/<lab>.json`; nbgrader's own views,
+  formgrader and `nbgrader export`, then show the totals grades.csv shows);
+- a test override: the cell's `manual_score` (nbgrader's score is the manual score when there is one);
+- a `total` override: `extra_credit` on the lab's first graded cell (what it changed after the penalty);
+- the late penalty: the notebook's `late_submission_penalty`; the submission's `timestamp` (UTC), the assignment's
+  `duedate` and the student's `extension`.
+
+So nbgrader's `score - late_submission_penalty` of every submission is the final score of the exports. A change
+made by hand in gradebook.db is undone by the next run: overrides belong in the overrides file.
+"""
+
+import datetime
 
 
 def _gradebook(db):
@@ -41,55 +52,13 @@ def write(db, results):
             gb.db.commit()
 
 
-def write_manual(db, results, manual):
-    """The TA's grades (`manual`: {lab: {student: {grade_id: ManualGrade}}}) as nbgrader keeps them: each question's
-    `manual_score` and its answer's `manual_comment`, `needs_manual_grade` while it waits or after its answer changed.
-    A manual score nbgrader holds that the TA's grades do not (given in nbgrader's formgrader) is left as it is."""
-    from nbgrader.api import MissingEntry
-
-    from cnnlab.grading.handgrading.standing import standing
-
-    with _gradebook(db) as gb:
-        for result in results:
-            if not result.status.in_gradebook:
-                continue
-            now = standing(result, manual.get(result.lab, {}).get(result.student, {}))
-            if not now.questions:
-                continue
-            try:
-                submission = gb.find_submission(result.lab, result.student)
-            except MissingEntry:  # not written yet: `write` makes it, and the next call fills it in
-                continue
-            questions = {q.grade_id: q for q in now.questions}
-            changed = False
-            for notebook in submission.notebooks:
-                for grade in notebook.grades:
-                    question = questions.get(grade.name)
-                    if question is None:
-                        continue
-                    wanted = (
-                        (question.grade.points, question.stale)
-                        if question.grade is not None
-                        else (grade.manual_score, grade.manual_score is None)
-                    )
-                    if (grade.manual_score, grade.needs_manual_grade) != wanted:
-                        grade.manual_score, grade.needs_manual_grade = wanted
-                        changed = True
-                for comment in notebook.comments:
-                    question = questions.get(comment.name)
-                    if question is not None and question.grade is not None:
-                        text = question.grade.comment or None
-                        if comment.manual_comment != text:
-                            comment.manual_comment = text
-                            changed = True
-            if changed:
-                gb.db.commit()
+def _auto(submission):
+    return sum(g.auto_score or 0.0 for notebook in submission.notebooks for g in notebook.grades)
 
 
 def sync(db, lab, results):
     """Write into the gradebook the kept results of `lab` it lacks or scores differently (a run killed between
-    the two writes); returns the students written. Only the autograder's scores are compared: a TA's are
-    `write_manual`'s."""
+    the two writes); returns the students written. Only the autograder's scores are compared."""
     from nbgrader.api import MissingEntry
 
     stale = []
@@ -98,9 +67,7 @@ def sync(db, lab, results):
             if result.lab != lab or not result.status.in_gradebook:
                 continue
             try:
-                submission = gb.find_submission(lab, result.student)
-                auto = sum(g.auto_score or 0.0 for notebook in submission.notebooks for g in notebook.grades)
-                if abs(auto - result.score) < 1e-9:
+                if abs(_auto(gb.find_submission(lab, result.student)) - result.score) < 1e-9:
                     continue
             except MissingEntry:
                 pass
@@ -108,3 +75,64 @@ def sync(db, lab, results):
     if stale:
         write(db, stale)
     return [r.student for r in stale]
+
+
+def _utc(iso):
+    """An ISO 8601 time as nbgrader keeps times: naive, in UTC."""
+    if not iso:
+        return None
+    return datetime.datetime.fromisoformat(iso).astimezone(datetime.timezone.utc).replace(tzinfo=None)
+
+
+def write_final(db, lab, finals, due=None):
+    """The TA's grades, overrides, late penalties, times and the due date of `lab` into the gradebook (`finals`:
+    student -> `final.FinalGrade`, `due`: the lab's due date, ISO 8601); only what differs is written."""
+    from nbgrader.api import MissingEntry
+
+    with _gradebook(db) as gb:
+        try:
+            assignment = gb.find_assignment(lab)
+        except MissingEntry:
+            return
+        lab_due = _utc(due)
+        if assignment.duedate != lab_due:
+            assignment.duedate = lab_due
+        for student, final in finals.items():
+            try:
+                submission = gb.find_submission(lab, student)
+            except MissingEntry:
+                continue
+            overridden = {o["test"] for o in final.overrides}
+            grades = [g for notebook in submission.notebooks for g in notebook.grades]
+            for index, grade in enumerate(grades):
+                test = final.tests.get(grade.name, {})
+                by_ta = test.get("manual") and not test.get("pending")
+                manual = test["score"] if grade.name in overridden or by_ta else None
+                extra = (final.total_adjustment or None) if index == 0 else None
+                waits = (
+                    bool(test.get("manual"))
+                    and grade.name not in overridden
+                    and (test.get("pending") or test.get("stale"))
+                )
+                if grade.manual_score != manual:
+                    grade.manual_score = manual
+                if grade.extra_credit != extra:
+                    grade.extra_credit = extra
+                if test.get("manual") and grade.needs_manual_grade != waits:
+                    grade.needs_manual_grade = waits
+            for notebook in submission.notebooks:
+                for comment in notebook.comments:
+                    text = final.tests.get(comment.name, {}).get("comment") or None
+                    if final.tests.get(comment.name, {}).get("manual") and comment.manual_comment != text:
+                        comment.manual_comment = text
+            for notebook in submission.notebooks[:1]:
+                if (notebook.late_submission_penalty or 0.0) != final.penalty:
+                    notebook.late_submission_penalty = final.penalty or None
+            timestamp = _utc(final.late.get("submitted_at"))
+            if submission.timestamp != timestamp:
+                submission.timestamp = timestamp
+            own_due = _utc(final.late.get("due")) if final.late.get("extended") else None
+            extension = (own_due - lab_due) if own_due and lab_due else None
+            if submission.extension != extension:
+                submission.extension = extension
+        gb.db.commit()

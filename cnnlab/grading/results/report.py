@@ -9,7 +9,9 @@
   lab to teach again;
 - the questions a TA grades: how many are graded, wait, or were graded on an earlier answer, and the mean points;
 - the copying report (`cnnlab.grading.similarity.report`, a page of its own) and the files that two or more
-  students submitted byte for byte (same sha256).
+  students submitted byte for byte (same sha256);
+- the term's sections (final grades with missing students counted, lateness, overrides, what intake could not
+  place), made by `cnnlab.grading.results.store`.
 
 Scores are totals with the TA's grades (`cnnlab.grading.handgrading.standing`).
 """
@@ -104,9 +106,10 @@ def manual_summary(rows, grades):
     ]
 
 
-def write_report(directory, results, out=None, manual=None):
-    """Write `directory/report.md` and a figure per lab from the results (JSON); with `out`, the copying report of
-    each lab too; `manual` the TA's grades ({lab: {student: {grade_id: grade}}})."""
+def write_report(directory, results, term_sections=None, out=None, manual=None):
+    """Write `directory/report.md` and a figure per lab from the results (JSON); `term_sections`: lab -> Markdown
+    lines placed after the lab's tests (`store.write_outputs` makes them); with `out`, the copying report of each
+    lab too; `manual` the TA's grades ({lab: {student: {grade_id: grade}}})."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -143,6 +146,7 @@ def write_report(directory, results, out=None, manual=None):
         fig.savefig(directory / f"{lab}.png", dpi=100)
         plt.close(fig)
         mean = sum(scores) / len(scores) if scores else 0
+        left_out = len(rows) - len(graded)
         lines += [
             f"## {lab}",
             "",
@@ -150,7 +154,10 @@ def write_report(directory, results, out=None, manual=None):
             "",
             f"{len(rows)} students: "
             + ", ".join(f"{statuses[s]} {s}" for s in sorted(statuses))
-            + f". Mean score {mean:.2f} of {max_score:g}.",
+            + f". Mean score {mean:.2f} of {max_score:g} (tests and TA, before late penalties and overrides) over the "
+            + f"{len(graded)} graded submissions"
+            + (f" ({left_out} missing, rejected or not graded left out)" if left_out else "")
+            + ".",
             "",
             "| test | passed | share | failed: the visible part | failed: only the hidden part or model check | "
             "not run (the kernel stopped before it) |",
@@ -190,6 +197,7 @@ def write_report(directory, results, out=None, manual=None):
             from cnnlab.grading.similarity.report import write as write_copying
 
             lines += write_copying(out, lab, rows, directory)
+        lines += list((term_sections or {}).get(lab, []))
         same = identical_files(rows)
         if same:
             lines += [

@@ -25,7 +25,16 @@ _KEYS = (
     "timings",
     "isolation",
 )
-_OPTIONAL = ("model_runs", "traceback", "files_sha256", "unsafe_no_sandbox", "input_hash")
+_OPTIONAL = (
+    "model_runs",
+    "traceback",
+    "files_sha256",
+    "unsafe_no_sandbox",
+    "input_hash",
+    "submission",
+    "late",
+    "release",
+)
 
 
 @dataclass
@@ -47,6 +56,9 @@ class GradingResult:
     files_sha256: dict | None = None  # the files graded, by name (the report's identical files)
     unsafe_no_sandbox: bool | None = None  # True when graded without a jail
     input_hash: str | None = None  # the files and settings graded: a re-run keeps the result while they are the same
+    submission: dict | None = None  # who handed it in and when (`intake.discover.Submission.identity()`)
+    late: dict | None = None  # its lateness under the course's policy (`course.late.Late`), refreshed by each run
+    release: dict | None = None  # the lab's release the notebook came from, what was brought forward (`worker.restore`)
     extra: dict = field(default_factory=dict)  # keys of an older grader's result file, kept as they were
 
     def __post_init__(self):

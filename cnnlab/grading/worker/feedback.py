@@ -13,6 +13,10 @@ prints `In`, `_ih` or the running cell) is replaced by a note.
 
 An answer a TA grades (`cells.manually_graded`) is shown as the student wrote it, followed by a note: that it waits
 for a TA, or the TA's points and comment once given (`cnnlab.grading.handgrading.refresh` writes the page again then).
+
+The graded kernel has no datasets, by design (saved models are checked on the grader's own copy of the test
+sets): a cell that loads one shows a plain note in place of its traceback, so do the later cells that stopped on a
+name it would have defined, and a test cell scored by the model checks says so instead of its own error.
 """
 
 import html
@@ -34,6 +38,10 @@ CSP = (
     "style-src 'unsafe-inline'; font-src data:\">"
 )
 REDACTED = "[grader] a line left out: it showed the grader's hidden test"
+NO_DATASET = (
+    "[grader] This cell loads a dataset. The grader's kernel has no datasets, by design (your saved models are "
+    "checked on the grader's own copy of the test set), so the cell stops here: nothing for you to fix.\n"
+)
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
@@ -192,7 +200,8 @@ def summary_markdown(result):
     lines = [
         f"# Feedback: {result['lab']}, {result['student']}",
         "",
-        f"**Score: {result['score']:g} / {result['max_score']:g}** (status: {result['status']}{waiting})",
+        f"**Score: {result['score']:g} / {result['max_score']:g}** (status: {result['status']}{waiting}; your grade, "
+        f"with any late penalty or change by your instructors, is at the top of the page)",
         "",
         html.escape(result["reason"]),
         "",
@@ -239,6 +248,7 @@ def feedback_notebook(nb, released, result, marker=None):
     released_markdown = {c.source for c in released.cells if c.cell_type == "markdown"}
     out = nbformat.v4.new_notebook(metadata={"kernelspec": released.metadata.get("kernelspec", {})})
     out.cells.append(nbformat.v4.new_markdown_cell(summary_markdown(result)))
+    no_dataset = False  # a cell stopped on a dataset the grader's kernel does not have
     for cell in nb.cells:
         cell = nbformat.from_dict(cell)
         if manually_graded(cell) and nbg(cell)["grade_id"] in cells_by_id:  # the TA's note follows the answer
@@ -252,6 +262,9 @@ def feedback_notebook(nb, released, result, marker=None):
             continue
         cell = _shown(cell, redactor)
         grade_id = nbg(cell).get("grade_id")
+        if not nbg(cell).get("grade"):
+            cell.outputs, stopped = _without_dataset_errors(cell.outputs, no_dataset)
+            no_dataset = no_dataset or stopped
         if nbg(cell).get("grade") and grade_id in visible:
             has_hidden = cell.source.strip() != visible[grade_id].strip()
             cell.source = visible[grade_id]
@@ -270,6 +283,11 @@ def feedback_notebook(nb, released, result, marker=None):
             elif entry.get("hidden_failed"):
                 name = errors[0].ename if errors else "error"
                 note = f"A hidden test failed ({name}): make your answer work for other inputs too.\n"
+            elif errors and entry.get("path") == "model checks":
+                note = (
+                    f"{entry.get('state', 'not graded')}: scored by the checks of your saved model (the table at "
+                    f"the top). This cell's own test needs the dataset, which the grader's kernel does not have.\n"
+                )
             elif errors and entry.get("path") == "probe" and entry.get("state") == "passed":
                 note = (
                     "passed: the grader's checks of this task passed, with the reference's answers standing in for "
@@ -298,6 +316,26 @@ def _shown(cell, redactor):
     cell.outputs = [redactor.output(_safe_data(o) if "data" in o else o) for o in _shorten(cell.get("outputs", []))]
     cell.pop("attachments", None)
     return cell
+
+
+def _without_dataset_errors(outputs, after_dataset):
+    """(a non-test cell's outputs, True when it stopped on a missing dataset): that error, and a NameError in a
+    later cell (a name the dataset cell would have defined), become a plain note."""
+    kept, stopped = [], False
+    for output in outputs:
+        name = output.get("ename") if output.get("output_type") == "error" else None
+        if name == "DatasetNotFound":
+            kept.append(nbformat.v4.new_output("stream", name="stdout", text=NO_DATASET))
+            stopped = True
+        elif name == "NameError" and after_dataset:
+            text = (
+                f"[grader] {name}: {output.get('evalue', '')}: a name the dataset cell above defines; that cell "
+                f"cannot run in the grader, so neither can this one: nothing for you to fix.\n"
+            )
+            kept.append(nbformat.v4.new_output("stream", name="stdout", text=text))
+        else:
+            kept.append(output)
+    return kept, stopped
 
 
 def to_html(notebook):

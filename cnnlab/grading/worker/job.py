@@ -1,7 +1,7 @@
 """The record the batch hands to a worker process for one submission (`job.json`): everything the worker needs,
 as plain data. `cnnlab.grading.batch.jobs.make_job` writes it; `cnnlab.grading.worker.main` reads it."""
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
 
 @dataclass
@@ -36,6 +36,7 @@ class Job:
     feedback_html: str
     autograded: str
     reference: str | None  # the batch's reference values of the probed tests
+    releases: list = field(default_factory=list)  # the lab's kept releases (`course.releases.for_job`)
 
     def to_json(self):
         return asdict(self)

@@ -56,6 +56,7 @@ class Worker:
     def grade(self, released, visible_sources):
         job, result, timings = self.job, self.result, self.result.timings
         nb = read.read_notebook(job.notebook)
+        release = restore.bring_forward(nb, restore.load_versions(job.releases), result)  # an older release's
         restore.check_structure(nb, released, result, job.notebook_name)
         t = time.monotonic()
         nb = restore.sanitize(nb, job.lab, job.notebook_name, job.gradebook)
@@ -79,6 +80,7 @@ class Worker:
             execution = execute.execute(plan, scratch, job.cell_timeout, timings)
             t = time.monotonic()
             graded, canary_failed = score.score_cells(plan, execution, probed, checked, visible_sources)
+            restore.explain_failures(graded, release)
             timings["judge"] = round(time.monotonic() - t, 3)
             t = time.monotonic()
             runs, timings["model_checks"] = measured.result()
