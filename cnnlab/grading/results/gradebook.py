@@ -86,14 +86,17 @@ def _utc(iso):
 
 def write_final(db, lab, finals, due=None):
     """The TA's grades, overrides, late penalties, times and the due date of `lab` into the gradebook (`finals`:
-    student -> `final.FinalGrade`, `due`: the lab's due date, ISO 8601); only what differs is written."""
+    student -> `final.FinalGrade`, `due`: the lab's due date, ISO 8601); only what differs is written. The gradebook
+    mirrors the grader's files: a manual score given in nbgrader itself (formgrader) to a question whose grade the
+    TA's page does not hold is replaced, and named in the returned notes (for the class report)."""
     from nbgrader.api import MissingEntry
 
+    notes = []
     with _gradebook(db) as gb:
         try:
             assignment = gb.find_assignment(lab)
         except MissingEntry:
-            return
+            return notes
         lab_due = _utc(due)
         if assignment.duedate != lab_due:
             assignment.duedate = lab_due
@@ -115,6 +118,12 @@ def write_final(db, lab, finals, due=None):
                     and (test.get("pending") or test.get("stale"))
                 )
                 if grade.manual_score != manual:
+                    if test.get("pending") and grade.name not in overridden and grade.manual_score is not None:
+                        notes.append(
+                            f"gradebook.db held a manual score of {grade.manual_score:g} for {student}'s {grade.name}, "
+                            f"given outside cnnlab's TA page; the gradebook mirrors --out/manual/{lab}.json, so it was "
+                            f"removed: grade it with `python -m autograder handgrade --lab {lab} --out ...`"
+                        )
                     grade.manual_score = manual
                 if grade.extra_credit != extra:
                     grade.extra_credit = extra
@@ -136,3 +145,4 @@ def write_final(db, lab, finals, due=None):
             if submission.extension != extension:
                 submission.extension = extension
         gb.db.commit()
+    return notes

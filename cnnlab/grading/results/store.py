@@ -153,11 +153,11 @@ def _write_lab(out, lab, results, finals, kept):
     context = LabContext.load(out, lab)
     for result in results:
         feedback_page.write_header(feedback_path(out, result), finals[result.student], result.submission or {})
+    notes = list(context.warnings)
     if (out / "gradebook.db").exists():
-        gradebook.write_final(out / "gradebook.db", lab, finals, context.rules.get("due"))
+        notes += gradebook.write_final(out / "gradebook.db", lab, finals, context.rules.get("due"))
     exports = out / "exports" / lab
     tests_table.write(exports / f"{lab}-tests.csv", finals, results)
-    notes = list(context.warnings)
     kinds = {context.layout, (context.roster or {}).get("kind")}
     page = lambda result: feedback_path(out, result)  # noqa: E731
     if "canvas" in kinds:

@@ -147,30 +147,37 @@ def gradebook_view(path):
         return submission.score, grade.auto_score, grade.manual_score, grade.needs_manual_grade, comment.manual_comment
 
 
+def write_ta_grades(db, result, manual):
+    """What every run writes of the student's final grade (no late penalty, no override)."""
+    from cnnlab.grading.results.final import final_grade
+
+    return gradebook.write_final(db, LAB, {"ann": final_grade(result, {}, [], manual.get(LAB, {}).get("ann", {}))})
+
+
 def test_the_gradebook_mirrors_the_ta_s_grades_and_the_autograder_never_overwrites_them(db):
     gradebook.write(db, [result()])
     assert gradebook_view(db) == (1, None, None, True, None)
     manual = {LAB: {"ann": {"why": grades.ManualGrade(1.5, "see the slide", "a1")}}}
-    gradebook.write_manual(db, [result()], manual)
+    write_ta_grades(db, result(), manual)
     assert gradebook_view(db) == (2.5, None, 1.5, False, "see the slide")
     gradebook.write(db, [result(score=0.0)])  # a regrade
     assert gradebook_view(db) == (1.5, None, 1.5, False, "see the slide")
     assert gradebook.sync(db, LAB, [result(score=0.0)]) == []  # the TA's points are not the autograder's to match
     gradebook.write(db, [result(digest="b2")])
-    gradebook.write_manual(db, [result(digest="b2")], manual)  # the answer changed: kept, and flagged for review
+    write_ta_grades(db, result(digest="b2"), manual)  # the answer changed: kept, and flagged for review
     assert gradebook_view(db) == (2.5, None, 1.5, True, "see the slide")
 
 
-def test_a_manual_score_given_in_nbgrader_itself_is_kept(db):
+def test_a_manual_score_given_in_nbgrader_itself_is_named_and_replaced_by_the_ta_s_grades(db):
     from nbgrader.api import Gradebook
 
     gradebook.write(db, [result()])
     with Gradebook(f"sqlite:///{db}") as gb:
         gb.find_grade("why", LAB, LAB, "ann").manual_score = 2
         gb.db.commit()
-    gradebook.write_manual(db, [result()], {LAB: {}})
-    gradebook.write(db, [result()])
-    assert gradebook_view(db)[2] == 2
+    notes = write_ta_grades(db, result(), {LAB: {}})
+    assert gradebook_view(db) == (1, None, None, True, None)  # the exports count what the TA's page holds: 0 so far
+    assert len(notes) == 1 and "manual score of 2 for ann's why, given outside cnnlab's TA page" in notes[0]
 
 
 def test_merging_shards_carries_their_answers_weights_and_the_ta_s_grades(tmp_path):
@@ -181,7 +188,7 @@ def test_merging_shards_carries_their_answers_weights_and_the_ta_s_grades(tmp_pa
     shards = []
     for name, student in (("a", "ann"), ("b", "ben")):
         shard = tmp_path / name
-        store._write_result(store.result_path(shard, LAB, student), result(student))
+        store.write_result(store.result_path(shard, LAB, student), result(student))
         (shard / "answers" / LAB).mkdir(parents=True)
         (shard / "answers" / LAB / f"{student}.json").write_text('{"why": {"source": "x"}}')
         (shard / "weights" / LAB / student).mkdir(parents=True)

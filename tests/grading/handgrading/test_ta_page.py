@@ -65,7 +65,7 @@ def made_class(tmp_path_factory):
         result = GradingResult(
             student, WRITTEN, 4.0, "test", score=1.0, cells=cells, reason="1 of 1 autograded points."
         )
-        store._write_result(store.result_path(out, WRITTEN, student), result)
+        store.write_result(store.result_path(out, WRITTEN, student), result)
         answers = {
             "why_square": {"cell_type": "markdown", "source": why, "manual": True, "outputs": []},
             "describe": {

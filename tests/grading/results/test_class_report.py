@@ -88,4 +88,4 @@ def test_questions_a_ta_grades_are_counted_apart_from_the_tests(tmp_path):
     report.write_report(tmp_path, rows, manual={LAB: grades})
     text = (tmp_path / "report.md").read_text()
     assert "| why | 2 | 2 | 1 | 1 | 1.50 |" in text and "| test_a | 3 of 3 | 100% |" in text
-    assert "Mean score 2.00 of 5." in text  # the TA's points in the scores: (3 + 2 + 1) / 3
+    assert "Mean score 2.00 of 5 (tests and TA" in text  # the TA's points in the scores: (3 + 2 + 1) / 3

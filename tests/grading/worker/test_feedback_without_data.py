@@ -56,7 +56,7 @@ def test_a_full_marks_lab_2_feedback_says_the_grader_has_no_dataset_and_shows_no
         "[grader] 2 / 2: passed: scored by the checks of your saved model (the table at the top). This cell's own "
         "test needs the dataset, which the grader's kernel does not have.\n"
     )
-    assert summary_markdown(result).splitlines()[2].startswith("**Tests: 14 / 14** (status: graded; your grade")
+    assert summary_markdown(result).splitlines()[2].startswith("**Score: 14 / 14** (status: graded; your grade")
 
 
 def test_a_name_error_with_no_dataset_cell_before_it_is_the_student_s_own():
