@@ -75,6 +75,8 @@ def grade(subs, out, source, config):
 
 def save(driver, student, points=None, rubric=(), comment=""):
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions
+    from selenium.webdriver.support.ui import WebDriverWait
 
     card = driver.find_element(By.ID, f"s-{student}")
     for item in rubric:
@@ -86,7 +88,8 @@ def save(driver, student, points=None, rubric=(), comment=""):
     if comment:
         card.find_element(By.NAME, "comment").send_keys(comment)
     card.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
-    saved = driver.find_element(By.ID, f"s-{student}")  # the page after the save
+    WebDriverWait(driver, 120).until(expected_conditions.staleness_of(card))  # the form's page is gone
+    saved = WebDriverWait(driver, 120).until(lambda d: d.find_element(By.ID, f"s-{student}"))  # the page after it
     assert "saved" in saved.get_attribute("class"), saved.text
 
 
