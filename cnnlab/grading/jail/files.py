@@ -235,7 +235,7 @@ def _flatten(top, name):
         for child, is_folder in _entries(fd):
             try:
                 if is_folder:
-                    os.rename(child, f".cnnlab-removed-{secrets.token_hex(8)}", src_dir_fd=fd, dst_dir_fd=top)
+                    _move_up(fd, child, top)
                 else:
                     os.unlink(child, dir_fd=fd)
                 changed = True
@@ -249,6 +249,18 @@ def _flatten(top, name):
         os.rmdir(name, dir_fd=top)
         changed = True
     return changed
+
+
+def _move_up(fd, child, top):
+    """Move the folder `child` of `fd` into `top`, under a fresh name (moving a folder needs the right to change
+    it: its `..` changes)."""
+    name = f".cnnlab-removed-{secrets.token_hex(8)}"
+    try:
+        os.rename(child, name, src_dir_fd=fd, dst_dir_fd=top)
+    except PermissionError:
+        if not _allow(fd, child):
+            raise
+        os.rename(child, name, src_dir_fd=fd, dst_dir_fd=top)
 
 
 def _allow_owner(fd):
