@@ -103,11 +103,13 @@ def process_tree(pid):
     return tree
 
 
-def run_pool(todo, grade_one, done_one, workers, log_dir, cwd):
+def run_pool(todo, grade_one, done_one, workers, log_dir, cwd, failed):
     """Grade each item of `todo` with `grade_one(item, worker)` on the first free one of `workers` worker
     processes (their logs `log_dir/worker-<k>.log`), then `done_one(item, result, count)` in this thread as each
-    finishes. SIGTERM and SIGINT raise `Interrupted`; on any exception every worker and its kernels are killed;
-    at the end the workers are closed."""
+    finishes. One item never stops the others: an exception of `grade_one` (but `Interrupted`) becomes the
+    result `failed(item, error)`, and an item whose `done_one` raised is returned in the list of those lost,
+    [(item, error)], after every other item was done. SIGTERM and SIGINT raise `Interrupted`; on it (or on a
+    failure of the pool itself) every worker and its kernels are killed; at the end the workers are closed."""
     stop = threading.Event()
     processes = [WorkerProcess(Path(log_dir) / f"worker-{k}.log", cwd, stop) for k in range(workers)]
     free = queue.Queue()
@@ -118,16 +120,28 @@ def run_pool(todo, grade_one, done_one, workers, log_dir, cwd):
         process = free.get()
         try:
             return grade_one(item, process)
+        except Interrupted:
+            raise
+        except Exception as error:
+            return failed(item, error)
         finally:
             free.put(process)
 
+    lost = []
     previous_handlers = _stop_on_signals()
     try:
         pool = ThreadPoolExecutor(max_workers=workers)
         try:
             futures = {pool.submit(on_a_free_worker, item): item for item in todo}
             for count, future in enumerate(as_completed(futures), 1):
-                done_one(futures[future], future.result(), count)
+                item = futures[future]
+                result = future.result()
+                try:
+                    done_one(item, result, count)
+                except Interrupted:
+                    raise
+                except Exception as error:
+                    lost.append((item, error))
         except BaseException:
             stop.set()  # the threads' workers kill themselves and their kernels
             pool.shutdown(wait=True, cancel_futures=True)
@@ -144,6 +158,7 @@ def run_pool(todo, grade_one, done_one, workers, log_dir, cwd):
         finally:
             for signum, handler in previous_handlers.items():
                 signal.signal(signum, handler)
+    return lost
 
 
 def _close_all(workers):

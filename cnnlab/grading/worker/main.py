@@ -7,7 +7,8 @@ nbgrader's preprocessors where nbgrader has one, each in its own module:
 1-2. read the notebook and restore the instructors' cells (`cnnlab.grading.worker.restore`); each hidden part's first
    line prints a random marker (what a test printed before it is its visible part's, the only output the
    feedback shows);
-3. run it in a jailed kernel, in a scratch copy of the submission (`cnnlab.grading.worker.execute`);
+3. run it in a fresh jailed kernel forked by the worker's kernel server, in a folder holding the submission's files
+   (`cnnlab.grading.worker.execute`); the next kernel is started ahead while this one is judged;
 4-5. score its test cells: probes judged here, kernel asserts behind canaries, the model checks (each model
    file in its own fresh child of the worker's jailed model server, beside the kernel; `cnnlab.grading.worker.score`);
 6. write the feedback notebook and HTML with the released test cells (hidden tests never shown;
@@ -15,7 +16,6 @@ nbgrader's preprocessors where nbgrader has one, each in its own module:
 """
 
 import json
-import os
 import secrets
 import sys
 import time
@@ -33,7 +33,7 @@ from cnnlab.grading.results.status import Status
 from cnnlab.grading.worker import diagnose, execute, read, restore, score
 from cnnlab.grading.worker.feedback import mark_hidden_part, write_feedback, write_missing_feedback
 from cnnlab.grading.worker.job import Job
-from cnnlab.grading.worker.plan import kernel_uid, plan_cells
+from cnnlab.grading.worker.plan import plan_cells
 
 
 class Worker:
@@ -66,15 +66,18 @@ class Worker:
         config = parse(job.lab, job.config)
         probed = reference.load(job.reference)
         checked = {spec.grade_id for spec in config.models}
-        plan = plan_cells(nb, visible_sources, probed, checked, kernel_uid(job.jail))
-        scratch = execute.make_scratch(job)
+        plan = plan_cells(nb, visible_sources, probed, checked)
         timings["prepare"] = round(time.monotonic() - t, 3)
-        sandbox = models.model_sandbox(job) if config.models else None  # its server started from this thread
+        kernels = execute.kernel_server(job)  # (both servers started from this thread: a jail dies with it)
+        sandbox = models.model_sandbox(job) if config.models else None
         with ThreadPoolExecutor(max_workers=1) as beside:
-            # The model checks read only the submission's model files (the kernel writes in its scratch copy):
+            # The model checks read only the grader's copy of the model files (the kernel has its own copy):
             # the model server's children run beside the kernel, on the cores its single thread leaves idle.
             measured = beside.submit(models.measure_models, job, config, sandbox)
-            execution = execute.execute(plan, scratch, job.cell_timeout, timings)
+            try:
+                execution = execute.execute(plan, job, kernels, timings)
+            finally:
+                execute.start_next(kernels)  # the next submission's kernel starts while this one is judged
             t = time.monotonic()
             graded, canary_failed = score.score_cells(plan, execution, probed, checked, visible_sources)
             timings["judge"] = round(time.monotonic() - t, 3)
@@ -119,13 +122,7 @@ class Worker:
 
 
 def run_job(path):
-    job = Job.from_json(json.loads(Path(path).read_text()))
-    os.environ.clear()
-    os.environ.update(job.env)
-    import tempfile
-
-    tempfile.tempdir = None  # this job's TMPDIR, not the one cached by the previous job
-    Worker(job).run()
+    Worker(Job.from_json(json.loads(Path(path).read_text()))).run()
 
 
 def serve():
@@ -151,8 +148,9 @@ def main(argv=None):
             serve()
         else:
             run_job(argv[0])
-    finally:
-        models.close_model_sandboxes()  # (they would end with this process; this also removes their folders)
+    finally:  # (they would end with this process; this also removes their folders)
+        execute.close_kernel_servers()
+        models.close_model_sandboxes()
 
 
 if __name__ == "__main__":
