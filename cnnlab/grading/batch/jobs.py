@@ -18,29 +18,52 @@ def make_job(submission, options, setup):
     if work.exists() and not remove_tree(work):
         raise OSError(f"{work} could not be removed")
     work.mkdir(parents=True)
-    protected = [options.out.resolve(), options.source.resolve(), setup["submissions_root"], setup["private_root"]]
-    if options.data_dir:
-        protected.append(Path(options.data_dir).resolve())
-    limits = policy.limits(options.memory_mb, options.timeout, options.processes, [], protected)
-    job = Job(
-        lab=options.lab,
+    job = _job(
+        options,
+        setup,
+        work,
         student=submission.student,
         slug=submission.slug,
-        work_dir=str(work),
-        private_root=str(setup["private_root"]),
         notebook=str(submission.notebook) if submission.notebook else None,
-        notebook_name=setup["config"].notebook,
         missing_reason=submission.missing_reason,
         missing_status=submission.status.value,
         intake_notes=submission.notes,
         files={name: str(path) for name, path in submission.files.items()},
+    )
+    (work / "models").mkdir()
+    for name, path in submission.files.items():  # the grader's own copy of the models: the kernel cannot touch it
+        copy(path, work / "models" / name)
+    (work / "job.json").write_text(json.dumps(job.to_json(), indent=1))
+    return work / "job.json"
+
+
+def make_warm_up(options, setup):
+    """Write `warm-up.json`, a job without a submission: the settings from which a worker starts its kernel server
+    and model server before its first job arrives (`cnnlab.grading.worker.main`); its path."""
+    work = options.out / ".work" / options.lab
+    work.mkdir(parents=True, exist_ok=True)
+    job = _job(options, setup, work, student="", slug="", notebook=None, missing_reason="", missing_status="")
+    (work / "warm-up.json").write_text(json.dumps(job.to_json(), indent=1))
+    return work / "warm-up.json"
+
+
+def _job(options, setup, work, **submission):
+    """The `Job` of one submission (`submission`: its own fields) in the work folder `work`."""
+    protected = [options.out.resolve(), options.source.resolve(), setup["submissions_root"], setup["private_root"]]
+    if options.data_dir:
+        protected.append(Path(options.data_dir).resolve())
+    return Job(
+        lab=options.lab,
+        work_dir=str(work),
+        private_root=str(setup["private_root"]),
+        notebook_name=setup["config"].notebook,
         submission_dir=str(work / "models"),
         released=str(setup["released"]),
         gradebook=str(setup["snapshot"]),
         config=setup["config"].to_json(),
         max_score=setup["max_score"],
         cell_timeout=options.cell_timeout,
-        limits=limits,
+        limits=policy.limits(options.memory_mb, options.timeout, options.processes, [], protected),
         isolation=setup["isolation"],
         mpl_cache=str(setup["mpl"]),
         jail=setup["jail"].to_json(),
@@ -52,9 +75,5 @@ def make_job(submission, options, setup):
         feedback_html=str(work / "feedback.html"),
         autograded=str(work / "autograded.ipynb"),
         reference=setup["reference"],
+        **{"intake_notes": [], "files": {}, **submission},
     )
-    (work / "models").mkdir()
-    for name, path in submission.files.items():  # the grader's own copy of the models: the kernel cannot touch it
-        copy(path, work / "models" / name)
-    (work / "job.json").write_text(json.dumps(job.to_json(), indent=1))
-    return work / "job.json"

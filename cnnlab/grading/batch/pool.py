@@ -36,6 +36,17 @@ class WorkerProcess:
             cwd=self.cwd,
         )
 
+    def warm(self, warm_up):
+        """Start the worker and have it start its servers from the settings in `warm_up` (a job without a
+        submission), before its first job."""
+        if self.process is None or self.process.poll() is not None:
+            self.start()
+        try:
+            self.process.stdin.write(f"warm {warm_up}\n".encode())
+            self.process.stdin.flush()
+        except BrokenPipeError:
+            pass
+
     def run(self, job, result, timeout):
         """("done" | "timeout" | "died" | "stopped", exit code): waits for `result` to appear, at most `timeout` s."""
         if self.process is None or self.process.poll() is not None:
@@ -103,13 +114,15 @@ def process_tree(pid):
     return tree
 
 
-def run_pool(todo, grade_one, done_one, workers, log_dir, cwd, failed):
+def run_pool(todo, grade_one, done_one, workers, log_dir, cwd, failed, warm_up=None, before=None):
     """Grade each item of `todo` with `grade_one(item, worker)` on the first free one of `workers` worker
     processes (their logs `log_dir/worker-<k>.log`), then `done_one(item, result, count)` in this thread as each
     finishes. One item never stops the others: an exception of `grade_one` (but `Interrupted`) becomes the
     result `failed(item, error)`, and an item whose `done_one` raised is returned in the list of those lost,
-    [(item, error)], after every other item was done. SIGTERM and SIGINT raise `Interrupted`; on it (or on a
-    failure of the pool itself) every worker and its kernels are killed; at the end the workers are closed."""
+    [(item, error)], after every other item was done. `warm_up`: the workers are started at once and start their
+    servers from it (`WorkerProcess.warm`) while this thread runs `before()` (the batch's own set-up), then they
+    grade. SIGTERM and SIGINT raise `Interrupted`; on it, on an error of `before`, or on a failure of the pool
+    itself, every worker and its kernels are killed; at the end the workers are closed."""
     stop = threading.Event()
     processes = [WorkerProcess(Path(log_dir) / f"worker-{k}.log", cwd, stop) for k in range(workers)]
     free = queue.Queue()
@@ -130,6 +143,11 @@ def run_pool(todo, grade_one, done_one, workers, log_dir, cwd, failed):
     lost = []
     previous_handlers = _stop_on_signals()
     try:
+        if warm_up is not None and todo:
+            for process in processes[: len(todo)]:
+                process.warm(warm_up)
+        if before is not None and todo:
+            before()
         pool = ThreadPoolExecutor(max_workers=workers)
         try:
             futures = {pool.submit(on_a_free_worker, item): item for item in todo}

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import nbformat
 
-from cnnlab.grading.batch.jobs import make_job
+from cnnlab.grading.batch.jobs import make_job, make_warm_up
 from cnnlab.grading.batch.options import log
 from cnnlab.grading.batch.pool import Interrupted, run_pool
 from cnnlab.grading.course import labconfig
@@ -69,15 +69,6 @@ def grade(options):
         if c.metadata.get("nbgrader", {}).get("grade")
     }
     labconfig.check_points(config, graded_cells)
-    started = time.monotonic()
-    try:  # the solution's own values for the probed tests: one trusted kernel per lab, kept while unchanged
-        reference_path = reference.compute(
-            options.source / options.lab / config.notebook, options.out / ".work" / options.lab, options.quick
-        )
-    except (RuntimeError, ValueError) as error:
-        raise GradingError(f"{options.lab}: the reference for the probed tests could not be made: {error}") from None
-    if reference_path:
-        log(options, f"{options.lab}: reference values of the probed tests ready ({time.monotonic() - started:.1f} s)")
     root = Path(options.submissions).resolve()
     if not root.exists():
         raise GradingError(f"--submissions {options.submissions}: no such file or folder")
@@ -98,6 +89,7 @@ def grade(options):
         raise GradingError(str(error)) from None
     described = jail.description
     (options.out / ".work" / options.lab / "jail").mkdir(parents=True, exist_ok=True)  # the model checks' folders
+    (options.out / "results" / options.lab).mkdir(parents=True, exist_ok=True)  # (a shard's, even with no student)
     private_root = Path(tempfile.mkdtemp(prefix="cnnlab-grade-")).resolve()  # each worker's kernel folders in it
     setup = {
         "config": config,
@@ -109,7 +101,7 @@ def grade(options):
         "mpl": course.mpl_cache(options.out),
         "submissions_root": root,
         "private_root": private_root,
-        "reference": str(reference_path) if reference_path else None,
+        "reference": None,  # (made while the workers start: `make_reference`)
     }
     log(
         options,
@@ -168,6 +160,8 @@ def grade(options):
             options.out / ".work",
             private_root,
             failed=lambda item, error: grader_failure(item[0], options, setup, error),
+            warm_up=make_warm_up(options, setup),
+            before=lambda: make_reference(options, config, setup),
         )
     finally:
         # every kernel's folders, and the model checks' (test images, the folders of servers whose worker was
@@ -189,6 +183,21 @@ def grade(options):
             f"other student's; run the same command again to grade those"
         )
     return results
+
+
+def make_reference(options, config, setup):
+    """The solution's own values for the probed tests (one trusted kernel per lab, kept while unchanged), into
+    `setup["reference"]`: made while the workers start their servers, before the first submission."""
+    started = time.monotonic()
+    try:
+        path = reference.compute(
+            options.source / options.lab / config.notebook, options.out / ".work" / options.lab, options.quick
+        )
+    except (RuntimeError, ValueError) as error:
+        raise GradingError(f"{options.lab}: the reference for the probed tests could not be made: {error}") from None
+    if path:
+        log(options, f"{options.lab}: reference values of the probed tests ready ({time.monotonic() - started:.1f} s)")
+    setup["reference"] = str(path) if path else None
 
 
 def _hash_inputs(submission, extra):

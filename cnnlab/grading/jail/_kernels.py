@@ -11,7 +11,8 @@ stdout are frames (`cnnlab.grading.jail.frames`), one request at a time:
 - `{"wait": seconds}`: `{"bound": true}` once that kernel's sockets are bound (before it runs anything it is
   sent), `{"exit": code}` if it ended first, `{"bound": false}` after `seconds`;
 - `{"poll": true}`: `{"exit": null}` while the kernel runs, else `{"exit": code}`;
-- `{"kill": true}`: the kernel and everything it started are killed, then `{"exit": code, "tainted": why}`.
+- `{"kill": true}`: the kernel and everything it started are killed, then `{"exit": code, "tainted": why,
+  "cpu": the CPU seconds the kernel used}`.
 
 Each kernel starts from the server's state after its imports, never from another kernel's: the server runs no
 code of a submission, and nothing of a kernel flows back into it (a child's memory is its own copy). The server
@@ -110,14 +111,16 @@ class Server:
         self.kernel = None  # the running kernel's pid
         self.bound = None  # the read end of its "sockets bound" pipe
         self.exit = None  # its exit code, once it ended
+        self.cpu = None  # the CPU seconds it used, once it ended
         self.ipc = _ipc_objects()
 
-    def _status(self):
-        """The kernel's exit code, or None while it runs."""
+    def _status(self, block=False):
+        """The kernel's exit code, or None while it runs (`block`: wait for it to end)."""
         if self.kernel is not None and self.exit is None:
-            pid, status = os.waitpid(self.kernel, os.WNOHANG)
+            pid, status, usage = os.wait4(self.kernel, 0 if block else os.WNOHANG)
             if pid:
                 self.exit = os.waitstatus_to_exitcode(status)
+                self.cpu = round(usage.ru_utime + usage.ru_stime, 3)
         return self.exit
 
     def start(self, connection_file):
@@ -127,7 +130,7 @@ class Server:
             os.close(read)
             _kernel(connection_file, write)
         os.close(write)
-        self.kernel, self.bound, self.exit = pid, read, None
+        self.kernel, self.bound, self.exit, self.cpu = pid, read, None, None
         return {"started": True}
 
     def wait(self, seconds):
@@ -136,9 +139,7 @@ class Server:
             if select.select([self.bound], [], [], 0.05)[0]:
                 if os.read(self.bound, 1) == b"1":
                     return {"bound": True}
-                _, status = os.waitpid(self.kernel, 0)  # closed without a word: the kernel is ending
-                self.exit = os.waitstatus_to_exitcode(status)
-                return {"exit": self.exit}
+                return {"exit": self._status(block=True)}  # closed without a word: the kernel is ending
             if self._status() is not None:
                 return {"exit": self.exit}
             if time.monotonic() > deadline:
@@ -148,9 +149,7 @@ class Server:
         """Kill the kernel, its process group and anything it left; the exit code and why the server is tainted."""
         with contextlib.suppress(ProcessLookupError):
             os.killpg(self.kernel, signal.SIGKILL)
-        if self.exit is None:
-            _, status = os.waitpid(self.kernel, 0)
-            self.exit = os.waitstatus_to_exitcode(status)
+        self._status(block=True)
         os.close(self.bound)
         tainted = ""
         if _kill_all():
@@ -158,7 +157,7 @@ class Server:
         elif _ipc_objects() - self.ipc:
             tainted = "the kernel left System V IPC objects"
         code, self.kernel = self.exit, None
-        return {"exit": code, "tainted": tainted}
+        return {"exit": code, "tainted": tainted, "cpu": self.cpu}
 
     def serve(self):
         while (request := receive(self.stdin)) is not None:

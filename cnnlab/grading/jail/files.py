@@ -74,6 +74,11 @@ class Folder:
         if self.owner is not None:
             os.fchown(fd, self.owner, self.owner)
 
+    def reset(self, mode):
+        """This folder's rights back to `mode`, and to its `owner` (a kernel may have changed its own folder's)."""
+        self._hand_over(self.fd)
+        os.fchmod(self.fd, mode)
+
     def make_folder(self, name, mode=0o700):
         """A new folder `name` in this one (FileExistsError if anything has that name), held open: a `Folder`."""
         os.mkdir(name, mode, dir_fd=self.fd)

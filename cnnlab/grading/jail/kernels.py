@@ -126,6 +126,7 @@ class KernelServer:
         self.running = False  # a kernel was handed out and not killed yet
         self.exit = None  # the exit code of the last kernel, once it ended
         self.tainted = ""  # why the server had to end after the last kernel, or ""
+        self.cpu = None  # the CPU seconds the last kernel used, as its server measured them
 
     @property
     def owner(self):
@@ -239,9 +240,15 @@ class KernelServer:
         return KernelServerError(f"the kernel server's jail did not start ({what}, exit {code}): {tail}")
 
     def _prepare_folders(self):
-        """Fresh folders for the next kernel: emptied (nothing but the server runs in the jail now), matplotlib's
-        cache in `home`; a server whose folders cannot be emptied is replaced (a fresh server, fresh folders)."""
-        if not all(folder.empty() for folder in self.folders.values()):
+        """Fresh folders for the next kernel: emptied (nothing but the server runs in the jail now), their owner
+        and rights as made (a kernel may have taken its own rights away), matplotlib's cache in `home`; a server
+        whose folders cannot be emptied is replaced (a fresh server, fresh folders)."""
+        try:
+            for folder in self.folders.values():
+                if not folder.empty():
+                    raise OSError(f"{folder.path} could not be emptied")
+                folder.reset(0o700)
+        except OSError:
             self._start_server()
             return
         self._fill_home()
@@ -298,7 +305,7 @@ class KernelServer:
         started = self._reply(REPLY_TIMEOUT)
         if started != {"started": True}:
             raise KernelServerError(f"the kernel server did not start a kernel ({str(started)[:100]})")
-        self.running, self.pending, self.exit, self.tainted = True, None, None, ""
+        self.running, self.pending, self.exit, self.tainted, self.cpu = True, None, None, "", None
         bound = self._request({"wait": KERNEL_TIMEOUT}, KERNEL_TIMEOUT + REPLY_TIMEOUT)
         if bound != {"bound": True}:
             raise KernelServerError(f"a fresh kernel did not start ({str(bound)[:100]})")
@@ -329,6 +336,7 @@ class KernelServer:
             self.tainted = str(error)
             return self.exit
         self.running, self.exit, self.tainted = False, reply.get("exit"), reply.get("tainted") or ""
+        self.cpu = reply.get("cpu")
         if self.tainted or "exit" not in reply:
             self.stop()
         return self.exit

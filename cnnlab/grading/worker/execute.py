@@ -117,6 +117,8 @@ def execute(plan, job, server, timings):
         if manager.kernel is not None:
             manager.kernel.close()  # (its clients are closed: no connection may outlive its descriptors)
     timings["kernel_stop"] = round(time.monotonic() - stopping, 3)
+    if server.cpu is not None:
+        timings["kernel_cpu"] = server.cpu  # (its own CPU seconds: a measure the other users' load leaves alone)
     timings["imports"] = round(imports, 3)
     timings["evaluation"] = round(evaluation, 3)
     return Execution(executed, died_at, timed_out, stuck_at)

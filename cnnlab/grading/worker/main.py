@@ -42,10 +42,11 @@ class Worker:
         self.result = GradingResult(
             job.student, job.lab, job.max_score, job.isolation, slug=job.slug, notes=list(job.intake_notes)
         )
-        self.t0 = time.monotonic()
+        self.t0, self.cpu0 = time.monotonic(), time.process_time()
 
     def write(self):
         self.result.timings["total"] = round(time.monotonic() - self.t0, 3)
+        self.result.timings["worker_cpu"] = round(time.process_time() - self.cpu0, 3)  # (and its model checks')
         path = Path(self.job.result)
         tmp = path.with_suffix(".tmp")
         tmp.write_text(json.dumps(self.result.to_json(), indent=1))
@@ -125,20 +126,35 @@ def run_job(path):
     Worker(Job.from_json(json.loads(Path(path).read_text()))).run()
 
 
+def warm_up(path):
+    """Start the kernel server (its next kernel) and the model server a job of the settings in `path` will use,
+    before the first job: their imports overlap the batch's own set-up. What fails here is tried again, and
+    reported, by the first job."""
+    job = Job.from_json(json.loads(Path(path).read_text()))
+    try:
+        execute.start_next(execute.kernel_server(job))
+        if job.config.get("models"):
+            models.model_sandbox(job)
+    except Exception as error:
+        print(f"warm-up: {type(error).__name__}: {error}", flush=True)
+
+
 def serve():
-    """Grade the jobs whose paths arrive on stdin, one a line, until stdin closes: imports are paid once.
+    """Grade the jobs whose paths arrive on stdin, one a line, until stdin closes: imports are paid once. A line
+    `warm PATH` starts the servers of the settings in PATH (`warm_up`).
 
     The batch waits for each job's result.json and kills this process (and with it the kernel) at the limit.
     """
-    import nbgrader.preprocessors  # noqa: F401
-    from nbconvert import HTMLExporter  # noqa: F401
-
-    import cnnlab.grading.modelcheck.checks  # noqa: F401  (the imports every job needs, before the first job)
-
     for line in sys.stdin:
-        if line.strip():
+        if line.startswith("warm "):
+            warm_up(line[5:].strip())  # (the servers import while this process imports what every job needs)
+        elif line.strip():
             run_job(line.strip())
             print(f"done {line.strip()}", flush=True)
+        import nbgrader.preprocessors  # noqa: F401
+        from nbconvert import HTMLExporter  # noqa: F401
+
+        import cnnlab.grading.modelcheck.checks  # noqa: F401
 
 
 def main(argv=None):
