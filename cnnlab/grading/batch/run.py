@@ -89,7 +89,8 @@ def grade(options):
         raise GradingError(str(error)) from None
     described = jail.description
     (options.out / ".work" / options.lab / "jail").mkdir(parents=True, exist_ok=True)  # the model checks' folders
-    (options.out / "results" / options.lab).mkdir(parents=True, exist_ok=True)  # (a shard's, even with no student)
+    if not mine:  # a slice without a student is a grader output all the same, which `merge` takes
+        (options.out / "results" / options.lab).mkdir(parents=True, exist_ok=True)
     private_root = Path(tempfile.mkdtemp(prefix="cnnlab-grade-")).resolve()  # each worker's kernel folders in it
     setup = {
         "config": config,
