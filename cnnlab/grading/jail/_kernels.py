@@ -45,10 +45,16 @@ IGNORED = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGUSR1, signal.
 IGNORED += (signal.SIGALRM, signal.SIGTSTP, signal.SIGTTIN, signal.SIGTTOU, signal.SIGQUIT)
 
 
+KERNEL_ONLY = ("matplotlib_inline",)  # imported in each kernel: its import hooks the plots into that kernel's shell
+
+
 def import_modules(modules):
-    """Import each module; the names of those that failed (a kernel that imports one meets the error itself)."""
+    """Import each module (but `KERNEL_ONLY`'s); the names of those that failed (a kernel that imports one meets
+    the error itself)."""
     failed = []
     for module in modules:
+        if module.split(".")[0] in KERNEL_ONLY:
+            continue
         try:
             importlib.import_module(module)
         except Exception:

@@ -29,9 +29,9 @@ def kernel_server(tmp_path_factory):
     made.close()
 
 
-def run(server, *sources, timeout=60):
+def run(server, *sources, timeout=60, kinds=False):
     """Run `sources` as cells in the server's next kernel, then kill it and start the next one ahead; the text of
-    each cell's outputs."""
+    each cell's outputs (`kinds`: the kinds of each cell's outputs instead)."""
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source) for source in sources])
     manager = ServerKernelManager(server)
     client = NotebookClient(nb, km=manager, timeout=timeout, startup_timeout=60, allow_errors=True)
@@ -44,6 +44,8 @@ def run(server, *sources, timeout=60):
         if manager.kernel is not None:
             manager.kernel.close()
         server.start_next()
+    if kinds:
+        return [[(o.output_type, sorted(o.get("data", {}))) for o in cell.outputs] for cell in nb.cells]
     return [
         "".join(o.get("text", "") or f"{o.get('ename')}: {o.get('evalue')}" for o in cell.outputs) for cell in nb.cells
     ]
@@ -79,6 +81,13 @@ def test_each_kernel_is_a_fresh_fork_of_the_server_never_of_another_kernel(kerne
     assert parent1 == parent2 and kernel1 != kernel2  # one kernel_server, two fresh children
     assert random1 != random2  # each kernel its own random state
     assert server_pid(kernel_server) == pid  # the imports were paid once
+
+
+def test_a_figure_is_shown_at_the_end_of_its_cell_as_in_a_fresh_kernel(kernel_server):
+    """pyplot is imported by the server, its inline backend by each kernel (which hooks it into that kernel)."""
+    for _ in range(2):
+        [shown] = run(kernel_server, "import matplotlib.pyplot as plt\nplt.plot([1, 2])\nNone", kinds=True)
+        assert shown == [("display_data", ["image/png", "text/plain"])]
 
 
 def test_a_kernel_writes_nowhere_but_its_folders_and_cannot_move_them(kernel_server):
