@@ -16,8 +16,7 @@ labs 1 and 2). For each lab:
    servers (their imports), every jail.
 
 Prints, per lab: each grader's wall time and submissions per minute, the ratio of cnnlab's time to nbgrader's,
-the CPU seconds each used (its processes and those they waited for: what the other users of a shared machine do
-not stretch), the mean seconds of one cnnlab submission by step (`timings` of its results: kernel start, imports,
+the mean seconds of one cnnlab submission by step (`timings` of its results: kernel start, imports,
 evaluation, judging, model checks and the wait for them, feedback, the rest; the CPU seconds of its kernel and of
 its worker), the load average before and after each run (on a shared machine the numbers move with the other
 users' load) and a fresh interpreter's `import keras`. Stops with an error when the two graders give any student
@@ -28,7 +27,6 @@ older commit), back to back: before and after a change.
 import argparse
 import json
 import os
-import resource
 import shutil
 import statistics
 import subprocess
@@ -43,12 +41,6 @@ ROOT = Path(__file__).resolve().parent.parent
 QUIET = {"capture_output": True, "text": True}
 STEPS = ("kernel_start", "imports", "evaluation", "judge", "model_checks", "model_wait", "feedback")
 CPU = ("kernel_cpu", "worker_cpu")  # seconds of CPU, which other users' load does not stretch
-
-
-def cpu_of_children():
-    """CPU seconds used so far by this process's children and the descendants they waited for."""
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
 
 
 def keras_import_seconds():
@@ -123,7 +115,7 @@ def environment(data):
 
 
 def nbgrader_run(lab, config, class_dir, course, data):
-    """`nbgrader autograde` of the class in a scratch course: (wall seconds, CPU seconds, {student: score})."""
+    """`nbgrader autograde` of the class in a scratch course: (wall seconds, {student: score})."""
     (course / "source" / lab).mkdir(parents=True)
     shutil.copy(ROOT / "solutions" / lab / config.notebook, course / "source" / lab / config.notebook)
     (course / "nbgrader_config.py").write_text(
@@ -133,19 +125,19 @@ def nbgrader_run(lab, config, class_dir, course, data):
     nbgrader = [sys.executable, "-m", "nbgrader"]
     subprocess.run([*nbgrader, "generate_assignment", lab, "--force"], cwd=course, env=env, check=True, **QUIET)
     shutil.copytree(class_dir, course / "submitted")
-    start, cpu = time.perf_counter(), cpu_of_children()
+    start = time.perf_counter()
     subprocess.run([*nbgrader, "autograde", lab], cwd=course, env=env, check=True, **QUIET)
-    wall, cpu = time.perf_counter() - start, cpu_of_children() - cpu
+    wall = time.perf_counter() - start
     from nbgrader.api import Gradebook
 
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
         scores = {s.student.id: float(s.score) for s in gradebook.find_assignment(lab).submissions}
-    return wall, cpu, scores
+    return wall, scores
 
 
 def cnnlab_run(lab, class_dir, out, data, workers, root=ROOT):
-    """`python -m autograder grade` of the class with the cnnlab of `root`: (wall seconds, CPU seconds, {student:
-    score}, [each result's timings], the reference's seconds as logged)."""
+    """`python -m autograder grade` of the class with the cnnlab of `root`: (wall seconds, {student: score},
+    [each result's timings], the reference's seconds as logged)."""
     env = dict(environment(data), PYTHONPATH=str(root))
     env.pop("CNNLAB_GRADING")  # (the grader sets it in its kernels)
     prepare = (
@@ -157,14 +149,14 @@ def cnnlab_run(lab, class_dir, out, data, workers, root=ROOT):
     command = [sys.executable, "-m", "autograder", "grade", "--lab", lab, "--submissions", str(class_dir)]
     command += ["--out", str(out), "--workers", str(workers), "--quick", "--data", str(data)]
     command += ["--timeout", "600", "--cell-timeout", "300"]
-    start, cpu = time.perf_counter(), cpu_of_children()
+    start = time.perf_counter()
     done = subprocess.run(command, cwd=root, env=env, **QUIET)
-    wall, cpu = time.perf_counter() - start, cpu_of_children() - cpu
+    wall = time.perf_counter() - start
     if done.returncode != 0:
         raise SystemExit(f"cnnlab grade failed (exit {done.returncode}): {done.stderr.strip()[-500:]}")
     results = [json.loads(p.read_text()) for p in sorted((out / "results" / lab).glob("*.json"))]
     reference = next((line for line in done.stdout.splitlines() if "reference values" in line), "")
-    return wall, cpu, {r["student"]: float(r["score"]) for r in results}, [r["timings"] for r in results], reference
+    return wall, {r["student"]: float(r["score"]) for r in results}, [r["timings"] for r in results], reference
 
 
 def breakdown(timings):
@@ -192,26 +184,21 @@ def bench_lab(lab, args, tmp):
     students = make_class(lab, config, args.copies, class_dir, models)
     runs = {}
     load = os.getloadavg()[0]
-    wall, cpu, scores = nbgrader_run(lab, config, class_dir, tmp / "nbgrader", args.data)
-    runs["nbgrader autograde"] = (wall, cpu, scores, None, "", load, os.getloadavg()[0])
+    wall, scores = nbgrader_run(lab, config, class_dir, tmp / "nbgrader", args.data)
+    runs["nbgrader autograde"] = (wall, scores, None, "", load, os.getloadavg()[0])
     checkouts = [("cnnlab", ROOT)] + ([(f"cnnlab at {args.baseline}", args.baseline)] if args.baseline else [])
     for k, (name, root) in enumerate(checkouts):
         load = os.getloadavg()[0]
-        wall, cpu, scores, timings, reference = cnnlab_run(
-            lab, class_dir, tmp / f"out-{k}", args.data, args.workers, root
-        )
-        runs[name] = (wall, cpu, scores, timings, reference, load, os.getloadavg()[0])
+        wall, scores, timings, reference = cnnlab_run(lab, class_dir, tmp / f"out-{k}", args.data, args.workers, root)
+        runs[name] = (wall, scores, timings, reference, load, os.getloadavg()[0])
     peer = runs["nbgrader autograde"][0]
     print(f"\n{lab}: {len(students)} answered notebooks; cnnlab with {args.workers} workers, nbgrader serial")
-    print(f"{'grader':<34s} {'wall s':>7s} {'per min':>8s} {'x nbgrader':>10s} {'CPU s':>7s}  load before/after")
-    for name, (wall, cpu, _, _, _, before, after) in runs.items():
-        print(
-            f"{name:<34s} {wall:7.1f} {60 * len(students) / wall:8.1f} {wall / peer:10.2f} {cpu:7.1f}  "
-            f"{before:.1f}/{after:.1f}"
-        )
+    print(f"{'grader':<34s} {'wall s':>7s} {'per min':>8s} {'x nbgrader':>10s}  load before/after")
+    for name, (wall, _, _, _, before, after) in runs.items():
+        print(f"{name:<34s} {wall:7.1f} {60 * len(students) / wall:8.1f} {wall / peer:10.2f}  {before:.1f}/{after:.1f}")
     columns = (*STEPS, "rest", "total", *CPU)
     print(f"mean seconds of one submission:    {' '.join(f'{s:>8s}' for s in columns)}")
-    for name, (_, _, _, timings, reference, *_) in runs.items():
+    for name, (_, _, timings, reference, *_) in runs.items():
         if timings:
             means = breakdown(timings)
             print(f"  {name:<33s} {' '.join(f'{means[s]:8.2f}' for s in columns)}")
@@ -219,8 +206,7 @@ def bench_lab(lab, args, tmp):
                 print(f"    ({reference.split(': ', 1)[-1]})")
     points = sum(nbg(c)["points"] for c in answered(lab).cells if nbg(c).get("grade"))
     different = {
-        name: {s: scores.get(s) for s in students if scores.get(s) != points}
-        for name, (_, _, scores, *_) in runs.items()
+        name: {s: scores.get(s) for s in students if scores.get(s) != points} for name, (_, scores, *_) in runs.items()
     }
     if any(different.values()):
         raise SystemExit(f"{lab}: scores other than full marks ({points:g}): {different}")
