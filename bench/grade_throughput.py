@@ -16,10 +16,10 @@ labs 1 and 2). For each lab:
    servers (their imports), every jail.
 
 Prints, per lab: each grader's wall time and submissions per minute, the ratio of cnnlab's time to nbgrader's,
-the mean seconds of one cnnlab submission by step (`timings` of its results: kernel start, imports,
-evaluation, judging, model checks and the wait for them, feedback, the rest; the CPU seconds of its kernel and of
-its worker), the load average before and after each run (on a shared machine the numbers move with the other
-users' load) and a fresh interpreter's `import keras`. Stops with an error when the two graders give any student
+the mean seconds of one cnnlab submission by step (`timings` of its results: kernel start, imports, evaluation,
+probes, judging, model checks and the wait for them, feedback, the rest; the CPU seconds of its kernel and of its
+worker), the load average before and after each run (on a shared machine the numbers move with the other users'
+load) and a fresh interpreter's `import keras`. Stops with an error when the two graders give any student
 different scores. `--baseline DIR` grades the class a third time with the cnnlab of another checkout (e.g. an
 older commit), back to back: before and after a change.
 """
@@ -39,7 +39,7 @@ import nbformat
 
 ROOT = Path(__file__).resolve().parent.parent
 QUIET = {"capture_output": True, "text": True}
-STEPS = ("kernel_start", "imports", "evaluation", "judge", "model_checks", "model_wait", "feedback")
+STEPS = ("kernel_start", "imports", "evaluation", "probes", "judge", "model_checks", "model_wait", "feedback")
 CPU = ("kernel_cpu", "worker_cpu")  # seconds of CPU, which other users' load does not stretch
 
 

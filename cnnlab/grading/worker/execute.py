@@ -79,7 +79,7 @@ def execute(plan, job, server, timings):
     executed, timed_out, died_at, stuck_at = set(), [], None, None
     start = time.monotonic()
     first_answer = next((i for i, c in enumerate(nb.cells) if nbg(c).get("solution")), len(nb.cells))
-    imports = evaluation = 0.0
+    imports = evaluation = probes = 0.0
     try:
         with client.setup_kernel(cleanup_kc=True):
             home = manager.kernel.home
@@ -108,7 +108,9 @@ def execute(plan, job, server, timings):
                 executed.add(index)
                 if elapsed >= job.cell_timeout - 0.5:
                     timed_out.append(index)
-                if index < first_answer:
+                if run is not None:
+                    probes += elapsed
+                elif index < first_answer:
                     imports += elapsed
                 else:
                     evaluation += elapsed
@@ -121,4 +123,5 @@ def execute(plan, job, server, timings):
         timings["kernel_cpu"] = server.cpu  # (its own CPU seconds: a measure the other users' load leaves alone)
     timings["imports"] = round(imports, 3)
     timings["evaluation"] = round(evaluation, 3)
+    timings["probes"] = round(probes, 3)  # (the probe cells, with reading back their records)
     return Execution(executed, died_at, timed_out, stuck_at)
