@@ -15,6 +15,7 @@ nbgrader's preprocessors where nbgrader has one, each in its own module:
    `cnnlab.grading.worker.feedback`).
 """
 
+import functools
 import json
 import secrets
 import sys
@@ -147,14 +148,20 @@ def serve():
     """
     for line in sys.stdin:
         if line.startswith("warm "):
-            warm_up(line[5:].strip())  # (the servers import while this process imports what every job needs)
+            warm_up(line[5:].strip())
         elif line.strip():
             run_job(line.strip())
             print(f"done {line.strip()}", flush=True)
-        import nbgrader.preprocessors  # noqa: F401
-        from nbconvert import HTMLExporter  # noqa: F401
+        _import_for_jobs()  # (after a warm-up: while the servers import)
 
-        import cnnlab.grading.modelcheck.checks  # noqa: F401
+
+@functools.cache
+def _import_for_jobs():
+    """What every job imports, once, before the first job."""
+    import nbgrader.preprocessors  # noqa: F401
+    from nbconvert import HTMLExporter  # noqa: F401
+
+    import cnnlab.grading.modelcheck.checks  # noqa: F401
 
 
 def main(argv=None):
