@@ -11,7 +11,7 @@ ifneq ($(wildcard $(SHARED_DATA)/mnist.npz),)
 export CNNLAB_DATA_DIR ?= $(SHARED_DATA)
 endif
 
-.PHONY: demo test lint test-training test-grader test-course bench bench-train bench-grader labs clean
+.PHONY: demo test lint test-training test-grader test-course test-cluster bench bench-train bench-grader labs clean
 
 # PyTorch for the tests' PyTorch pass: the CPU wheel this machine keeps on disk (plain `torch` downloads a CUDA build).
 TORCH ?= torch==2.13.0
@@ -41,9 +41,17 @@ lint: $(VENV)/installed
 	$(VENV)/bin/ruff format --check .
 
 # The autograder's hostile corpus alone (also part of `make test`): broken or hostile submissions graded in
-# bubblewrap jails, a zip rerun, SIGTERM.
+# bubblewrap jails, a zip rerun, SIGTERM; kernels that move their folders or leave trees of any depth.
 test-grader: $(VENV)/installed
-	PATH=$(CURDIR)/$(VENV)/bin:$$PATH KERAS_BACKEND=tensorflow $(PY) -m pytest $(PARALLEL) -m grader_corpus tests/test_grader_corpus.py
+	PATH=$(CURDIR)/$(VENV)/bin:$$PATH KERAS_BACKEND=tensorflow $(PY) -m pytest $(PARALLEL) -m grader_corpus \
+		tests/test_grader_corpus.py tests/grading/worker/test_corpus_paths.py
+
+# A class of lab 1 graded as a Slurm job array (autograder/slurm/) on a one-node Slurm started here, merged, and
+# compared with the one-machine run (root: munged, slurmctld and slurmd; Debian's packages installed when missing).
+test-cluster: $(VENV)/installed
+	command -v slurmctld >/dev/null && command -v munged >/dev/null || \
+		(apt-get update && apt-get install -y --no-install-recommends slurm-wlm munge)
+	PATH=$(CURDIR)/$(VENV)/bin:$$PATH KERAS_BACKEND=tensorflow $(PY) -m pytest -n 0 -m cluster tests/grading/batch/test_slurm.py
 
 # A term of lab 1 graded from a Canvas and a Moodle download (rosters, late work, overrides, a course change between
 # two releases), every export checked file by file: the `course` tier, outside `make test`, run by .ci/run.
@@ -57,11 +65,16 @@ labs: $(VENV)/installed
 bench: $(VENV)/installed
 	$(PY) bench/build_and_profile.py
 
-# Grading throughput: 50 copies of a lab's solution with 1 and 2 workers (about 10 minutes for lab 1). A lab with
-# saved models (LAB=lab2_first_convnet) first runs its solution once in quick mode and needs CNNLAB_DATA_DIR.
-LAB ?= lab1_convolution
+# Grading against the peer: the same answered notebooks graded by `nbgrader autograde` and by cnnlab, back to back,
+# for each of LABS: both rates, the ratio, cnnlab's seconds by step, the same scores. A lab with saved models first
+# runs its solution once in quick mode; the labs need CNNLAB_DATA_DIR. BASELINE=DIR grades with another checkout too.
+# LAB=one_lab is LABS=one_lab.
+LABS ?= $(if $(LAB),$(LAB),lab1_convolution lab2_first_convnet)
+COPIES ?= 16
+WORKERS ?= 2
 bench-grader: $(VENV)/installed
-	PATH=$(CURDIR)/$(VENV)/bin:$$PATH $(PY) bench/grade_throughput.py $(LAB)
+	PATH=$(CURDIR)/$(VENV)/bin:$$PATH $(PY) bench/grade_throughput.py $(LABS) --copies $(COPIES) --workers $(WORKERS) \
+		$(if $(BASELINE),--baseline $(BASELINE))
 
 clean:
 	rm -rf $(VENV) .pytest_cache

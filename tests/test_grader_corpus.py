@@ -746,13 +746,14 @@ def descendants(pid):
 
 
 def is_kernel(pid):
-    """The kernel's Python (`python -m cnnlab.grading.jail._inside ... -- python -m ipykernel_launcher ...`), not one of
-    the jail's processes (bwrap, setpriv, sh) that have the same words in their arguments."""
+    """A kernel server's Python or a kernel it forked (`python -m cnnlab.grading.jail._inside ... -- python -m
+    cnnlab.grading.jail._kernels ...`), not one of the jail's processes (bwrap, setpriv, sh) that have the same
+    words in their arguments."""
     try:
         argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
     except OSError:
         return False
-    return os.path.basename(argv[0]).startswith(b"python") and b"ipykernel_launcher" in argv
+    return os.path.basename(argv[0]).startswith(b"python") and b"cnnlab.grading.jail._kernels" in argv
 
 
 def alive(pid):
@@ -803,12 +804,12 @@ def test_sigterm_stops_workers_and_kernels_and_removes_scratch(lab1_batch, tmp_p
     )
     try:
         deadline, kernels, scratch = time.monotonic() + 240, [], []
-        while time.monotonic() < deadline and (len(kernels) < 2 or len(scratch) < 2):
+        while time.monotonic() < deadline and (len(kernels) < 4 or len(scratch) < 2):
             tree = descendants(batch.pid)
-            kernels = [p for p in tree if alive(p) and is_kernel(p)]
-            scratch = list(private.glob("cnnlab-grade-*/*/scratch"))
+            kernels = [p for p in tree if alive(p) and is_kernel(p)]  # two servers, each with its kernel
+            scratch = list(private.glob("cnnlab-grade-*/kernels-*/home"))
             time.sleep(0.5)
-        assert len(kernels) == 2 and len(scratch) == 2, "the two kernels did not start"
+        assert len(kernels) >= 4 and len(scratch) == 2, "the two kernels did not start"
         time.sleep(2)
         tree = descendants(batch.pid)
         batch.send_signal(signal.SIGTERM)

@@ -15,7 +15,10 @@ answers and `modelcheck`'s inspection, and only the TA's server (`handgrading.se
     modelcheck/  saved models: inspection, the jailed model server (`server`, `_probe`),   (both)
                  checks, a worker's session
     jail/        bubblewrap (`bwrap`), the one policy for untrusted code (`policy`), the     (both)
-                 grader's reads of jailed files (`files`), the layer inside (`_inside`)
+                 grader's operations in jailed folders (`files`: descriptors, no links), the
+                 layer inside (`_inside`), the kernel server (`kernels`, `_kernels`: a
+                 fresh kernel forked per submission, its folder layout) and jupyter_client's
+                 view of its kernels (`jupyter`), the frames to jailed servers (`frames`)
     results/     a result, statuses, the final grade, what is kept in --out: store,        (the batch's process)
                  gradebook, the LMS exports (`lms/`), feedback grades, report
     handgrading/ the questions a person grades: the TA's grades (`grades`), a result's     (the batch's process,
@@ -25,6 +28,7 @@ answers and `modelcheck`'s inspection, and only the TA's server (`handgrading.se
                  the same weights (`weights`, read without Keras), the page (`report`)     the worker sketches)
 
 A module whose name starts with `_` runs under the student's control, inside a jail: the kernel's side of a probe
-(`probes._kernel`, `probes._replay`), the jail's inner layer (`jail._inside`) and the model server
-(`modelcheck._probe`). Nothing there decides a score; the grader reads what they write as untrusted data.
+(`probes._kernel`, `probes._replay`), the jail's inner layer (`jail._inside`), the kernel server (`jail._kernels`)
+and the model server (`modelcheck._probe`). Nothing there decides a score; the grader reads what they write as
+untrusted data.
 """

@@ -36,6 +36,17 @@ class WorkerProcess:
             cwd=self.cwd,
         )
 
+    def warm(self, warm_up):
+        """Start the worker and have it start its servers from the settings in `warm_up` (a job without a
+        submission), before its first job."""
+        if self.process is None or self.process.poll() is not None:
+            self.start()
+        try:
+            self.process.stdin.write(f"warm {warm_up}\n".encode())
+            self.process.stdin.flush()
+        except BrokenPipeError:
+            pass
+
     def run(self, job, result, timeout):
         """("done" | "timeout" | "died" | "stopped", exit code): waits for `result` to appear, at most `timeout` s."""
         if self.process is None or self.process.poll() is not None:
@@ -103,11 +114,15 @@ def process_tree(pid):
     return tree
 
 
-def run_pool(todo, grade_one, done_one, workers, log_dir, cwd):
+def run_pool(todo, grade_one, done_one, workers, log_dir, cwd, failed, warm_up=None, before=None):
     """Grade each item of `todo` with `grade_one(item, worker)` on the first free one of `workers` worker
     processes (their logs `log_dir/worker-<k>.log`), then `done_one(item, result, count)` in this thread as each
-    finishes. SIGTERM and SIGINT raise `Interrupted`; on any exception every worker and its kernels are killed;
-    at the end the workers are closed."""
+    finishes. One item never stops the others: an exception of `grade_one` (but `Interrupted`) becomes the
+    result `failed(item, error)`, and an item whose `done_one` raised is returned in the list of those lost,
+    [(item, error)], after every other item was done. `warm_up`: the workers are started at once and start their
+    servers from it (`WorkerProcess.warm`) while this thread runs `before()` (the batch's own set-up), then they
+    grade. SIGTERM and SIGINT raise `Interrupted`; on it, on an error of `before`, or on a failure of the pool
+    itself, every worker and its kernels are killed; at the end the workers are closed."""
     stop = threading.Event()
     processes = [WorkerProcess(Path(log_dir) / f"worker-{k}.log", cwd, stop) for k in range(workers)]
     free = queue.Queue()
@@ -118,16 +133,33 @@ def run_pool(todo, grade_one, done_one, workers, log_dir, cwd):
         process = free.get()
         try:
             return grade_one(item, process)
+        except Interrupted:
+            raise
+        except Exception as error:
+            return failed(item, error)
         finally:
             free.put(process)
 
+    lost = []
     previous_handlers = _stop_on_signals()
     try:
+        if warm_up is not None and todo:
+            for process in processes[: len(todo)]:
+                process.warm(warm_up)
+        if before is not None and todo:
+            before()
         pool = ThreadPoolExecutor(max_workers=workers)
         try:
             futures = {pool.submit(on_a_free_worker, item): item for item in todo}
             for count, future in enumerate(as_completed(futures), 1):
-                done_one(futures[future], future.result(), count)
+                item = futures[future]
+                result = future.result()
+                try:
+                    done_one(item, result, count)
+                except Interrupted:
+                    raise
+                except Exception as error:
+                    lost.append((item, error))
         except BaseException:
             stop.set()  # the threads' workers kill themselves and their kernels
             pool.shutdown(wait=True, cancel_futures=True)
@@ -144,6 +176,7 @@ def run_pool(todo, grade_one, done_one, workers, log_dir, cwd):
         finally:
             for signum, handler in previous_handlers.items():
                 signal.signal(signum, handler)
+    return lost
 
 
 def _close_all(workers):

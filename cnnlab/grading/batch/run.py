@@ -21,14 +21,14 @@ worker is given), `pool` (the worker processes), `worker` (one submission), `sto
 
 import hashlib
 import json
-import shutil
 import tempfile
 import time
+import traceback
 from pathlib import Path
 
 import nbformat
 
-from cnnlab.grading.batch.jobs import make_job
+from cnnlab.grading.batch.jobs import make_job, make_warm_up
 from cnnlab.grading.batch.options import log
 from cnnlab.grading.batch.pool import Interrupted, run_pool
 from cnnlab.grading.course import labconfig, releases
@@ -41,6 +41,7 @@ from cnnlab.grading.intake import archive
 from cnnlab.grading.intake import discover as subs
 from cnnlab.grading.intake import roster as rosters
 from cnnlab.grading.jail import bwrap as jails
+from cnnlab.grading.jail.files import remove_tree
 from cnnlab.grading.probes import reference
 from cnnlab.grading.results import gradebook, store
 from cnnlab.grading.results.context import LabContext
@@ -76,15 +77,6 @@ def grade(options):
     }
     labconfig.check_points(config, graded_cells)
     rubric.check(options.lab, config.manual, release_nb)
-    started = time.monotonic()
-    try:  # the solution's own values for the probed tests: one trusted kernel per lab, kept while unchanged
-        reference_path = reference.compute(
-            options.source / options.lab / config.notebook, options.out / ".work" / options.lab, options.quick
-        )
-    except (RuntimeError, ValueError) as error:
-        raise GradingError(f"{options.lab}: the reference for the probed tests could not be made: {error}") from None
-    if reference_path:
-        log(options, f"{options.lab}: reference values of the probed tests ready ({time.monotonic() - started:.1f} s)")
     root = Path(options.submissions).resolve()
     if not root.exists():
         raise GradingError(f"--submissions {options.submissions}: no such file or folder")
@@ -126,7 +118,9 @@ def grade(options):
         raise GradingError(str(error)) from None
     described = jail.description
     (options.out / ".work" / options.lab / "jail").mkdir(parents=True, exist_ok=True)  # the model checks' folders
-    private_root = Path(tempfile.mkdtemp(prefix="cnnlab-grade-")).resolve()  # every kernel's folder, each its own
+    if not mine:  # a slice without a student is a grader output all the same, which `merge` takes
+        (options.out / "results" / options.lab).mkdir(parents=True, exist_ok=True)
+    private_root = Path(tempfile.mkdtemp(prefix="cnnlab-grade-")).resolve()  # each worker's kernel folders in it
     setup = {
         "config": config,
         "released": released,
@@ -137,7 +131,7 @@ def grade(options):
         "mpl": course.mpl_cache(options.out),
         "submissions_root": root,
         "private_root": private_root,
-        "reference": str(reference_path) if reference_path else None,
+        "reference": None,  # (made while the workers start: `make_reference`)
         "releases": releases.for_job(options.releases, options.lab),
     }
     _check_release(options, released_dir / config.notebook, setup["releases"])
@@ -194,26 +188,39 @@ def grade(options):
         )
 
     started = time.monotonic()
+    lost = []
     try:
-        run_pool(
+        lost = run_pool(
             todo,
             lambda item, worker: grade_one(item[0], options, setup, worker),
             done_one,
             options.workers,
             options.out / ".work",
             private_root,
+            failed=lambda item, error: grader_failure(item[0], options, setup, error),
+            warm_up=make_warm_up(options, setup),
+            before=lambda: make_reference(options, config, setup),
         )
     finally:
-        shutil.rmtree(private_root, ignore_errors=True)
-        # the model checks' folder: test images, and the folders of model servers whose worker was killed
-        shutil.rmtree(options.out / ".work" / options.lab / "jail", ignore_errors=True)
+        # every kernel's folders, and the model checks' (test images, the folders of servers whose worker was
+        # killed): removed without following a link, however deep a kernel made them
+        remove_tree(private_root)
+        remove_tree(options.out / ".work" / options.lab / "jail")
+        store.write_outputs(
+            options.out, store.load_results(options.out), overrides_file(options, term)
+        )  # also when stopped
     elapsed = time.monotonic() - started
-    store.write_outputs(options.out, store.load_results(options.out), overrides_file(options, term))
     if todo:
         log(
             options,
             f"graded {len(todo)} submissions in {elapsed:.1f} s ({60 * len(todo) / elapsed:.1f} per minute); "
             f"{options.out / 'grades.csv'}",
+        )
+    if lost:
+        raise GradingError(
+            f"the results of {len(lost)} submissions could not be kept in {options.out} "
+            f"({'; '.join(f'{item[0].student}: {error}' for item, error in lost)[:1000]}); grades.csv holds every "
+            f"other student's; run the same command again to grade those"
         )
     return results
 
@@ -286,6 +293,21 @@ def export(options):
     return store.write_outputs(options.out, results, overrides_file(options, term))
 
 
+def make_reference(options, config, setup):
+    """The solution's own values for the probed tests (one trusted kernel per lab, kept while unchanged), into
+    `setup["reference"]`: made while the workers start their servers, before the first submission."""
+    started = time.monotonic()
+    try:
+        path = reference.compute(
+            options.source / options.lab / config.notebook, options.out / ".work" / options.lab, options.quick
+        )
+    except (RuntimeError, ValueError) as error:
+        raise GradingError(f"{options.lab}: the reference for the probed tests could not be made: {error}") from None
+    if path:
+        log(options, f"{options.lab}: reference values of the probed tests ready ({time.monotonic() - started:.1f} s)")
+    setup["reference"] = str(path) if path else None
+
+
 def _hash_inputs(submission, extra):
     h = hashlib.sha256(json.dumps(extra, sort_keys=True, default=str).encode())
     h.update(json.dumps([submission.status.value, submission.notes, submission.missing_reason]).encode())
@@ -299,39 +321,69 @@ def _hash_inputs(submission, extra):
 
 def grade_one(submission, options, setup, worker):
     """Grade one submission on `worker` (a `pool.WorkerProcess`) under the wall-clock limit; returns its
-    `GradingResult` (never raises, but `Interrupted` when the batch is stopped)."""
-    job, private = make_job(submission, options, setup)
-    work = job.parent
-    started = time.monotonic()
-    outcome, returncode = worker.run(job, work / "result.json", options.timeout)
-    elapsed = time.monotonic() - started
-    shutil.rmtree(private, ignore_errors=True)
-    if outcome == "stopped":
-        raise Interrupted(submission.student)
-    result_path = work / "result.json"
-    if result_path.exists() and outcome != "timeout":
-        result = store.read_result(result_path)
-    else:
-        result = GradingResult(
-            submission.student, options.lab, setup["max_score"], setup["isolation"], slug=submission.slug
-        )
-        result.timings["total"] = round(elapsed, 3)
-        if outcome == "timeout":
-            result.status = Status.TIMEOUT
-            result.reason = (
-                f"0 of {setup['max_score']:g} points; grading took longer than {options.timeout:g} s "
-                f"and was stopped (an endless loop, or a very slow notebook)."
-            )
+    `GradingResult` (never raises, but `Interrupted` when the batch is stopped: a failure of the grader on this
+    submission is its `grader_error` result)."""
+    try:
+        job = make_job(submission, options, setup)
+        work = job.parent
+        started = time.monotonic()
+        outcome, returncode = worker.run(job, work / "result.json", options.timeout)
+        elapsed = time.monotonic() - started
+        if outcome == "stopped":
+            raise Interrupted(submission.student)
+        result_path = work / "result.json"
+        if result_path.exists() and outcome != "timeout":
+            result = store.read_result(result_path)
         else:
-            result.status = Status.GRADER_ERROR
-            result.reason = (
-                f"no score: the grader's worker stopped (exit {returncode}) before writing a result; it "
-                f"is graded again on the next run; an instructor should look at {worker.log_path}."
+            result = GradingResult(
+                submission.student, options.lab, setup["max_score"], setup["isolation"], slug=submission.slug
             )
+            result.timings["total"] = round(elapsed, 3)
+            if outcome == "timeout":
+                result.status = Status.TIMEOUT
+                result.reason = (
+                    f"0 of {setup['max_score']:g} points; grading took longer than {options.timeout:g} s "
+                    f"and was stopped (an endless loop, or a very slow notebook)."
+                )
+            else:
+                result.status = Status.GRADER_ERROR
+                result.reason = (
+                    f"no score: the grader's worker stopped (exit {returncode}) before writing a result; it "
+                    f"is graded again on the next run; an instructor should look at {worker.log_path}."
+                )
+        _finish(result, submission, setup, work)
+        return result
+    except Interrupted:
+        raise
+    except Exception as error:
+        return grader_failure(submission, options, setup, error)
+
+
+def grader_failure(submission, options, setup, error):
+    """The `grader_error` result of a submission on which the grader itself failed (`error`, outside the worker):
+    no score, graded again on the next run."""
+    result = GradingResult(
+        submission.student, options.lab, setup["max_score"], setup["isolation"], slug=submission.slug
+    )
+    result.status = Status.GRADER_ERROR
+    result.reason = (
+        f"no score: the grader failed on this submission ({type(error).__name__}: {str(error)[:300]}); it is "
+        f"graded again on the next run; an instructor should look at it."
+    )
+    result.traceback = "".join(traceback.format_exception(error))[-4000:]
+    work = options.out / ".work" / options.lab / submission.slug
+    try:
+        work.mkdir(parents=True, exist_ok=True)
+        _finish(result, submission, setup, work)
+    except Exception:  # (the feedback page could not be written either: the result still is)
+        pass
+    return result
+
+
+def _finish(result, submission, setup, work):
     result.files_sha256 = subs.file_digests(submission, setup["config"].notebook)
     if not setup["jail"].jailed:
         result.unsafe_no_sandbox = True
         result.reason = f"UNSAFE, graded without a sandbox (--unsafe-no-sandbox): {result.reason}"
     if not (work / "feedback.html").exists():
         write_missing_feedback(result.to_json(), work / "feedback.html")
-    return result

@@ -1,13 +1,16 @@
-"""Inside the jail: resource limits and a Python audit hook, then the jailed Python module (a kernel, a model probe).
+"""Inside the jail: resource limits and a Python audit hook, then the jailed Python module (a kernel server, a model
+server).
 
-The grader starts each kernel (a Jupyter kernelspec) and each model probe as
+The grader starts each kernel server (`cnnlab.grading.jail._kernels`) and each model server as
 `JAIL... python -m cnnlab.grading.jail._inside --limits JSON -- python -m MODULE ARGS`, where JAIL is bubblewrap's
 command line from `cnnlab.grading.jail.bwrap` (own namespaces, unprivileged uid, only its folders visible), or
 nothing with `--unsafe-no-sandbox`. Here, before any untrusted code runs:
 
 - `setrlimit` (hard limits, which the code cannot raise again): address space, CPU seconds, processes and
   threads (`RLIMIT_NPROC`: per user namespace, and never applied to root, which is why the jail drops root),
-  file size, no core dumps; `PR_SET_PDEATHSIG`, so the process dies with its parent;
+  file size, no core dumps, no POSIX message queue (`RLIMIT_MSGQUEUE` 0: one would outlive its maker in the
+  jail's IPC namespace, where the next kernel of a server could read it); `PR_SET_PDEATHSIG`, so the process
+  dies with its parent;
 - a Python audit hook (PEP 578; it cannot be removed from Python) that refuses `socket.connect`/`getaddrinfo`
   to the network, subprocesses, and opening protected paths or writing outside the writable folders. Native
   code (ctypes, a compiled extension) can step around it; the jail cannot be stepped around that way. In the
@@ -47,6 +50,7 @@ def _set_limits(memory_mb, cpu_s, file_mb, processes):
     if processes:
         resource.setrlimit(resource.RLIMIT_NPROC, (processes, processes))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    resource.setrlimit(resource.RLIMIT_MSGQUEUE, (0, 0))
 
 
 def _audit_hook(protected, writable, fork_server=False):

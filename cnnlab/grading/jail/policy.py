@@ -10,7 +10,6 @@ import sys
 from cnnlab.grading.jail import bwrap
 from cnnlab.grading.paths import python_path
 
-KERNEL_NAME = "cnnlab-sandbox"  # the kernelspec of a jailed kernel
 FILE_MB = 1024  # the largest file a jailed process may write
 # what a jailed process sees of the grader's environment: an allow-list (no tokens, no credentials)
 ALLOWED_ENV = {
@@ -53,6 +52,25 @@ def environment(home, tmp, **extra):
     return env
 
 
+def kernel_environment(home, tmp, runtime, quick):
+    """The environment of a kernel server and its kernels: `environment`, grading mode (and quick mode if
+    `quick`), matplotlib's folder in `home` and its inline backend, IPython's and Jupyter's folders in `tmp` and
+    Jupyter's runtime files in `runtime`."""
+    return environment(
+        home,
+        tmp,
+        CNNLAB_GRADING="1",
+        CNNLAB_QUICK="1" if quick else "0",
+        MPLCONFIGDIR=os.path.join(home, ".mpl"),
+        MPLBACKEND="module://matplotlib_inline.backend_inline",  # what ipykernel sets, before matplotlib's import
+        IPYTHONDIR=os.path.join(tmp, "ipython"),
+        JUPYTER_CONFIG_DIR=os.path.join(tmp, "jupyter-config"),
+        JUPYTER_DATA_DIR=os.path.join(tmp, "jupyter-data"),
+        JUPYTER_RUNTIME_DIR=runtime,
+        JUPYTER_PLATFORM_DIRS="1",
+    )
+
+
 def command(jail, limits, module, args, writable=(), readonly=(), cwd=None):
     """The command line of `python -m module args` in `jail`, under `limits` (set by `jail._inside` first)."""
     argv = [
@@ -68,14 +86,3 @@ def command(jail, limits, module, args, writable=(), readonly=(), cwd=None):
         *args,
     ]
     return bwrap.command(jail, argv, writable=writable, readonly=readonly, cwd=cwd)
-
-
-def write_kernelspec(directory, jail, limits, writable, cwd):
-    """The kernelspec `KERNEL_NAME` in `directory/kernels/`: ipykernel under `limits` in `jail`."""
-    spec = directory / "kernels" / KERNEL_NAME
-    spec.mkdir(parents=True, exist_ok=True)
-    argv = command(jail, limits, "ipykernel_launcher", ["-f", "{connection_file}"], writable=writable, cwd=cwd)
-    # interrupts as a message: the kernel signals itself (a signal to bwrap would not reach it, in its own session)
-    (spec / "kernel.json").write_text(
-        json.dumps({"argv": argv, "display_name": "cnnlab sandbox", "language": "python", "interrupt_mode": "message"})
-    )

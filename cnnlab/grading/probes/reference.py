@@ -23,7 +23,6 @@ its probe, and keeps the records in `work_dir/reference-<digest>/` (reused while
 
 import hashlib
 import json
-import os
 import re
 import secrets
 import shutil
@@ -33,6 +32,7 @@ from pathlib import Path
 import nbformat
 
 from cnnlab.grading.cells import nbg
+from cnnlab.grading.jail.files import Folder
 from cnnlab.grading.probes import _kernel, judge, wire
 from cnnlab.grading.probes import _replay as replay
 
@@ -95,22 +95,19 @@ def harness_source(directory):
     )
 
 
-def new_probe_run(parent, code, owner=None, calls=None):
-    """A fresh folder under `parent`, with a random name, holding the probe's code for `harness_source`.
-
-    `owner`: the uid of the jailed kernel when it is not the grader's (a root grader's jail), so that the
-    kernel can read the code and write its records in the folder (mode 0700). `calls`: the reference's
-    recorded calls (a file), for the probe's `using_reference` stand-ins."""
-    directory = Path(parent) / f".cnnlab-probe-{secrets.token_hex(12)}"
-    directory.mkdir(mode=0o700)
-    files = [directory / wire.CODE]
-    files[0].write_text(code)
-    if calls:
-        files.append(directory / replay.REPLAYED)
-        shutil.copyfile(calls, files[-1])
-    if owner is not None:
-        for path in [directory] + files:
-            os.chown(path, owner, owner)
+def new_probe_run(parent, code, calls=None):
+    """A fresh folder in `parent` (a `jail.files.Folder`: made and written through its descriptor, handed to the
+    jail's uid when the grader is root), with a random name, holding the probe's code for `harness_source`; the
+    new `Folder`, held open. `calls`: the reference's recorded calls (a file), for the probe's `using_reference`
+    stand-ins."""
+    directory = parent.make_folder(f".cnnlab-probe-{secrets.token_hex(12)}")
+    try:
+        directory.write(wire.CODE, code)
+        if calls:
+            directory.copy_in(calls, replay.REPLAYED, mode=0o600)
+    except BaseException:
+        directory.close()
+        raise
     return directory
 
 
@@ -202,12 +199,12 @@ def _run(nb, tests, target, quick, env, timeout):
         TF_CPP_MIN_LOG_LEVEL="3",
         PYTHONWARNINGS="ignore",
     )
-    with client.setup_kernel(env=kernel_env):
+    with client.setup_kernel(env=kernel_env), Folder.open(target) as folder:
         for index, (cell, test) in enumerate(cells):
             if test is not None:
-                directory = new_probe_run(target, test.probe)
-                cell.source = harness_source(directory)
-                runs[test.grade_id] = directory
+                with new_probe_run(folder, test.probe) as directory:
+                    cell.source = harness_source(directory.path)
+                    runs[test.grade_id] = Path(directory.path)
             client.execute_cell(cell, index, store_history=test is None)
             failed = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
             if failed and test is not None:

@@ -1,5 +1,6 @@
 """What went wrong in a submission's kernel, as notes on its result (after scoring): a death, memory, time, an
-attempt the jail refused, a failed canary (which voids the tests the kernel judged)."""
+attempt the jail refused, a probe folder the kernel moved, a failed canary (which voids the tests the kernel
+judged)."""
 
 
 def note_kernel_trouble(result, plan, execution, graded, canary_failed, job):
@@ -58,6 +59,15 @@ def note_kernel_trouble(result, plan, execution, graded, canary_failed, job):
         index, output = refused[0]
         result.note(
             f"cell {number(index)} tried what the grader forbids ({output.evalue}); the attempt was refused", "tampered"
+        )
+    moved = [
+        grade_id for key, (kind, grade_id) in inserted.items() if kind == "probe" and plan.probe_runs[key].tampered
+    ]
+    if moved:
+        result.note(
+            f"the notebook moved or replaced the grader's folder of a probe ({', '.join(moved)}); what it left "
+            f"there was judged as the probe's data",
+            "tampered",
         )
     if canary_failed:
         result.note(

@@ -10,20 +10,20 @@ class Job:
     student: str
     slug: str
     work_dir: str  # the grader's folder for this submission: job.json, result.json, feedback, models/
-    scratch: str  # the kernel's working directory (made by the worker)
+    private_root: str  # where the worker's kernel server makes its folders (`cnnlab.grading.jail.kernels`)
     notebook: str | None  # None: nothing to grade (`missing_status`, `missing_reason`)
     notebook_name: str
     missing_reason: str
     missing_status: str
     intake_notes: list
-    files: dict  # the submission's other files, by name in the scratch folder
+    files: dict  # the submission's other files, by name in the kernel's folder
     submission_dir: str  # the grader's copy of the models
     released: str
     gradebook: str  # the gradebook snapshot the sanitizing preprocessors read
     config: dict  # the lab's config (`labconfig.LabConfig.to_json()`)
     max_score: float
     cell_timeout: float
-    limits: dict  # the kernel's (`cnnlab.grading.jail._inside`)
+    limits: dict  # the kernel's (`cnnlab.grading.jail._inside`); its server adds its folders as the writable ones
     isolation: str
     mpl_cache: str
     jail: dict  # `jail.Jail.to_json()`
@@ -31,7 +31,6 @@ class Job:
     model_work: str
     data_dir: str | None
     quick: bool
-    env: dict  # the worker's environment while it grades this job
     result: str  # where the worker writes its `GradingResult`
     feedback_html: str
     autograded: str

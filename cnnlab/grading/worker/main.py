@@ -7,7 +7,8 @@ nbgrader's preprocessors where nbgrader has one, each in its own module:
 1-2. read the notebook and restore the instructors' cells (`cnnlab.grading.worker.restore`); each hidden part's first
    line prints a random marker (what a test printed before it is its visible part's, the only output the
    feedback shows);
-3. run it in a jailed kernel, in a scratch copy of the submission (`cnnlab.grading.worker.execute`);
+3. run it in a fresh jailed kernel forked by the worker's kernel server, in a folder holding the submission's files
+   (`cnnlab.grading.worker.execute`); the next kernel is started ahead while this one is judged;
 4-5. score its test cells: probes judged here, kernel asserts behind canaries, the model checks (each model
    file in its own fresh child of the worker's jailed model server, beside the kernel; `cnnlab.grading.worker.score`);
 6. write the feedback notebook and HTML with the released test cells (hidden tests never shown;
@@ -15,8 +16,8 @@ nbgrader's preprocessors where nbgrader has one, each in its own module:
    the model files' weights (`cnnlab.grading.similarity.weights`) for a TA and the copying report.
 """
 
+import functools
 import json
-import os
 import secrets
 import sys
 import time
@@ -35,7 +36,7 @@ from cnnlab.grading.similarity.weights import write_sketches
 from cnnlab.grading.worker import answers, diagnose, execute, read, restore, score
 from cnnlab.grading.worker.feedback import mark_hidden_part, write_feedback, write_missing_feedback
 from cnnlab.grading.worker.job import Job
-from cnnlab.grading.worker.plan import kernel_uid, plan_cells
+from cnnlab.grading.worker.plan import plan_cells
 
 
 class Worker:
@@ -44,10 +45,11 @@ class Worker:
         self.result = GradingResult(
             job.student, job.lab, job.max_score, job.isolation, slug=job.slug, notes=list(job.intake_notes)
         )
-        self.t0 = time.monotonic()
+        self.t0, self.cpu0 = time.monotonic(), time.process_time()
 
     def write(self):
         self.result.timings["total"] = round(time.monotonic() - self.t0, 3)
+        self.result.timings["worker_cpu"] = round(time.process_time() - self.cpu0, 3)  # (and its model checks')
         path = Path(self.job.result)
         tmp = path.with_suffix(".tmp")
         tmp.write_text(json.dumps(self.result.to_json(), indent=1))
@@ -69,15 +71,18 @@ class Worker:
         config = parse(job.lab, job.config)
         probed = reference.load(job.reference)
         checked = {spec.grade_id for spec in config.models}
-        plan = plan_cells(nb, visible_sources, probed, checked, kernel_uid(job.jail))
-        scratch = execute.make_scratch(job)
+        plan = plan_cells(nb, visible_sources, probed, checked)
         timings["prepare"] = round(time.monotonic() - t, 3)
-        sandbox = models.model_sandbox(job) if config.models else None  # its server started from this thread
+        kernels = execute.kernel_server(job)  # (both servers started from this thread: a jail dies with it)
+        sandbox = models.model_sandbox(job) if config.models else None
         with ThreadPoolExecutor(max_workers=1) as beside:
-            # The model checks read only the submission's model files (the kernel writes in its scratch copy):
+            # The model checks read only the grader's copy of the model files (the kernel has its own copy):
             # the model server's children run beside the kernel, on the cores its single thread leaves idle.
             measured = beside.submit(models.measure_models, job, config, sandbox)
-            execution = execute.execute(plan, scratch, job.cell_timeout, timings)
+            try:
+                execution = execute.execute(plan, job, kernels, timings)
+            finally:
+                execute.start_next(kernels)  # the next submission's kernel starts while this one is judged
             t = time.monotonic()
             graded, canary_failed = score.score_cells(plan, execution, probed, checked, visible_sources)
             restore.explain_failures(graded, release)
@@ -128,29 +133,44 @@ class Worker:
 
 
 def run_job(path):
-    job = Job.from_json(json.loads(Path(path).read_text()))
-    os.environ.clear()
-    os.environ.update(job.env)
-    import tempfile
+    Worker(Job.from_json(json.loads(Path(path).read_text()))).run()
 
-    tempfile.tempdir = None  # this job's TMPDIR, not the one cached by the previous job
-    Worker(job).run()
+
+def warm_up(path):
+    """Start the kernel server (its next kernel) and the model server a job of the settings in `path` will use,
+    before the first job: their imports overlap the batch's own set-up. What fails here is tried again, and
+    reported, by the first job."""
+    job = Job.from_json(json.loads(Path(path).read_text()))
+    try:
+        execute.start_next(execute.kernel_server(job))
+        if job.config.get("models"):
+            models.model_sandbox(job)
+    except Exception as error:
+        print(f"warm-up: {type(error).__name__}: {error}", flush=True)
 
 
 def serve():
-    """Grade the jobs whose paths arrive on stdin, one a line, until stdin closes: imports are paid once.
+    """Grade the jobs whose paths arrive on stdin, one a line, until stdin closes: imports are paid once. A line
+    `warm PATH` starts the servers of the settings in PATH (`warm_up`).
 
     The batch waits for each job's result.json and kills this process (and with it the kernel) at the limit.
     """
+    for line in sys.stdin:
+        if line.startswith("warm "):
+            warm_up(line[5:].strip())
+        elif line.strip():
+            run_job(line.strip())
+            print(f"done {line.strip()}", flush=True)
+        _import_for_jobs()  # (after a warm-up: while the servers import)
+
+
+@functools.cache
+def _import_for_jobs():
+    """What every job imports, once, before the first job."""
     import nbgrader.preprocessors  # noqa: F401
     from nbconvert import HTMLExporter  # noqa: F401
 
-    import cnnlab.grading.modelcheck.checks  # noqa: F401  (the imports every job needs, before the first job)
-
-    for line in sys.stdin:
-        if line.strip():
-            run_job(line.strip())
-            print(f"done {line.strip()}", flush=True)
+    import cnnlab.grading.modelcheck.checks  # noqa: F401
 
 
 def main(argv=None):
@@ -160,8 +180,9 @@ def main(argv=None):
             serve()
         else:
             run_job(argv[0])
-    finally:
-        models.close_model_sandboxes()  # (they would end with this process; this also removes their folders)
+    finally:  # (they would end with this process; this also removes their folders)
+        execute.close_kernel_servers()
+        models.close_model_sandboxes()
 
 
 if __name__ == "__main__":

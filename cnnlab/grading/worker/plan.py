@@ -21,7 +21,7 @@ class Plan:
     probe_runs: dict = field(default_factory=dict)  # {id(probe cell): ProbeRun}
 
 
-def plan_cells(nb, visible_sources, probed, checked, kernel_uid):
+def plan_cells(nb, visible_sources, probed, checked):
     """A probed test cell runs as released (its visible tests, for the student's feedback), then a probe cell;
     a model-checked one as released; any other test cell (the kernel-asserts path) whole, with a canary before
     it, and a baseline canary before the first cell."""
@@ -43,15 +43,7 @@ def plan_cells(nb, visible_sources, probed, checked, kernel_uid):
         if grade_id in probed:
             probe = nbformat.v4.new_code_cell("")
             inserted[id(probe)] = ("probe", grade_id)
-            probe_runs[id(probe)] = ProbeRun(probed[grade_id], kernel_uid)
+            probe_runs[id(probe)] = ProbeRun(probed[grade_id])
             cells.append(probe)
     nb.cells = cells
     return Plan(nb, inserted, probe_runs)
-
-
-def kernel_uid(jail):
-    """The uid the jailed kernel runs as outside its namespace, when it is not this process's (a root grader)."""
-    from cnnlab.grading.jail.bwrap import Jail
-
-    jail = Jail.from_json(jail)
-    return jail.uid if jail.mode == "bwrap-root" else None
