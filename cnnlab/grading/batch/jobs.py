@@ -7,6 +7,8 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from cnnlab.grading import secret
+from cnnlab.grading.intake.discover import file_digests
 from cnnlab.grading.jail import policy
 from cnnlab.grading.worker.job import Job
 
@@ -70,6 +72,10 @@ def make_job(submission, options, setup):
         feedback_html=str(work / "feedback.html"),
         autograded=str(work / "autograded.ipynb"),
         reference=setup["reference"],
+        probe_seed=secret.submission_seed(
+            setup["secret"], options.lab, submission.student, file_digests(submission, setup["config"].notebook)
+        ),
+        images_seed=secret.images_seed(setup["secret"], options.lab),
     )
     (work / "models").mkdir()
     for name, path in submission.files.items():  # the grader's own copy of the models: the kernel cannot touch it

@@ -26,6 +26,7 @@ from pathlib import Path
 
 import nbformat
 
+from cnnlab.grading import secret
 from cnnlab.grading.batch.jobs import make_job
 from cnnlab.grading.batch.options import log
 from cnnlab.grading.batch.pool import Interrupted, run_pool
@@ -69,14 +70,14 @@ def grade(options):
     }
     labconfig.check_points(config, graded_cells)
     started = time.monotonic()
-    try:  # the solution's own values for the probed tests: one trusted kernel per lab, kept while unchanged
+    try:  # the solution passes its own rules: checked in a trusted kernel once per solution version
         reference_path = reference.compute(
             options.source / options.lab / config.notebook, options.out / ".work" / options.lab, options.quick
         )
     except (RuntimeError, ValueError) as error:
         raise GradingError(f"{options.lab}: the reference for the probed tests could not be made: {error}") from None
     if reference_path:
-        log(options, f"{options.lab}: reference values of the probed tests ready ({time.monotonic() - started:.1f} s)")
+        log(options, f"{options.lab}: the probed tests' reference checked ({time.monotonic() - started:.1f} s)")
     root = Path(options.submissions).resolve()
     if not root.exists():
         raise GradingError(f"--submissions {options.submissions}: no such file or folder")
@@ -109,6 +110,7 @@ def grade(options):
         "submissions_root": root,
         "private_root": private_root,
         "reference": str(reference_path) if reference_path else None,
+        "secret": secret.load_or_create(options.out),  # the seeds of each submission's inputs, never in a jail
     }
     log(
         options,

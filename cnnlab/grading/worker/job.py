@@ -35,7 +35,9 @@ class Job:
     result: str  # where the worker writes its `GradingResult`
     feedback_html: str
     autograded: str
-    reference: str | None  # the batch's reference values of the probed tests
+    reference: str | None  # the batch's index of the probed tests (`cnnlab.grading.probes.reference`)
+    probe_seed: str  # this submission's seed of its probes' inputs (`cnnlab.grading.secret`)
+    images_seed: int  # this batch's seed of the model checks' changed test images
 
     def to_json(self):
         return asdict(self)

@@ -7,7 +7,10 @@ nbgrader's preprocessors where nbgrader has one, each in its own module:
 1-2. read the notebook and restore the instructors' cells (`cnnlab.grading.worker.restore`); each hidden part's first
    line prints a random marker (what a test printed before it is its visible part's, the only output the
    feedback shows);
-3. run it in a jailed kernel, in a scratch copy of the submission (`cnnlab.grading.worker.execute`);
+3. run it in a jailed kernel, in a scratch copy of the submission (`cnnlab.grading.worker.execute`); each probe
+   draws its inputs from a generator seeded for this test of this submission (`cnnlab.grading.secret`), and the
+   worker's reference kernel (`cnnlab.grading.probes.reference_kernel`, the solution, trusted) draws the same
+   inputs beside it and computes the expected values, and answers the stand-ins' calls;
 4-5. score its test cells: probes judged here, kernel asserts behind canaries, the model checks (each model
    file in its own fresh child of the worker's jailed model server, beside the kernel; `cnnlab.grading.worker.score`);
 6. write the feedback notebook and HTML with the released test cells (hidden tests never shown;
@@ -25,9 +28,10 @@ from pathlib import Path
 
 import nbformat
 
+from cnnlab.grading import secret
 from cnnlab.grading.cells import nbg
 from cnnlab.grading.modelcheck import session as models
-from cnnlab.grading.probes import reference
+from cnnlab.grading.probes import reference, reference_kernel
 from cnnlab.grading.results.result import GradingResult
 from cnnlab.grading.results.status import Status
 from cnnlab.grading.worker import diagnose, execute, read, restore, score
@@ -66,7 +70,13 @@ class Worker:
         config = parse(job.lab, job.config)
         probed = reference.load(job.reference)
         checked = {spec.grade_id for spec in config.models}
-        plan = plan_cells(nb, visible_sources, probed, checked, kernel_uid(job.jail))
+        seeds = {grade_id: secret.probe_seed(job.probe_seed, grade_id) for grade_id in probed}
+        solution = reference_kernel.for_job(job, probed) if probed else None
+        spent = solution.seconds if solution else 0.0
+        expected = {grade_id: solution.records(grade_id, seeds[grade_id]) for grade_id in probed}  # beside the kernel
+        plan = plan_cells(
+            nb, visible_sources, probed, checked, kernel_uid(job.jail), seeds, solution.answer if solution else None
+        )
         scratch = execute.make_scratch(job)
         timings["prepare"] = round(time.monotonic() - t, 3)
         sandbox = models.model_sandbox(job) if config.models else None  # its server started from this thread
@@ -76,7 +86,11 @@ class Worker:
             measured = beside.submit(models.measure_models, job, config, sandbox)
             execution = execute.execute(plan, scratch, job.cell_timeout, timings)
             t = time.monotonic()
-            graded, canary_failed = score.score_cells(plan, execution, probed, checked, visible_sources)
+            expected = reference_kernel.expected_values(probed, expected)
+            timings["reference_wait"] = round(time.monotonic() - t, 3)  # after the kernel was done
+            timings["reference"] = round((solution.seconds if solution else 0.0) - spent, 3)
+            t = time.monotonic()
+            graded, canary_failed = score.score_cells(plan, execution, probed, checked, visible_sources, expected)
             timings["judge"] = round(time.monotonic() - t, 3)
             t = time.monotonic()
             runs, timings["model_checks"] = measured.result()
@@ -153,6 +167,7 @@ def main(argv=None):
             run_job(argv[0])
     finally:
         models.close_model_sandboxes()  # (they would end with this process; this also removes their folders)
+        reference_kernel.close_all()
 
 
 if __name__ == "__main__":
