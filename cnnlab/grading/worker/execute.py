@@ -43,14 +43,15 @@ def execute(plan, scratch, cell_timeout, timings):
     grader's memory) as soon as it stops, before any later cell runs."""
     from jupyter_client.manager import AsyncKernelManager
     from nbclient.exceptions import CellTimeoutError, DeadKernelError
-    from nbgrader.preprocessors import Execute
     from traitlets.config import Config
+
+    from cnnlab.grading.worker.kernel_messages import DefensiveExecute
 
     nb = plan.nb
     config = Config()
     config.KernelManager.transport = "ipc"  # Unix sockets: they reach a kernel in its own network namespace
     config.KernelManager.ip = os.path.join(os.environ["JUPYTER_RUNTIME_DIR"], "kernel")  # absolute: cwds differ
-    client = Execute(
+    client = DefensiveExecute(
         config=config,
         kernel_name=KERNEL_NAME,
         timeout=cell_timeout,
