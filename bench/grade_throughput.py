@@ -10,9 +10,11 @@ checks use `quick_min`) and the grader's data from `--data` (default $CNNLAB_DAT
 Prints, per worker count: wall time, submissions per minute, and the mean per-submission cost broken down as
 the worker measured it: kernel start, imports (cells before the first answer), evaluation (the other cells),
 model checks (inspection, a child of the worker's model server per model, judging; beside the kernel), the wait
-for them after the kernel was done, and the rest (reading, restoring cells, stopping the kernel, writing the
-feedback). Also, as a same-run baseline, the time to import keras in a fresh interpreter, and the load average
-before and after each run: on a shared machine the numbers move with the other users' load.
+for them after the kernel was done, the reference (the worker's reference kernel: this submission's expected
+values and its stand-ins' answers, beside the kernel; a worker's first submission also starts it) and the wait
+for it, and the rest (reading, restoring cells, stopping the kernel, writing the feedback). Also, as a same-run
+baseline, the time to import keras in a fresh interpreter, and the load average before and after each run: on a
+shared machine the numbers move with the other users' load.
 """
 
 import argparse
@@ -128,7 +130,8 @@ def main(argv=None):
         make_class(args.lab, args.copies, tmp / "class", models)
         print(
             f"{'workers':>7s} {'wall s':>7s} {'per min':>8s} {'kernel':>7s} {'imports':>8s} {'eval':>6s} "
-            f"{'models':>7s} {'wait':>6s} {'rest':>6s} {'total':>6s}  (mean seconds per submission)  "
+            f"{'models':>7s} {'wait':>6s} {'ref':>6s} {'wait':>6s} {'rest':>6s} {'total':>6s}  "
+            f"(mean seconds per submission)  "
             f"load before/after"
         )
         for workers in args.workers:
@@ -154,13 +157,24 @@ def main(argv=None):
                 raise SystemExit(f"{len(bad)} copies of the solution did not get full marks: {bad[0].reason}")
             t = {
                 k: statistics.mean(r.timings.get(k, 0) for r in results)
-                for k in ("kernel_start", "imports", "evaluation", "model_checks", "model_wait", "total")
+                for k in (
+                    "kernel_start",
+                    "imports",
+                    "evaluation",
+                    "model_checks",
+                    "model_wait",
+                    "reference",
+                    "reference_wait",
+                    "total",
+                )
             }
-            rest = t["total"] - t["kernel_start"] - t["imports"] - t["evaluation"] - t["model_wait"]
+            rest = (
+                t["total"] - t["kernel_start"] - t["imports"] - t["evaluation"] - t["model_wait"] - t["reference_wait"]
+            )
             print(
                 f"{workers:7d} {wall:7.1f} {60 * len(results) / wall:8.1f} {t['kernel_start']:7.2f} "
                 f"{t['imports']:8.2f} {t['evaluation']:6.2f} {t['model_checks']:7.2f} {t['model_wait']:6.2f} "
-                f"{rest:6.2f} {t['total']:6.2f}  "
+                f"{t['reference']:6.2f} {t['reference_wait']:6.2f} {rest:6.2f} {t['total']:6.2f}  "
                 f"{load_before:.1f}/{os.getloadavg()[0]:.1f}{busy_note(load_before)}"
             )
             (out / "timings.json").write_text(json.dumps(t))

@@ -3,6 +3,8 @@ accuracy and Dice checks of labs 2 and 8 (`autograder/labs/`): each reaches the 
 nothing. Needs the course's data (skips without CNNLAB_DATA_DIR); each model is checked in the grader's jailed model
 server, as in a batch.
 
+The tables are tests/lookup_tables.py's.
+
 - lab 2, MNIST: an exact lookup table (a template per test image: its label when the image is within a hair of
   one; it dies with the batch's noise) and a nearest-template table (the label of the nearest of the 10,000 test
   images: noise does not stop it, the architecture checks do: its accuracy is not awarded);
@@ -13,9 +15,9 @@ server, as in a batch.
 
 import json
 
-import numpy as np
 import pytest
 from grading_helpers import ROOT
+from lookup_tables import exact_lookup, membrane_table, nearest_template
 
 from cnnlab.grading.course import labconfig
 from cnnlab.grading.modelcheck import checks
@@ -43,102 +45,6 @@ def results(spec, folder, data):
 def measured(result):
     """The accuracy or Dice a check's message reports."""
     return float(result.message.split(" on ")[0].split()[-1])
-
-
-def templates(x, pool):
-    """The images as the tables see them: in [0, 1], averaged over `pool` x `pool` blocks, flattened (float32)."""
-    n, h, w = x.shape[:3]
-    blocks = x.reshape(n, h // pool, pool, w // pool, pool).astype(np.float32) / 255
-    return blocks.mean(axis=(2, 4)).reshape(n, -1)
-
-
-def features_of(shape, pool):
-    """(uint8 input of `shape`, its features as `templates` computes them)."""
-    import keras
-
-    inputs = keras.Input(shape, dtype="uint8")
-    pooled = keras.layers.AveragePooling2D(pool)(keras.layers.Rescaling(1 / 255)(inputs))
-    return inputs, keras.layers.Flatten()(pooled)
-
-
-def template_layer(table, scale, shift, name="templates"):
-    """Dense: scale (2 x.t - |t|^2) + shift for each row t of `table` (its nearest row scores highest)."""
-    import keras
-
-    layer = keras.layers.Dense(len(table), name=name)
-    layer.build((None, table.shape[1]))
-    layer.set_weights([2 * scale * table.T, scale * -(table**2).sum(1) + shift])
-    return layer
-
-
-def dense(units, kernel, name, **options):
-    """A Dense layer whose kernel is `kernel` (and zero bias)."""
-    import keras
-
-    layer = keras.layers.Dense(units, name=name, **options)
-    layer.build((None, kernel.shape[0]))
-    layer.set_weights([kernel] + ([np.zeros(units, np.float32)] if layer.use_bias else []))
-    return layer
-
-
-def exact_lookup(x, y, within=1e-3):
-    """Label of the test image whose templates lie within `within` (squared distance) of the input, else class 0:
-    ReLU(within - |f - t|^2) per template t, |f|^2 computed from the input features f."""
-    import keras
-
-    table = templates(x, 4)
-    inputs, features = features_of(x.shape[1:], 4)
-    norm = dense(1, np.ones((table.shape[1], 1), np.float32), "norm", use_bias=False)(
-        keras.layers.Multiply()([features, features])
-    )
-    norms = dense(len(table), np.ones((1, len(table)), np.float32), "norms", use_bias=False)(norm)
-    hits = keras.layers.ReLU()(keras.layers.Subtract()([template_layer(table, 1.0, within)(features), norms]))
-    labels = dense(10, np.eye(10, dtype=np.float32)[y] / within, "labels", use_bias=False)(hits)
-    return keras.Model(inputs, keras.layers.Softmax()(labels), name="exact_lookup")
-
-
-def nearest_template(x, y, pool=4, sharpness=1e4):
-    """Label of the nearest test image (its templates): a sharp softmax over the templates, then their labels."""
-    import keras
-
-    table = templates(x, pool)
-    inputs, features = features_of(x.shape[1:], pool)
-    nearest = keras.layers.Softmax()(template_layer(table, sharpness, 0.0)(features))
-    labels = dense(10, np.eye(10, dtype=np.float32)[y], "labels", use_bias=False)(nearest)
-    return keras.Model(inputs, labels, name="nearest_template")
-
-
-def padding(needed, wide_inputs, narrow_inputs, outputs):
-    """(wide, narrow): units of a Dense on the wide features and of one on the narrow ones, each followed by a
-    Dense(outputs) without bias, that hold `needed` parameters in all."""
-    per_wide, per_narrow = (wide_inputs + 1) * 1 + outputs, (narrow_inputs + 1) + outputs
-    for wide in range(needed // per_wide, -1, -1):
-        if (needed - wide * per_wide) % per_narrow == 0:
-            return wide, (needed - wide * per_wide) // per_narrow
-    raise ValueError(f"no padding of {needed} parameters")
-
-
-def membrane_table(x, masks, params):
-    """(None, 512, 512, 1) -> (None, 512, 512, 1), exactly `params` weights: the stored mask (probability of label 1)
-    of the nearest of the slices `x`; zero-weight branches bring it to the lab's count."""
-    import keras
-
-    table, pixels = templates(x, 8), masks[0].size
-    inputs, features = features_of(x.shape[1:], 8)
-    nearest = keras.layers.Softmax()(template_layer(table, 1e4, 0.0)(features))
-    base = (table.shape[1] + 1) * len(table) + (len(table) + 1) * pixels
-    wide, narrow = padding(params - base, table.shape[1], len(table), len(table))
-    zeros = [
-        dense(len(table), np.zeros((units, len(table)), np.float32), f"zeros_{i}", use_bias=False)(
-            keras.layers.Dense(units, name=f"padding_{i}")(source)
-        )
-        for i, (units, source) in enumerate(((wide, features), (narrow, nearest)))
-        if units
-    ]
-    stored = np.where(masks.reshape(len(masks), pixels) > 0, 20.0, -20.0).astype(np.float32)
-    logits = dense(pixels, stored, "masks")(keras.layers.Add()([nearest, *zeros]))
-    outputs = keras.layers.Activation("sigmoid")(keras.layers.Reshape((*masks.shape[1:], 1))(logits))
-    return keras.Model(inputs, outputs, name="membrane_table")
 
 
 @pytest.fixture(scope="module")
