@@ -36,6 +36,7 @@ import nbformat
 
 from cnnlab.grading.cells import nbg
 from cnnlab.grading.probes import _kernel, _stand_ins, judge, reference_side, wire
+from cnnlab.grading.probes.reference_kernel import ReferenceKernel
 
 HIDDEN = ("### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS")
 BLOCKS = {"probe": ("### BEGIN PROBE", "### END PROBE"), "expect": ("### BEGIN EXPECT", "### END EXPECT")}
@@ -159,8 +160,6 @@ def compute(solution_path, work_dir, quick=False, timeout=600):
     "stand_ins"}}}), or None when the lab has no probed test. Before writing it, the solution runs in a reference
     kernel and must pass its own rules for a drawn seed; RuntimeError when it does not (its message says which
     test and what to fix), ValueError for a malformed test cell."""
-    from cnnlab.grading.probes.reference_kernel import ReferenceKernel
-
     nb = nbformat.read(solution_path, as_version=4)
     tests = {
         grade_id: {
