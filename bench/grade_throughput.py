@@ -12,14 +12,16 @@ labs 1 and 2). For each lab:
    sandbox, its kernels with the grader's data and `CNNLAB_GRADING=1 CNNLAB_QUICK=1`, as the labs need;
 3. cnnlab: `python -m autograder grade --lab LAB --submissions CLASS --workers W --quick --data DIR`, timed, on
    a fresh `--out` whose nbgrader release was made first (the same `generate_assignment`, outside the timing); its
-   run includes everything else: the reference values of the probed tests, the workers and their kernel and model
-   servers (their imports), every jail.
+   run includes everything else: the check of the probed tests' reference, the workers and their kernel, model
+   and reference servers (their imports, the solution's run), every jail.
 
 Prints, per lab: each grader's wall time and submissions per minute, the ratio of cnnlab's time to nbgrader's,
 the mean seconds of one cnnlab submission by step (`timings` of its results: kernel start, imports, evaluation,
-probes, judging, model checks and the wait for them, feedback, the rest; the CPU seconds of its kernel and of its
-worker), the load average before and after each run (on a shared machine the numbers move with the other users'
-load) and a fresh interpreter's `import keras`. Stops with an error when the two graders give any student
+probes, judging, model checks and the wait for them, the reference (the worker's reference kernel: this
+submission's expected values and its stand-ins' answers, beside the kernel) and the wait for it, feedback, the
+rest; the CPU seconds of its kernel and of its worker), the seconds of the batch's check of the reference, the
+load average before and after each run (on a shared machine the numbers move with the other users' load) and a
+fresh interpreter's `import keras`. Stops with an error when the two graders give any student
 different scores. `--baseline DIR` grades the class a third time with the cnnlab of another checkout (e.g. an
 older commit), back to back: before and after a change.
 """
@@ -39,7 +41,19 @@ import nbformat
 
 ROOT = Path(__file__).resolve().parent.parent
 QUIET = {"capture_output": True, "text": True}
-STEPS = ("kernel_start", "imports", "evaluation", "probes", "judge", "model_checks", "model_wait", "feedback")
+STEPS = (
+    "kernel_start",
+    "imports",
+    "evaluation",
+    "probes",
+    "judge",
+    "model_checks",
+    "model_wait",
+    "reference",
+    "reference_wait",
+    "feedback",
+)
+BESIDE = ("model_checks", "reference")  # (run beside the kernel: their waits are in the total)
 CPU = ("kernel_cpu", "worker_cpu")  # seconds of CPU, which other users' load does not stretch
 
 
@@ -155,14 +169,14 @@ def cnnlab_run(lab, class_dir, out, data, workers, root=ROOT):
     if done.returncode != 0:
         raise SystemExit(f"cnnlab grade failed (exit {done.returncode}): {done.stderr.strip()[-500:]}")
     results = [json.loads(p.read_text()) for p in sorted((out / "results" / lab).glob("*.json"))]
-    reference = next((line for line in done.stdout.splitlines() if "reference values" in line), "")
+    reference = next((line for line in done.stdout.splitlines() if "reference checked" in line), "")
     return wall, {r["student"]: float(r["score"]) for r in results}, [r["timings"] for r in results], reference
 
 
 def breakdown(timings):
     """Mean seconds per submission of each step, and the rest of the total."""
     means = {step: statistics.mean(t.get(step, 0) for t in timings) for step in (*STEPS, *CPU, "total")}
-    means["rest"] = means["total"] - sum(means[s] for s in STEPS if s != "model_checks")  # (beside the kernel)
+    means["rest"] = means["total"] - sum(means[s] for s in STEPS if s not in BESIDE)
     return means
 
 

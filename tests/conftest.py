@@ -19,7 +19,17 @@ def pytest_configure(config):
 # Fixtures whose work several tests share: under pytest-xdist (`-n N --dist loadgroup`, as `make test` runs), the
 # tests that use one of them go to one worker, so that the work is done once (a lab's solution run trains its
 # networks; each corpus batch grades dozens of submissions).
-SHARED_FIXTURES = ("lab1_batch", "model_batch", "bundle", "built", "term_class", "paths_batch", "kernel_server")
+SHARED_FIXTURES = (
+    "lab1_batch",
+    "model_batch",
+    "bundle",
+    "built",
+    "term_class",
+    "paths_batch",
+    "kernel_server",
+    "secrets_batch",
+    "lookup_batch",
+)
 
 
 def shared_work(item):

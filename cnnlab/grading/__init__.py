@@ -10,10 +10,12 @@ answers and `modelcheck`'s inspection, and only the TA's server (`handgrading.se
     course/      the nbgrader course, each lab's config, the term's rules, the releases    (the batch's process)
     worker/      one submission, one step a module: read, restore, plan, execute, score,   (a worker process)
                  diagnose, feedback
-    probes/      probed tests: the kernel side (`_kernel`, `_replay`), the grader's judge    (both)
-                 and reference, `wire` between them
+    probes/      probed tests: the kernel side (`_kernel`, `_stand_ins`), the grader's       (both)
+                 judge, the stand-ins' `channel`, the reference (`reference`, and
+                 `reference_kernel` with `reference_side` inside it: the solution,
+                 trusted), `wire` between them
     modelcheck/  saved models: inspection, the jailed model server (`server`, `_probe`),   (both)
-                 checks, a worker's session
+                 checks on `images` changed for each batch, a worker's session
     jail/        bubblewrap (`bwrap`), the one policy for untrusted code (`policy`), the     (both)
                  grader's operations in jailed folders (`files`: descriptors, no links), the
                  layer inside (`_inside`), the kernel server (`kernels`, `_kernels`: a
@@ -27,8 +29,11 @@ answers and `modelcheck`'s inspection, and only the TA's server (`handgrading.se
     similarity/  the copying report: near-copied answer cells (`code`), model files with    (the batch's process;
                  the same weights (`weights`, read without Keras), the page (`report`)     the worker sketches)
 
+`secret.py` holds the grader's secret (in `--out`, never in a jail) and the seeds drawn from it: each submission's
+probe inputs, each batch's changed test images.
+
 A module whose name starts with `_` runs under the student's control, inside a jail: the kernel's side of a probe
-(`probes._kernel`, `probes._replay`), the jail's inner layer (`jail._inside`), the kernel server (`jail._kernels`)
-and the model server (`modelcheck._probe`). Nothing there decides a score; the grader reads what they write as
-untrusted data.
+(`probes._kernel`, `probes._stand_ins`), the jail's inner layer (`jail._inside`), the kernel server
+(`jail._kernels`) and the model server (`modelcheck._probe`). Nothing there decides a score; the grader reads what
+they write as untrusted data.
 """

@@ -7,6 +7,8 @@ import json
 from pathlib import Path
 from shutil import copy
 
+from cnnlab.grading import secret
+from cnnlab.grading.intake.discover import file_digests
 from cnnlab.grading.jail import policy
 from cnnlab.grading.jail.files import remove_tree
 from cnnlab.grading.worker.job import Job
@@ -29,6 +31,9 @@ def make_job(submission, options, setup):
         missing_status=submission.status.value,
         intake_notes=submission.notes,
         files={name: str(path) for name, path in submission.files.items()},
+        probe_seed=secret.submission_seed(
+            setup["secret"], options.lab, submission.student, file_digests(submission, setup["config"].notebook)
+        ),
     )
     (work / "models").mkdir()
     for name, path in submission.files.items():  # the grader's own copy of the models: the kernel cannot touch it
@@ -39,10 +44,21 @@ def make_job(submission, options, setup):
 
 def make_warm_up(options, setup):
     """Write `warm-up.json`, a job without a submission: the settings from which a worker starts its kernel server
-    and model server before its first job arrives (`cnnlab.grading.worker.main`); its path."""
+    and model server before its first job arrives (`cnnlab.grading.worker.main`); its path. With no submission, it
+    has no seed of probe inputs (an empty `probe_seed`)."""
     work = options.out / ".work" / options.lab
     work.mkdir(parents=True, exist_ok=True)
-    job = _job(options, setup, work, student="", slug="", notebook=None, missing_reason="", missing_status="")
+    job = _job(
+        options,
+        setup,
+        work,
+        student="",
+        slug="",
+        notebook=None,
+        missing_reason="",
+        missing_status="",
+        probe_seed="",
+    )
     (work / "warm-up.json").write_text(json.dumps(job.to_json(), indent=1))
     return work / "warm-up.json"
 
@@ -75,6 +91,7 @@ def _job(options, setup, work, **submission):
         feedback_html=str(work / "feedback.html"),
         autograded=str(work / "autograded.ipynb"),
         reference=setup["reference"],
+        images_seed=secret.images_seed(setup["secret"], options.lab),
         releases=setup.get("releases", []),
         **{"intake_notes": [], "files": {}, **submission},
     )

@@ -28,6 +28,7 @@ from pathlib import Path
 
 import nbformat
 
+from cnnlab.grading import secret
 from cnnlab.grading.batch.jobs import make_job, make_warm_up
 from cnnlab.grading.batch.options import log
 from cnnlab.grading.batch.pool import Interrupted, run_pool
@@ -77,6 +78,12 @@ def grade(options):
     }
     labconfig.check_points(config, graded_cells)
     rubric.check(options.lab, config.manual, release_nb)
+    try:  # (the index only: the solution is checked while the workers start, `check_reference`)
+        reference_path = reference.write_index(
+            options.source / options.lab / config.notebook, options.out / ".work" / options.lab, options.quick
+        )
+    except ValueError as error:
+        raise GradingError(f"{options.lab}: the reference for the probed tests could not be made: {error}") from None
     root = Path(options.submissions).resolve()
     if not root.exists():
         raise GradingError(f"--submissions {options.submissions}: no such file or folder")
@@ -131,7 +138,8 @@ def grade(options):
         "mpl": course.mpl_cache(options.out),
         "submissions_root": root,
         "private_root": private_root,
-        "reference": None,  # (made while the workers start: `make_reference`)
+        "reference": str(reference_path) if reference_path else None,
+        "secret": secret.load_or_create(options.out),  # the seeds of each submission's inputs, never in a jail
         "releases": releases.for_job(options.releases, options.lab),
     }
     _check_release(options, released_dir / config.notebook, setup["releases"])
@@ -199,7 +207,7 @@ def grade(options):
             private_root,
             failed=lambda item, error: grader_failure(item[0], options, setup, error),
             warm_up=make_warm_up(options, setup),
-            before=lambda: make_reference(options, config, setup),
+            before=lambda: check_reference(options, setup),
         )
     finally:
         # every kernel's folders, and the model checks' (test images, the folders of servers whose worker was
@@ -293,19 +301,17 @@ def export(options):
     return store.write_outputs(options.out, results, overrides_file(options, term))
 
 
-def make_reference(options, config, setup):
-    """The solution's own values for the probed tests (one trusted kernel per lab, kept while unchanged), into
-    `setup["reference"]`: made while the workers start their servers, before the first submission."""
+def check_reference(options, setup):
+    """The solution passes its own rules for the probed tests (a trusted kernel, once per solution version):
+    checked while the workers start their servers and their reference kernels, before the first submission."""
+    if not setup["reference"]:
+        return
     started = time.monotonic()
     try:
-        path = reference.compute(
-            options.source / options.lab / config.notebook, options.out / ".work" / options.lab, options.quick
-        )
-    except (RuntimeError, ValueError) as error:
+        reference.check(setup["reference"])
+    except RuntimeError as error:
         raise GradingError(f"{options.lab}: the reference for the probed tests could not be made: {error}") from None
-    if path:
-        log(options, f"{options.lab}: reference values of the probed tests ready ({time.monotonic() - started:.1f} s)")
-    setup["reference"] = str(path) if path else None
+    log(options, f"{options.lab}: the probed tests' reference checked ({time.monotonic() - started:.1f} s)")
 
 
 def _hash_inputs(submission, extra):

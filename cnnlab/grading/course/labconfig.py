@@ -31,6 +31,10 @@ Checks and their keys (`points` > 0 for all):
   (`test` by default, or `val`), `pad_to` (zero-pad to a square, `cnnlab.data.pad`) and `limit` (the first N
   images); or `test_set`, an npz file in the `--data` folder holding `x` and `y` (a test set that is not a
   course dataset). `dice` also takes `label` (the class, default 1). `batch_size` sets the prediction batch.
+  How the images change for each batch (`cnnlab.grading.modelcheck.images`): `shift` (whole pixels, up to this
+  many along each axis), `noise` (grey levels, the standard deviation) and `flips` (true: the 8 symmetries of the
+  square, for isotropic images); a check on a course dataset must say how much (0 for none), since its images are
+  public.
 """
 
 import json
@@ -39,7 +43,19 @@ from pathlib import Path
 
 from cnnlab.grading.errors import GradingError
 
-_SCORED = {"min", "quick_min", "dataset", "split", "pad_to", "limit", "test_set", "batch_size"}
+_SCORED = {
+    "min",
+    "quick_min",
+    "dataset",
+    "split",
+    "pad_to",
+    "limit",
+    "test_set",
+    "batch_size",
+    "shift",
+    "noise",
+    "flips",
+}
 CHECKS = {  # the keys each check may have, besides "check" and "points"
     "params": {"expected", "trainable"},
     "output_shape": {"expected"},
@@ -111,6 +127,8 @@ def parse(lab, data, path="<config>"):
                     f"{where}: check {kind!r} needs either 'dataset' (a course dataset) or 'test_set' "
                     f"(an npz file), not {'both' if 'dataset' in check else 'neither'}",
                 )
+            if kind in ("accuracy", "dice"):
+                _check_changes(path, where, kind, check)
             if check.get("split", "test") not in SPLITS:
                 _fail(
                     path,
@@ -120,6 +138,29 @@ def parse(lab, data, path="<config>"):
     from cnnlab.grading.handgrading import rubric
 
     return LabConfig(lab, data.get("notebook", f"{lab}.ipynb"), models, rubric.parse(data.get("manual", []), path))
+
+
+def _check_changes(path, where, kind, check):
+    """How an accuracy or dice check's images change: its keys' types, and present on a course dataset."""
+    shift, noise, flips = check.get("shift", 0), check.get("noise", 0), check.get("flips", False)
+    if (
+        type(shift) is not int
+        or shift < 0
+        or not isinstance(noise, (int, float))
+        or noise < 0
+        or type(flips) is not bool
+    ):
+        _fail(
+            path,
+            f"{where}: check {kind!r}: shift is a whole number of pixels >= 0, noise a number of grey levels >= 0, "
+            f"flips true or false. Received: shift={shift!r}, noise={noise!r}, flips={flips!r}",
+        )
+    if "dataset" in check and not {"shift", "noise"} <= set(check):
+        _fail(
+            path,
+            f"{where}: check {kind!r} measures the public {check['dataset']!r} images, which a model could have "
+            f"memorized: give 'shift' and 'noise' (how much they change for each batch; 0 for none)",
+        )
 
 
 def load(lab, config_dir):

@@ -9,9 +9,12 @@
    jail, with the sandbox's memory, CPU, process and time limits, that imported Keras once and forks a child per
    model file) loads that one file with Keras' safe mode, counts its parameters and operations, reads its output
    shape, and predicts the grader's test images (never the labels; `--data DIR`, read here with
-   `cnnlab.data.load_split(name, split, DIR)`), writing JSON and `.npy`, and exits;
+   `cnnlab.data.load_split(name, split, DIR)`, then changed for this batch as the lab's config says:
+   `cnnlab.grading.modelcheck.images`), writing JSON and `.npy`, and exits;
 3. here: the thresholds, accuracy, Dice and points. One process never loads two students' models, and nothing
-   a model does (a config that calls Keras functions, a bomb) reaches this process or the next student.
+   a model does (a config that calls Keras functions, a bomb) reaches this process or the next student. The
+   accuracy and Dice points go only to a model whose architecture checks (params, output shape, ops) all pass:
+   a lookup table of the test images, however well it scores, is not the lab's network.
 
 Predictions: an output with one channel is thresholded at 0.5 (a sigmoid), a wider one gives its argmax. On a
 spatial output (a segmentation model, `(None, H, W, C)`) "accuracy" is the share of pixels labelled right and
@@ -33,12 +36,16 @@ import numpy as np
 
 from cnnlab.grading.course.labconfig import data_files
 from cnnlab.grading.jail import bwrap as jails
+from cnnlab.grading.modelcheck.images import KEYS as CHANGES
+from cnnlab.grading.modelcheck.images import changed, changes_of
 from cnnlab.grading.modelcheck.inspection import RefusedModel, inspect
 from cnnlab.grading.modelcheck.server import ModelServer
 from cnnlab.lab import quick_mark
 
 MODEL_TIMEOUT = 300  # seconds per model check (load, count, predict) before it is stopped
 MAX_PROBE_JSON = 2**20
+ARCHITECTURE = ("params", "output_shape", "ops")  # the checks an accuracy or Dice check's points depend on
+SOURCE = ("test_set", "dataset", "split", "pad_to", "limit") + CHANGES  # what makes a check's images
 
 
 @dataclass
@@ -63,23 +70,36 @@ def describe(check):
         text += f", padded to {check['pad_to']}x{check['pad_to']}"
     if "limit" in check:
         text += f", first {check['limit']:,} images"
-    return text
+    changes = changes_of(check)
+    done = [f"shifted by up to {changes['shift']} pixels"] if changes["shift"] else []
+    done += ["flipped or turned"] if changes["flips"] else []
+    done += [f"with noise of {changes['noise']:g} grey levels"] if changes["noise"] else []
+    return text + (f" ({', '.join(done)}: changed for this batch)" if done else "")
 
 
-def evaluation_set(check, data_dir):
-    """(images, labels) of an accuracy or dice check, as the lab feeds them: uint8, with a channel axis."""
+def evaluation_set(check, data_dir, seed=0):
+    """(images, labels) of an accuracy or dice check, as the lab feeds them: uint8, with a channel axis; changed
+    as the check's config says, drawn from `seed` (the grader's: `cnnlab.grading.secret.images_seed`)."""
     if data_dir is None:
         raise FileNotFoundError(
             f"the {check['check']} check needs the grader's data ({', '.join(data_files(check))}): "
             f"pass --data DIR (or set CNNLAB_DATA_DIR) to the folder that holds it"
         )
-    source = {k: check[k] for k in ("test_set", "dataset", "split", "pad_to", "limit") if k in check}
-    return _evaluation_set(str(Path(data_dir).resolve()), json.dumps(source, sort_keys=True))
+    source = {k: check[k] for k in SOURCE if k in check}
+    return _evaluation_set(str(Path(data_dir).resolve()), json.dumps(source, sort_keys=True), seed)
 
 
 @functools.lru_cache(maxsize=4)  # a worker grades many submissions of one lab: the data is read once
-def _evaluation_set(data_dir, source):
-    source = json.loads(source)
+def _evaluation_set(data_dir, source, seed):
+    x, y = _read_set(data_dir, json.loads(source))
+    changes = changes_of(json.loads(source))
+    if not any(changes.values()):
+        return x, y
+    stream = int.from_bytes(hashlib.sha256(source.encode()).digest()[:8], "big")  # each check its own draws
+    return changed(x, y, changes, [seed, stream])
+
+
+def _read_set(data_dir, source):
     if "test_set" in source:
         path = Path(source["test_set"])
         path = path if path.is_absolute() else Path(data_dir) / path
@@ -173,17 +193,19 @@ class ModelRun:
         return {"model": self.model, "outcome": self.outcome, "seconds": self.seconds, "reason": self.reason}
 
 
-def check_model(spec, directory, data_dir=None, quick=False, sandbox=None):
+def check_model(spec, directory, data_dir=None, quick=False, sandbox=None, images_seed=0):
     """Run every check of one model spec on `directory/<name>.keras`; one CheckResult per check."""
-    return run_model(spec, directory, data_dir, quick, sandbox).results
+    return run_model(spec, directory, data_dir, quick, sandbox, images_seed).results
 
 
-def run_model(spec, directory, data_dir=None, quick=False, sandbox=None):
-    """The ModelRun of one model spec on `directory/<name>.keras` (see the module's docstring).
+def run_model(spec, directory, data_dir=None, quick=False, sandbox=None, images_seed=0):
+    """The ModelRun of one model spec on `directory/<name>.keras` (see the module's docstring); its accuracy and
+    Dice checks measure the test images changed with `images_seed`.
 
     A missing, refused or unloadable file fails every check with the reason; nothing raises but a problem with
     the grader's own data (FileNotFoundError, `cnnlab.data.DatasetError`) or a jail that did not start
-    (`model_server.GraderFault`), which every student would share.
+    (`model_server.GraderFault`), which every student would share. Whatever the jailed check wrote that cannot
+    be read or judged fails that check, with the reason.
     """
     sandbox = sandbox or default_sandbox()
     path = Path(directory) / f"{spec.name}.keras"
@@ -206,7 +228,7 @@ def run_model(spec, directory, data_dir=None, quick=False, sandbox=None):
             inspect(path, expected, scratch=folder)
         except RefusedModel as error:
             return failed("refused", f"{path.name} could not be loaded: the grader refused it before loading ({error})")
-        measures = _measures(spec, data_dir, sandbox)
+        measures = _measures(spec, data_dir, sandbox, images_seed)
         probe, reason = sandbox.server.check(path, measures)
         if probe is None:
             return failed(
@@ -219,33 +241,46 @@ def run_model(spec, directory, data_dir=None, quick=False, sandbox=None):
             return failed(
                 "crashed", f"{path.name}: the model check returned {len(values or [])} of {len(spec.checks)} values"
             )
-        results = [
-            _judge(check, value, probe["outputs"], data_dir, quick)
-            for check, value in zip(spec.checks, values, strict=False)
+        labels = [  # the grader's own data: a problem here is every student's (raised, not judged)
+            evaluation_set(c, data_dir, images_seed)[1] if c["check"] in ("accuracy", "dice") else None
+            for c in spec.checks
         ]
-        missed = "" if quick else _bar_hint(spec.name, directory)  # said after an accuracy or Dice bar it misses
+        results = [
+            _judge(check, value, probe["outputs"], y, quick)
+            for check, value, y in zip(spec.checks, values, labels, strict=False)
+        ]
         return ModelRun(
-            spec.name,
-            "measured",
-            round(time.monotonic() - started, 3),
-            "",
-            [
-                CheckResult(
-                    spec.name,
-                    c["check"],
-                    c["points"],
-                    c["points"] if ok else 0,
-                    ok,
-                    message if ok or c["check"] not in ("accuracy", "dice") else message + missed,
-                )
-                for c, (ok, message) in zip(spec.checks, results, strict=False)
-            ],
+            spec.name, "measured", round(time.monotonic() - started, 3), "", _scored(spec, results, quick, directory)
         )
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def _measures(spec, data_dir, sandbox):
+def _scored(spec, results, quick, directory):
+    """The CheckResults of one measured model from each check's (passed, message): an accuracy or Dice check
+    scores only when every architecture check passed too."""
+    failed = [
+        c["check"] for c, (ok, _) in zip(spec.checks, results, strict=False) if c["check"] in ARCHITECTURE and not ok
+    ]
+    missed = "" if quick else _bar_hint(spec.name, directory)  # said after an accuracy or Dice bar it misses
+    scored = []
+    for check, (ok, message) in zip(spec.checks, results, strict=False):
+        if check["check"] in ("accuracy", "dice"):
+            if not ok:
+                message += missed
+            elif failed:
+                ok = False
+                message += (
+                    f"; not awarded: its points go to the lab's network only, and this model's "
+                    f"{', '.join(name.replace('_', ' ') for name in failed)} differ"
+                )
+        scored.append(
+            CheckResult(spec.name, check["check"], check["points"], check["points"] if ok else 0, ok, message)
+        )
+    return scored
+
+
+def _measures(spec, data_dir, sandbox, seed):
     """The probe's measures (no thresholds, no labels; for predictions, the file of the test images)."""
     measures = []
     for check in spec.checks:
@@ -254,7 +289,7 @@ def _measures(spec, data_dir, sandbox):
             measures.append(
                 {
                     "kind": "outputs",
-                    "images": _images_file(check, data_dir, sandbox),
+                    "images": _images_file(check, data_dir, sandbox, seed),
                     "batch_size": check.get("batch_size"),
                 }
             )
@@ -267,17 +302,14 @@ def _measures(spec, data_dir, sandbox):
     return measures
 
 
-def _images_file(check, data_dir, sandbox):
+def _images_file(check, data_dir, sandbox, seed):
     """The check's test images as a read-only .npy in the sandbox's folder, written once (by any worker)."""
     key = hashlib.sha256(
-        json.dumps(
-            [str(data_dir), {k: check.get(k) for k in ("test_set", "dataset", "split", "pad_to", "limit")}],
-            sort_keys=True,
-        ).encode()
+        json.dumps([str(data_dir), {k: check.get(k) for k in SOURCE}, seed], sort_keys=True).encode()
     ).hexdigest()[:16]
     target = Path(sandbox.folder()) / "images" / f"{key}.npy"
     if not target.exists():
-        x, _ = evaluation_set(check, data_dir)
+        x, _ = evaluation_set(check, data_dir, seed)
         target.parent.mkdir(mode=0o755, exist_ok=True)
         partial = target.with_suffix(f".{os.getpid()}.tmp")
         with open(partial, "wb") as file:
@@ -298,9 +330,10 @@ def _bar_hint(name, directory):
     return "; a model trained in quick mode does not reach this bar: hand in one from a full run"
 
 
-def _judge(check, value, outputs, data_dir, quick):
+def _judge(check, value, outputs, y, quick):
     """(passed, message) of one check from the probe's plain value and `outputs` ({name: .npy bytes}), validated:
-    the probe ran untrusted code."""
+    the probe ran untrusted code, and whatever it wrote that cannot be judged fails this check. `y`: the labels of
+    an accuracy or Dice check."""
     kind = check["check"]
     if isinstance(value, dict) and "error" in value:
         return False, f"{kind} could not be measured ({str(value['error'])[:200]})"
@@ -315,7 +348,6 @@ def _judge(check, value, outputs, data_dir, quick):
             if outputs.dtype != np.float32 or outputs.ndim < 2:
                 raise ValueError(f"outputs of shape {outputs.shape} and type {outputs.dtype}")
             predicted = classes_of(outputs)
-            _, y = evaluation_set(check, data_dir)
             if kind == "accuracy":
                 value = accuracy(predicted, y)
             else:
@@ -326,5 +358,5 @@ def _judge(check, value, outputs, data_dir, quick):
         elif type(value) is not int:
             raise ValueError(f"{kind} {str(value)[:80]}")
         return _verdict(check, value, quick)
-    except ValueError as error:
-        return False, f"{kind} could not be measured ({str(error)[:200]})"
+    except Exception as error:  # noqa: BLE001 (the jailed check's data)
+        return False, f"{kind} could not be measured ({type(error).__name__}: {str(error)[:200]})"

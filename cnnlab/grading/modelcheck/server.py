@@ -201,7 +201,8 @@ class ModelServer:
             if not isinstance(probe, dict):
                 return None, "the model check returned no readable measurements"
             probe["outputs"] = {}
-            for value in probe.get("values") or []:
+            values = probe.get("values")
+            for value in values if isinstance(values, list) else []:
                 name = value.get("outputs") if isinstance(value, dict) else None
                 if isinstance(name, str) and re.fullmatch(r"outputs-\d+\.npy", name):
                     try:

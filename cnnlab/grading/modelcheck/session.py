@@ -40,7 +40,10 @@ def measure_models(job, config, sandbox):
     from cnnlab.grading.modelcheck.checks import run_model
 
     started = time.monotonic()
-    runs = [(spec, run_model(spec, job.submission_dir, job.data_dir, job.quick, sandbox)) for spec in config.models]
+    runs = [
+        (spec, run_model(spec, job.submission_dir, job.data_dir, job.quick, sandbox, job.images_seed))
+        for spec in config.models
+    ]
     return runs, round(time.monotonic() - started, 3)
 
 

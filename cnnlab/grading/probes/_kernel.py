@@ -1,14 +1,16 @@
 """The kernel's side of a test: a probe calls the student's functions and records plain values, nothing more.
 
-A test cell's `### BEGIN PROBE` block runs in the kernel (the student's, or the reference's) through `run`,
-with `probe` bound to a `Recorder`; the values it records land in the folder the grader named for this one
-run of this one probe, as `records.json` and `.npy` files (no pickle). Nothing here decides a score: the
-student controls this interpreter and may replace anything in it, which can only change the data handed
-back; `cnnlab.grading.probes.judge` compares that data with the reference's, in the grader's process.
+A test cell's `### BEGIN PROBE` block runs in the student's kernel through `run`, with `probe` bound to a
+`Recorder`; the values it records land in the folder the grader named for this one run of this one probe, as
+`records.json` and `.npy` files (no pickle). Nothing here decides a score: the student controls this interpreter
+and may replace anything in it, which can only change the data handed back; `cnnlab.grading.probes.judge`
+compares that data with the reference's, in the grader's process.
 
-`probe.using_reference("layer_counts")` (see `cnnlab.grading.probes._replay`) makes the other tasks a test relies on
-answer with the reference's values, so that one bug costs one task's points.
-
+Everything the kernel is given is the student's to read: the probe's code, and `probe.rng`, a NumPy generator the
+grader seeded for this test of this submission (`cnnlab.grading.secret`), from which the probe draws its inputs.
+The reference's values for those inputs are computed in the grader's reference kernel and never come here.
+`probe.using_reference("conv2d")` (see `cnnlab.grading.probes._stand_ins`) makes the other tasks a test relies on
+answer as the solution's functions do, so that one bug costs one task's points.
 """
 
 import contextlib
@@ -17,30 +19,31 @@ from pathlib import Path
 
 import numpy as np
 
-from cnnlab.grading.probes import _replay as replay
+from cnnlab.grading.probes import _stand_ins
 from cnnlab.grading.probes.wire import CODE, MAX_RECORDS, RECORDS, encode
 
 
 class Recorder:
-    """`probe` in a PROBE block: `probe.record(name, value)` keeps a value for the grader under a unique name.
+    """`probe` in a PROBE block: `probe.record(name, value)` keeps a value for the grader under a unique name;
+    `probe.rng` is the generator its hidden inputs come from.
 
-    `namespaces`: the notebook's globals and the probe's copy of them, where `using_reference` puts its stand-ins
-    (none in a plain run)."""
+    `stand_ins`: what `using_reference` does (`_stand_ins.AskTheGrader` in a student's kernel, `GivenOnly` in the
+    reference's); None in a plain run of the solution, whose own functions are the reference."""
 
-    def __init__(self, directory=None, namespaces=()):
+    def __init__(self, directory=None, rng=None, stand_ins=None):
         self.directory = Path(directory) if directory else None
-        self.namespaces = namespaces
+        self.rng = rng
+        self.stand_ins = stand_ins
         self.values = {}
         self.error = None
-        self.calls = replay.Calls.load(self.directory / replay.REPLAYED) if self.directory else replay.Calls()
 
     def using_reference(self, *names, **stand_ins):
-        """A block in which the notebook's functions `names` answer the reference's calls with its results, and
-        each of `stand_ins` (name=function: cnnlab's public block for a task that builds Keras layers) replaces the
-        notebook's function of that name, in the reference's kernel and the student's alike."""
-        if not self.namespaces:  # a plain run of the solution: its own functions are the reference
+        """A block in which the notebook's functions `names` answer as the solution's do, and each of `stand_ins`
+        (name=function: cnnlab's public block for a task that builds Keras layers) replaces the notebook's
+        function of that name, in the reference's kernel and the student's alike."""
+        if self.stand_ins is None:
             return contextlib.nullcontext()
-        return self.calls.using(self.namespaces, names, stand_ins)
+        return self.stand_ins.using(names, stand_ins)
 
     def record(self, name, value):
         if not isinstance(name, str) or not name:
@@ -62,22 +65,13 @@ class Recorder:
                 entries[name] = {"kind": kind, "file": file}
             else:
                 entries[name] = {"kind": kind, "value": data}
-        text = json.dumps({"values": entries, "error": self.error})
-        (self.directory / RECORDS).write_text(text)
-        self.calls.save(self.directory / replay.RECORDED)
+        (self.directory / RECORDS).write_text(json.dumps({"values": entries, "error": self.error}))
 
 
-def run(directory, namespace):
-    """Run the probe code the grader left in `directory` (then deleted), recording into `directory`.
+def execute(code, recorder, scope):
+    """Run a probe's `code` in `scope` with `probe` bound to `recorder`, then save what it recorded.
 
-    The code runs in a copy of the notebook's namespace, so its inputs do not change the student's variables.
-    An exception stops the probe; its type is recorded (not its message, which may show a hidden input)."""
-    directory = Path(directory)
-    code_path = directory / CODE
-    code = code_path.read_text()
-    code_path.unlink()
-    scope = dict(namespace)
-    recorder = Recorder(directory, (namespace, scope))
+    An exception stops the probe; its type is recorded (not its message, which may show an input)."""
     scope["probe"] = recorder
     try:
         exec(compile(code, "<cnnlab probe>", "exec"), scope)
@@ -87,3 +81,17 @@ def run(directory, namespace):
             recorder.save()
             raise
     recorder.save()
+
+
+def run(directory, namespace, seed):
+    """Run the probe code the grader left in `directory` (then deleted), recording into `directory`; its inputs
+    come from a generator seeded with `seed`.
+
+    The code runs in a copy of the notebook's namespace, so its inputs do not change the student's variables."""
+    directory = Path(directory)
+    code_path = directory / CODE
+    code = code_path.read_text()
+    code_path.unlink()
+    scope = dict(namespace)
+    stand_ins = _stand_ins.AskTheGrader(directory, (namespace, scope))
+    execute(code, Recorder(directory, np.random.default_rng(seed), stand_ins), scope)

@@ -41,44 +41,59 @@ class Verdict:
 
 
 def read_records(directory):
-    """({name: Record}, the probe's exception type or None) from one probe run's folder."""
+    """({name: Record}, the probe's exception type or None) from one probe run's folder; JailedDataError when the
+    folder holds anything a probe does not write (whatever the bytes: a huge integer, a dict for a list, ...)."""
     try:
         dir_fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
     except OSError as error:
         raise JailedDataError(f"the probe's folder could not be opened ({error.strerror})") from None
     try:
-        try:
-            manifest = json.loads(read_jailed(RECORDS, dir_fd, MAX_RECORDS_BYTES))
-        except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
-            raise JailedDataError(f"{RECORDS} is not JSON (or nested too deeply)") from None
-        if not isinstance(manifest, dict) or not isinstance(manifest.get("values"), dict):
-            raise JailedDataError(f"{RECORDS} does not hold a values object")
-        error = manifest.get("error")
-        records, total = {}, 0
-        for name, entry in manifest["values"].items():
-            kind = entry.get("kind") if isinstance(entry, dict) else None
-            if kind == "array":
-                file = entry.get("file")
-                if not isinstance(file, str) or not file.endswith(".npy") or not file[:-4].isdigit():
-                    raise JailedDataError(f"{name!r}: the array's file name is not one a probe writes")
-                data = read_jailed(file, dir_fd, MAX_ARRAY_BYTES)
-                total += len(data)
-                if total > MAX_TOTAL_BYTES:
-                    raise JailedDataError(f"the probe's arrays are over the grader's {MAX_TOTAL_BYTES} bytes")
-                try:
-                    array = np.load(io.BytesIO(data), allow_pickle=False)
-                except Exception as failure:
-                    raise JailedDataError(f"{name!r}: not a NumPy array file ({type(failure).__name__})") from None
-                if not isinstance(array, np.ndarray) or array.dtype.kind not in "biufc":
-                    raise JailedDataError(f"{name!r}: not a numeric array")
-                records[name] = Record("array", array)
-            elif kind in ("json", "unsupported"):
-                records[name] = Record(kind, entry.get("value"))
-            else:
-                raise JailedDataError(f"{name!r}: unknown kind {kind!r}")
-        return records, error if isinstance(error, str) else None
+        return records_in(dir_fd)
     finally:
         os.close(dir_fd)
+
+
+def records_in(dir_fd):
+    """`read_records` of the probe's folder held open as `dir_fd` (never reached by a path the kernel could swap)."""
+    try:
+        return _read(dir_fd)
+    except JailedDataError:
+        raise
+    except Exception as error:  # noqa: BLE001 (the kernel wrote these bytes: any failure to read them is its own)
+        raise JailedDataError(f"{RECORDS} holds what a probe does not write ({type(error).__name__})") from None
+
+
+def _read(dir_fd):
+    try:
+        manifest = json.loads(read_jailed(RECORDS, dir_fd, MAX_RECORDS_BYTES))
+    except (ValueError, RecursionError):  # (also an integer over Python's 4,300 digits)
+        raise JailedDataError(f"{RECORDS} is not JSON (or nested too deeply)") from None
+    if not isinstance(manifest, dict) or not isinstance(manifest.get("values"), dict):
+        raise JailedDataError(f"{RECORDS} does not hold a values object")
+    error = manifest.get("error")
+    records, total = {}, 0
+    for name, entry in manifest["values"].items():
+        kind = entry.get("kind") if isinstance(entry, dict) else None
+        if kind == "array":
+            file = entry.get("file")
+            if not isinstance(file, str) or not file.endswith(".npy") or not file[:-4].isdigit():
+                raise JailedDataError(f"{name[:80]!r}: the array's file name is not one a probe writes")
+            data = read_jailed(file, dir_fd, MAX_ARRAY_BYTES)
+            total += len(data)
+            if total > MAX_TOTAL_BYTES:
+                raise JailedDataError(f"the probe's arrays are over the grader's {MAX_TOTAL_BYTES} bytes")
+            try:
+                array = np.load(io.BytesIO(data), allow_pickle=False)
+            except Exception as failure:
+                raise JailedDataError(f"{name[:80]!r}: not a NumPy array file ({type(failure).__name__})") from None
+            if not isinstance(array, np.ndarray) or array.dtype.kind not in "biufc":
+                raise JailedDataError(f"{name[:80]!r}: not a numeric array")
+            records[name] = Record("array", array)
+        elif kind in ("json", "unsupported"):
+            records[name] = Record(kind, entry.get("value"))
+        else:
+            raise JailedDataError(f"{name[:80]!r}: unknown kind {str(kind)[:40]!r}")
+    return records, error[:100] if isinstance(error, str) else None
 
 
 def _numbers(record):
@@ -105,6 +120,12 @@ class Expect:
     def names(self):
         """The names the reference's probe recorded, in order: `for name in expect.names: expect.equal(name)`."""
         return list(self.reference)
+
+    def reference_value(self, name):
+        """What the reference's probe recorded as `name` (an input it drew, for a rule that needs it)."""
+        if name not in self.reference:
+            raise ValueError(f"expect.reference_value({name!r}): the reference's probe did not record it")
+        return self.reference[name].value
 
     def allclose(self, name, rtol=1e-7, atol=0.0, why=""):
         """The student's numbers have the reference's shape and |a - b| <= atol + rtol * |b| everywhere."""
@@ -184,8 +205,11 @@ class Expect:
             )
         mine = self.student[name]
         if mine.kind == "unsupported":
-            return f"{name!r} is a {mine.value}, which the grader cannot compare"
-        return rule(mine, self.reference[name])
+            return f"{name!r} is a {str(mine.value)[:80]}, which the grader cannot compare"
+        try:
+            return rule(mine, self.reference[name])
+        except Exception as error:  # noqa: BLE001 (the student's value: a NaN for a shape, a dict for a list, ...)
+            return f"{name!r} could not be compared with the expected value ({type(error).__name__})"
 
 
 def judge(expect_code, student, reference, probe_error=None, label="test"):
@@ -196,3 +220,13 @@ def judge(expect_code, student, reference, probe_error=None, label="test"):
         raise ValueError(f"{label}: its EXPECT block states no rule (expect.allclose, expect.equal, expect.check)")
     failures = ([expect.missing_message()] if expect.missing else []) + expect.failures
     return Verdict(passed=not failures, failures=failures, rules=expect.rules)
+
+
+def check_solution(grade_id, test, records, error):
+    """RuntimeError unless the solution's probe of `grade_id` ran through and its `records` pass the `test`'s rules
+    (the lab author's to fix: its message says which test and what failed)."""
+    if error:
+        raise RuntimeError(f"{grade_id}: the solution's own probe stopped with {error}; fix its PROBE block")
+    verdict = judge(test["expect"], records, records, label=grade_id)
+    if not verdict.passed:
+        raise RuntimeError(f"{grade_id}: the solution fails its own EXPECT rules ({'; '.join(verdict.failures)})")

@@ -1,4 +1,4 @@
-"""The instructors' reference for probed tests: the solution notebook's own values, from the same probes.
+"""The instructors' reference for probed tests: the test-cell format, and the batch's index of the tests.
 
 A test cell is probed when its hidden part holds a PROBE block (run in the kernel) and an EXPECT block (run in
 the grader), both inside `### BEGIN HIDDEN TESTS` so that nbgrader strips them from the release:
@@ -8,19 +8,22 @@ the grader), both inside `### BEGIN HIDDEN TESTS` so that nbgrader strips them f
     from cnnlab.grading.probes import self_check
     probe, expect = self_check()  # a plain run of the solution checks its own rules; the grader ignores this
     ### BEGIN PROBE
-    rng = np.random.default_rng(1)
-    probe.record("random", conv2d(rng.normal(size=(7, 9)), rng.normal(size=(3, 2))))
+    x, k = probe.rng.normal(size=(7, 9)), probe.rng.normal(size=(3, 2))
+    probe.record("random", conv2d(x, k))
     ### END PROBE
     ### BEGIN EXPECT
     expect.allclose("random")
     ### END EXPECT
     ### END HIDDEN TESTS          <- and resumes here
 
-`compute` runs the solution notebook once per batch in a kernel of the grader's own interpreter (trusted:
-the instructors' code), up to its last probed test cell, each probed test cell as its visible part followed by
-its probe, and keeps the records in `work_dir/reference-<digest>/` (reused while the solution is unchanged).
+`write_index` writes the index the workers read (`work_dir/reference-<digest>/reference.json`: each test's probe,
+its EXPECT rules and the functions its stand-ins answer for), before the workers start; `check` then checks, once
+per solution version and while the workers start, that the solution passes its own rules for a drawn seed (in a
+`reference_kernel.ReferenceKernel`). The expected values themselves are drawn per submission, in each worker's own
+reference kernel.
 """
 
+import ast
 import hashlib
 import json
 import re
@@ -32,9 +35,8 @@ from pathlib import Path
 import nbformat
 
 from cnnlab.grading.cells import nbg
-from cnnlab.grading.jail.files import Folder
-from cnnlab.grading.probes import _kernel, judge, wire
-from cnnlab.grading.probes import _replay as replay
+from cnnlab.grading.probes import _kernel, _stand_ins, judge, reference_side, wire
+from cnnlab.grading.probes.reference_kernel import ReferenceKernel
 
 HIDDEN = ("### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS")
 BLOCKS = {"probe": ("### BEGIN PROBE", "### END PROBE"), "expect": ("### BEGIN EXPECT", "### END EXPECT")}
@@ -87,24 +89,44 @@ def probed_tests(nb):
     return tests
 
 
-def harness_source(directory):
-    """The cell that runs one probe in a kernel: the probe's code waits in `directory`, unknown until then."""
+def stand_in_names(probe, grade_id="test"):
+    """The functions whose calls the grader answers for this probe: the str arguments of its
+    `probe.using_reference(...)` calls (each must be a literal; ValueError otherwise: the lab author's to fix)."""
+    names = []
+    for node in ast.walk(ast.parse(probe)):
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr == "using_reference"
+            and isinstance(node.func.value, ast.Name)
+            and node.func.value.id == "probe"
+        ):
+            for argument in node.args:
+                if not (isinstance(argument, ast.Constant) and isinstance(argument.value, str)):
+                    raise ValueError(
+                        f"{grade_id}: probe.using_reference takes the names of the functions as str literals "
+                        f"(the grader answers calls to those only). Received: {ast.unparse(argument)}"
+                    )
+                names.append(argument.value)
+    return sorted(set(names))
+
+
+def harness_source(directory, seed):
+    """The cell that runs one probe in a kernel: the probe's code waits in `directory`, unknown until then; its
+    inputs come from a generator seeded with `seed`."""
     return (
         "# cnnlab grader probe\n"
-        f"__import__('cnnlab.grading.probes._kernel', fromlist=['run']).run({str(directory)!r}, globals())"
+        f"__import__('cnnlab.grading.probes._kernel', fromlist=['run']).run({str(directory)!r}, globals(), {seed})"
     )
 
 
-def new_probe_run(parent, code, calls=None):
+def new_probe_run(parent, code):
     """A fresh folder in `parent` (a `jail.files.Folder`: made and written through its descriptor, handed to the
-    jail's uid when the grader is root), with a random name, holding the probe's code for `harness_source`; the
-    new `Folder`, held open. `calls`: the reference's recorded calls (a file), for the probe's `using_reference`
-    stand-ins."""
+    jail's uid when the grader is root, so that the kernel can read the code and write its records and calls in
+    it), with a random name, holding the probe's code for `harness_source`; the new `Folder`, held open."""
     directory = parent.make_folder(f".cnnlab-probe-{secrets.token_hex(12)}")
     try:
         directory.write(wire.CODE, code)
-        if calls:
-            directory.copy_in(calls, replay.REPLAYED, mode=0o600)
     except BaseException:
         directory.close()
         raise
@@ -115,100 +137,62 @@ _LOADED = {}
 
 
 def load(path):
-    """{grade_id: {"probe", "expect", "reference_records"}} of the batch's reference, or {} (no probed test)."""
+    """{grade_id: {"visible", "probe", "expect", "stand_ins"}} of the batch's index, or {} (no probed test)."""
     if not path:
         return {}
     if path not in _LOADED:
-        tests = json.loads(Path(path).read_text())["tests"]
-        for test in tests.values():
-            test["reference_records"], _ = judge.read_records(test["records"])
-        _LOADED[path] = tests
+        _LOADED[path] = json.loads(Path(path).read_text())["tests"]
     return _LOADED[path]
 
 
 def _digest(solution_path, quick):
     h = hashlib.sha256(Path(solution_path).read_bytes())
-    for module in (_kernel, judge, replay, wire):
+    for module in (_kernel, _stand_ins, judge, reference_side, wire):
         h.update(Path(module.__file__).read_bytes())
     h.update(b"quick" if quick else b"full")
     return h.hexdigest()[:16]
 
 
-def compute(solution_path, work_dir, quick=False, env=None, timeout=600):
-    """Path of the reference's JSON ({"tests": {grade_id: {"probe", "expect", "records"}}}), or None when the
-    lab has no probed test. Raises RuntimeError when the solution's own probe fails or breaks its rules."""
+def write_index(solution_path, work_dir, quick=False):
+    """Path of the reference's index ({"solution", "quick", "tests": {grade_id: {"visible", "probe", "expect",
+    "stand_ins"}}}), written once per solution version, or None when the lab has no probed test; ValueError for a
+    malformed test cell. The solution is not run here (`check`)."""
     nb = nbformat.read(solution_path, as_version=4)
-    tests = probed_tests(nb)
+    tests = {
+        grade_id: {
+            "visible": test.visible,
+            "probe": test.probe,
+            "expect": test.expect,
+            "stand_ins": stand_in_names(test.probe, grade_id),
+        }
+        for grade_id, test in probed_tests(nb).items()
+    }
     if not tests:
         return None
     target = Path(work_dir) / f"reference-{_digest(solution_path, quick)}"
     index_path = target / "reference.json"
-    if index_path.exists():
-        return index_path
-    if target.exists():
-        shutil.rmtree(target)
-    (target / "cwd").mkdir(parents=True)
-    records = _run(nb, tests, target, quick, env, timeout)
-    index = {"solution": str(solution_path), "quick": quick, "tests": {}}
-    for grade_id, test in tests.items():
-        values, error = judge.read_records(records[grade_id])
-        if error:
-            raise RuntimeError(
-                f"{grade_id}: the solution's own probe stopped with {error}; fix its PROBE block in {solution_path}"
-            )
-        verdict = judge.judge(test.expect, values, values, label=grade_id)
-        if not verdict.passed:
-            raise RuntimeError(f"{grade_id}: the solution fails its own EXPECT rules ({'; '.join(verdict.failures)})")
-        index["tests"][grade_id] = {"probe": test.probe, "expect": test.expect, "records": str(records[grade_id])}
-        calls = records[grade_id] / replay.RECORDED
-        if calls.is_file():
-            index["tests"][grade_id]["calls"] = str(calls)
-    index_path.write_text(json.dumps(index, indent=1))
+    if not index_path.exists():
+        target.mkdir(parents=True, exist_ok=True)
+        index = {"solution": str(Path(solution_path).resolve()), "quick": quick, "tests": tests}
+        part = target / f".reference-{secrets.token_hex(6)}.json"
+        part.write_text(json.dumps(index, indent=1))
+        part.replace(index_path)
     return index_path
 
 
-def _run(nb, tests, target, quick, env, timeout):
-    """Run the solution up to its last probed test; returns {grade_id: records folder}."""
-    import os
-
-    from nbclient import NotebookClient
-
-    last = max(i for i, c in enumerate(nb.cells) if nbg(c).get("grade_id") in tests)
-    cells, runs = [], {}
-    for cell in nb.cells[: last + 1]:
-        if cell.cell_type != "code":
-            continue
-        test = tests.get(nbg(cell).get("grade_id")) if nbg(cell).get("grade") else None
-        if test is None:
-            cells.append((cell, None))
-            continue
-        cells.append((nbformat.v4.new_code_cell(test.visible), None))
-        cells.append((nbformat.v4.new_code_cell(""), test))
-    run_nb = nbformat.v4.new_notebook(cells=[c for c, _ in cells], metadata=nb.metadata)
-    client = NotebookClient(
-        run_nb,
-        timeout=timeout,
-        kernel_name="python3",
-        allow_errors=True,
-        resources={"metadata": {"path": str(target / "cwd")}},
-    )
-    kernel_env = dict(
-        env if env is not None else os.environ,
-        CNNLAB_GRADING="1",
-        CNNLAB_QUICK="1" if quick else "0",
-        TF_CPP_MIN_LOG_LEVEL="3",
-        PYTHONWARNINGS="ignore",
-    )
-    with client.setup_kernel(env=kernel_env), Folder.open(target) as folder:
-        for index, (cell, test) in enumerate(cells):
-            if test is not None:
-                with new_probe_run(folder, test.probe) as directory:
-                    cell.source = harness_source(directory.path)
-                    runs[test.grade_id] = Path(directory.path)
-            client.execute_cell(cell, index, store_history=test is None)
-            failed = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
-            if failed and test is not None:
-                raise RuntimeError(
-                    f"{test.grade_id}: the reference's probe cell failed ({failed[0].ename}: {failed[0].evalue})"
-                )
-    return runs
+def check(index_path, timeout=600):
+    """Run the solution of the index at `index_path` in a reference kernel: it must pass its own rules for a drawn
+    seed; RuntimeError when it does not (its message says which test and what to fix). Once per solution version
+    (a `checked` file beside the index)."""
+    target = Path(index_path).parent
+    if (target / "checked").exists():
+        return
+    index = json.loads(Path(index_path).read_text())
+    shutil.rmtree(target / "check", ignore_errors=True)
+    kernel = ReferenceKernel(index["solution"], index["tests"], target / "check", index["quick"], timeout=timeout)
+    try:
+        for grade_id, test in index["tests"].items():
+            judge.check_solution(grade_id, test, *kernel.records(grade_id, secrets.randbits(128)).result())
+    finally:
+        kernel.close()
+    (target / "checked").write_text("")

@@ -1,5 +1,6 @@
 """Run a submission's plan (`cnnlab.grading.worker.plan`) in a fresh jailed kernel (step 3 of a worker), one cell at
-a time, with nbgrader's Execute.
+a time, with nbgrader's Execute (`kernel_messages.DefensiveExecute`: a kernel message that cannot become an
+output is left out, with a note).
 
 The kernel is the next one of the worker's kernel server (`cnnlab.grading.jail.kernels`: the lab's libraries
 imported once per worker, a fresh process forked for each submission, in the same jail and limits), started
@@ -69,11 +70,12 @@ def execute(plan, job, server, timings):
     Each probe cell gets its probe's folder just before it runs and has its records read back (into the
     grader's memory) as soon as it stops, before any later cell runs."""
     from nbclient.exceptions import CellTimeoutError, DeadKernelError
-    from nbgrader.preprocessors import Execute
+
+    from cnnlab.grading.worker.kernel_messages import DefensiveExecute
 
     nb = plan.nb
     manager = ServerKernelManager(server)
-    client = Execute(km=manager, timeout=job.cell_timeout, startup_timeout=60, resources={})
+    client = DefensiveExecute(km=manager, timeout=job.cell_timeout, startup_timeout=60, resources={})
     client.nb = nb
     client.shutdown_kernel = "immediate"  # nothing to save in a graded kernel: kill it, do not wait
     executed, timed_out, died_at, stuck_at = set(), [], None, None

@@ -8,8 +8,10 @@ says only that a hidden test failed, and which rule when the grader judged it.
 What a student's cells produced is shown as text, never run by the reader's browser: outputs keep only plain
 text and PNG/JPEG images (no HTML, JavaScript, SVG, Markdown or LaTeX), the student's Markdown and raw cells
 are shown as plain text (the release's Markdown cells as written), and the page forbids every script
-(Content-Security-Policy). Any output line that shows a line of a hidden test (a student's function that
-prints `In`, `_ih` or the running cell) is replaced by a note.
+(Content-Security-Policy). What the student's own code printed is not filtered: a probed test hands the kernel
+nothing secret (its inputs are drawn for this submission, its expected values stay with the grader), and a line
+filter could not stop an encoded copy of what a kernel was given anyway (the threat model says what a lab written
+for plain nbgrader, whose hidden asserts run in the kernel, gives away).
 
 An answer a TA grades (`cells.manually_graded`) is shown as the student wrote it, followed by a note: that it waits
 for a TA, or the TA's points and comment once given (`cnnlab.grading.handgrading.refresh` writes the page again then).
@@ -32,12 +34,10 @@ MAX_DATA = 2_000_000
 SAFE_DATA = ("text/plain", "image/png", "image/jpeg")
 BASE64 = re.compile(r"[A-Za-z0-9+/=\s]*")
 HIDDEN_BEGIN = "### BEGIN HIDDEN TESTS"
-MIN_HIDDEN_LINE = 16  # shorter lines (`assert ok`, `x = 1`) give nothing away and occur everywhere
 CSP = (
     '<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; img-src data:; '
     "style-src 'unsafe-inline'; font-src data:\">"
 )
-REDACTED = "[grader] a line left out: it showed the grader's hidden test"
 NO_DATASET = (
     "[grader] This cell loads a dataset. The grader's kernel has no datasets, by design (your saved models are "
     "checked on the grader's own copy of the test set), so the cell stops here: nothing for you to fix.\n"
@@ -92,43 +92,6 @@ def _safe_data(output):
     output.data = nbformat.from_dict(kept)
     output.metadata = nbformat.from_dict({})
     return output
-
-
-class Redactor:
-    """Replaces every output line that shows a line of a hidden test (also inside a repr: escaped quotes, \\n)."""
-
-    def __init__(self, nb, visible):
-        self.hidden = set()
-        for cell in nb.cells:
-            grade_id = nbg(cell).get("grade_id")
-            if cell.cell_type == "code" and grade_id in visible:
-                shown = {line.strip() for line in visible[grade_id].splitlines()}
-                self.hidden |= {
-                    line.strip()
-                    for line in cell.source.splitlines()
-                    if len(line.strip()) >= MIN_HIDDEN_LINE and line.strip() not in shown
-                }
-
-    def text(self, text):
-        if not self.hidden:
-            return text
-        lines = text.split("\n")
-        for i, line in enumerate(lines):
-            plain = line.replace("\\n", "\n").replace("\\'", "'").replace('\\"', '"').replace("\\\\", "\\")
-            if any(h in line or h in plain for h in self.hidden):
-                lines[i] = REDACTED
-        return "\n".join(lines)
-
-    def output(self, output):
-        if output.output_type == "stream":
-            output.text = self.text(output.text)
-        elif output.output_type == "error":
-            output.evalue = self.text(str(output.evalue))
-            output.traceback = [self.text(line) for line in output.get("traceback", [])]
-        elif "text/plain" in output.get("data", {}):
-            text = output.data["text/plain"]
-            output.data["text/plain"] = self.text(text if isinstance(text, str) else "".join(text))
-        return output
 
 
 def _visible_stdout(outputs, marker):
@@ -244,7 +207,6 @@ def feedback_notebook(nb, released, result, marker=None):
     """A copy of the graded notebook fit for the student's eyes; `marker` what `mark_hidden_part` printed."""
     visible = {nbg(c)["grade_id"]: c.source for c in released.cells if nbg(c).get("grade") and not manually_graded(c)}
     cells_by_id = {c["grade_id"]: c for c in result["cells"]}
-    redactor = Redactor(nb, visible)
     released_markdown = {c.source for c in released.cells if c.cell_type == "markdown"}
     out = nbformat.v4.new_notebook(metadata={"kernelspec": released.metadata.get("kernelspec", {})})
     out.cells.append(nbformat.v4.new_markdown_cell(summary_markdown(result)))
@@ -252,7 +214,7 @@ def feedback_notebook(nb, released, result, marker=None):
     for cell in nb.cells:
         cell = nbformat.from_dict(cell)
         if manually_graded(cell) and nbg(cell)["grade_id"] in cells_by_id:  # the TA's note follows the answer
-            out.cells.append(_as_text(cell, released_markdown) if cell.cell_type != "code" else _shown(cell, redactor))
+            out.cells.append(_as_text(cell, released_markdown) if cell.cell_type != "code" else _shown(cell))
             note = nbformat.v4.new_markdown_cell(manual_note(cells_by_id[nbg(cell)["grade_id"]]))
             note.metadata["cnnlab"] = {"manual": nbg(cell)["grade_id"]}
             out.cells.append(note)
@@ -260,7 +222,7 @@ def feedback_notebook(nb, released, result, marker=None):
         if cell.cell_type != "code":
             out.cells.append(_as_text(cell, released_markdown))
             continue
-        cell = _shown(cell, redactor)
+        cell = _shown(cell)
         grade_id = nbg(cell).get("grade_id")
         if not nbg(cell).get("grade"):
             cell.outputs, stopped = _without_dataset_errors(cell.outputs, no_dataset)
@@ -311,9 +273,9 @@ def feedback_notebook(nb, released, result, marker=None):
     return out
 
 
-def _shown(cell, redactor):
+def _shown(cell):
     """A student's code cell with its outputs as the feedback shows them."""
-    cell.outputs = [redactor.output(_safe_data(o) if "data" in o else o) for o in _shorten(cell.get("outputs", []))]
+    cell.outputs = [_safe_data(o) if "data" in o else o for o in _shorten(cell.get("outputs", []))]
     cell.pop("attachments", None)
     return cell
 

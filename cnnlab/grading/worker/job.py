@@ -34,7 +34,9 @@ class Job:
     result: str  # where the worker writes its `GradingResult`
     feedback_html: str
     autograded: str
-    reference: str | None  # the batch's reference values of the probed tests
+    reference: str | None  # the batch's index of the probed tests (`cnnlab.grading.probes.reference`)
+    probe_seed: str  # this submission's seed of its probes' inputs (`cnnlab.grading.secret`; "" in the warm-up)
+    images_seed: int  # this batch's seed of the model checks' changed test images
     releases: list = field(default_factory=list)  # the lab's kept releases (`course.releases.for_job`)
 
     def to_json(self):

@@ -8,7 +8,10 @@ nbgrader's preprocessors where nbgrader has one, each in its own module:
    line prints a random marker (what a test printed before it is its visible part's, the only output the
    feedback shows);
 3. run it in a fresh jailed kernel forked by the worker's kernel server, in a folder holding the submission's files
-   (`cnnlab.grading.worker.execute`); the next kernel is started ahead while this one is judged;
+   (`cnnlab.grading.worker.execute`); the next kernel is started ahead while this one is judged. Each probe draws
+   its inputs from a generator seeded for this test of this submission (`cnnlab.grading.secret`), and the worker's
+   reference kernel (`cnnlab.grading.probes.reference_kernel`, the solution, trusted) draws the same inputs beside
+   it, computes the expected values, and answers the stand-ins' calls;
 4-5. score its test cells: probes judged here, kernel asserts behind canaries, the model checks (each model
    file in its own fresh child of the worker's jailed model server, beside the kernel; `cnnlab.grading.worker.score`);
 6. write the feedback notebook and HTML with the released test cells (hidden tests never shown;
@@ -27,9 +30,10 @@ from pathlib import Path
 
 import nbformat
 
+from cnnlab.grading import secret
 from cnnlab.grading.cells import manually_graded, nbg
 from cnnlab.grading.modelcheck import session as models
-from cnnlab.grading.probes import reference
+from cnnlab.grading.probes import reference, reference_kernel
 from cnnlab.grading.results.result import GradingResult
 from cnnlab.grading.results.status import Status
 from cnnlab.grading.similarity.weights import write_sketches
@@ -71,7 +75,11 @@ class Worker:
         config = parse(job.lab, job.config)
         probed = reference.load(job.reference)
         checked = {spec.grade_id for spec in config.models}
-        plan = plan_cells(nb, visible_sources, probed, checked)
+        seeds = {grade_id: secret.probe_seed(job.probe_seed, grade_id) for grade_id in probed}
+        solution = reference_kernel.for_job(job, probed) if probed else None
+        spent = solution.seconds if solution else 0.0
+        expected = {grade_id: solution.records(grade_id, seeds[grade_id]) for grade_id in probed}  # beside the kernel
+        plan = plan_cells(nb, visible_sources, probed, checked, seeds, solution.answer if solution else None)
         timings["prepare"] = round(time.monotonic() - t, 3)
         kernels = execute.kernel_server(job)  # (both servers started from this thread: a jail dies with it)
         sandbox = models.model_sandbox(job) if config.models else None
@@ -84,7 +92,11 @@ class Worker:
             finally:
                 execute.start_next(kernels)  # the next submission's kernel starts while this one is judged
             t = time.monotonic()
-            graded, canary_failed = score.score_cells(plan, execution, probed, checked, visible_sources)
+            expected = reference_kernel.expected_values(probed, expected)
+            timings["reference_wait"] = round(time.monotonic() - t, 3)  # after the kernel was done
+            timings["reference"] = round((solution.seconds if solution else 0.0) - spent, 3)
+            t = time.monotonic()
+            graded, canary_failed = score.score_cells(plan, execution, probed, checked, visible_sources, expected)
             restore.explain_failures(graded, release)
             timings["judge"] = round(time.monotonic() - t, 3)
             t = time.monotonic()
@@ -137,14 +149,16 @@ def run_job(path):
 
 
 def warm_up(path):
-    """Start the kernel server (its next kernel) and the model server a job of the settings in `path` will use,
-    before the first job: their imports overlap the batch's own set-up. What fails here is tried again, and
-    reported, by the first job."""
+    """Start the kernel server (its next kernel), the model server and the reference kernel (in its own thread) a
+    job of the settings in `path` will use, before the first job: their imports and the solution's run overlap the
+    batch's own set-up. What fails here is tried again, and reported, by the first job."""
     job = Job.from_json(json.loads(Path(path).read_text()))
     try:
         execute.start_next(execute.kernel_server(job))
         if job.config.get("models"):
             models.model_sandbox(job)
+        if job.reference:
+            reference_kernel.for_job(job, reference.load(job.reference)).warm()
     except Exception as error:
         print(f"warm-up: {type(error).__name__}: {error}", flush=True)
 
@@ -183,6 +197,7 @@ def main(argv=None):
     finally:  # (they would end with this process; this also removes their folders)
         execute.close_kernel_servers()
         models.close_model_sandboxes()
+        reference_kernel.close_all()
 
 
 if __name__ == "__main__":

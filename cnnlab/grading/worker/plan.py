@@ -21,10 +21,11 @@ class Plan:
     probe_runs: dict = field(default_factory=dict)  # {id(probe cell): ProbeRun}
 
 
-def plan_cells(nb, visible_sources, probed, checked):
+def plan_cells(nb, visible_sources, probed, checked, seeds, answer=None):
     """A probed test cell runs as released (its visible tests, for the student's feedback), then a probe cell;
     a model-checked one as released; any other test cell (the kernel-asserts path) whole, with a canary before
-    it, and a baseline canary before the first cell."""
+    it, and a baseline canary before the first cell. `seeds`: each probed test's seed for this submission;
+    `answer`: the reference kernel's answer to a stand-in call."""
     legacy = any(
         nbg(c).get("grade") and not manually_graded(c) and nbg(c).get("grade_id") not in set(probed) | checked
         for c in nb.cells
@@ -43,7 +44,7 @@ def plan_cells(nb, visible_sources, probed, checked):
         if grade_id in probed:
             probe = nbformat.v4.new_code_cell("")
             inserted[id(probe)] = ("probe", grade_id)
-            probe_runs[id(probe)] = ProbeRun(probed[grade_id])
+            probe_runs[id(probe)] = ProbeRun(grade_id, probed[grade_id], seeds[grade_id], answer)
             cells.append(probe)
     nb.cells = cells
     return Plan(nb, inserted, probe_runs)

@@ -1,11 +1,11 @@
 """Score a submission's test cells after its kernel ran (step 4 of a worker).
 
-4. each probed test is judged in this process (`cnnlab.grading.probes.judge`) against the batch's reference
-   (`cnnlab.grading.probes.reference`); a test cell scored by the model checks ignores the kernel; any other test cell
-   (the kernel-asserts path of labs not yet ported) as nbgrader's `determine_grade` does, less its rule that
-   any stderr output fails the cell, behind canary cells, and only cells that actually ran: after a kernel death
-   the later cells score 0 (nbgrader issue #427). A canary that does not answer exactly as expected makes the
-   submission `tampered`, and the tests its kernel judged score 0.
+4. each probed test is judged in this process (`cnnlab.grading.probes.judge`) against the values the reference
+   drew for the same seed (`cnnlab.grading.probes.reference_kernel`); a test cell scored by the model checks
+   ignores the kernel; any other test cell (the kernel-asserts path of labs not yet ported) as nbgrader's
+   `determine_grade` does, less its rule that any stderr output fails the cell, behind canary cells, and only
+   cells that actually ran: after a kernel death the later cells score 0 (nbgrader issue #427). A canary that
+   does not answer exactly as expected makes the submission `tampered`, and the tests its kernel judged score 0.
 
 A cell a person grades (`cells.manually_graded`: a written answer, or code graded by reading) is neither run as a
 test nor scored here: its entry says `state` "manual" (it waits for a TA), with the digest of the answer it holds, so
@@ -20,8 +20,9 @@ from cnnlab.grading.cells import answer_digest, manually_graded, nbg
 from cnnlab.grading.worker.canary import read_canary
 
 
-def score_cells(plan, execution, probed, checked, visible_sources):
-    """({grade_id: cell entry}, indices of the canaries that did not answer as their baseline did)."""
+def score_cells(plan, execution, probed, checked, visible_sources, expected):
+    """({grade_id: cell entry}, indices of the canaries that did not answer as their baseline did); `expected`:
+    each probed test's reference records for this submission's seed."""
     nb, executed = plan.nb, execution.executed
     baseline, canary_failed = None, []
     graded = {}
@@ -59,7 +60,7 @@ def score_cells(plan, execution, probed, checked, visible_sources):
             entry["path"] = "probe"
             run = plan.probe_runs[id(nb.cells[index + 1])]
             if run.collected:
-                verdict = run.verdict(probed[grade_id], grade_id)
+                verdict = run.verdict(expected[grade_id])
                 entry.update(
                     score=points if verdict.passed else 0.0,
                     state="passed" if verdict.passed else "failed",

@@ -12,10 +12,10 @@ import numpy as np
 import pytest
 from grading_helpers import ROOT
 
-from cnnlab.grading.jail.files import JailedDataError
+from cnnlab.grading.jail.files import Folder, JailedDataError
 from cnnlab.grading.probes import _kernel as probes
-from cnnlab.grading.probes import _replay as replay
-from cnnlab.grading.probes import judge, reference, self_check
+from cnnlab.grading.probes import judge, reference, reference_side, self_check, wire
+from cnnlab.grading.probes.channel import CallServer
 from cnnlab.grading.probes.judge import Record, read_records
 
 CELL = """assert f(2) == 4
@@ -170,7 +170,7 @@ def test_self_check_judges_the_rules_on_the_solutions_own_values():
 def test_the_probe_runs_in_a_copy_of_the_namespace_and_records_its_exception(tmp_path):
     namespace = {"np": np, "f": lambda x: x * x, "g": lambda x: 1 / 0, "h": "the student's"}
     (tmp_path / probes.CODE).write_text("h = 2\nprobe.record('f', f(3))\nprobe.record('g', g(3))\n")
-    probes.run(tmp_path, namespace)
+    probes.run(tmp_path, namespace, 0)
     assert namespace["h"] == "the student's" and "probe" not in namespace
     assert not (tmp_path / probes.CODE).exists()
     records, error = read_records(tmp_path)
@@ -194,36 +194,102 @@ def strided(x, k, stride=1, padding=0):
     return np.full((side, side), x.sum())
 """
 USING_REFERENCE = """with probe.using_reference("output_size"):
-    probe.record("7, k 3, stride 2", strided(np.ones((7, 7)), 3, 2).shape)
+    n = int(probe.rng.integers(7, 20))
+    probe.record("drawn, k 3, stride 2", strided(np.ones((n, n)), 3, 2).shape)
     probe.record("defaults named", output_size(7, 3, stride=1) == output_size(7.0, 3))
+    try:
+        output_size("7", 3)
+    except TypeError as error:  # the solution's function raised it: the stand-in raises it too
+        probe.record("a wrong call", type(error).__name__)
 probe.record("after the block", output_size(7, 3))
 """
 
 
-def test_using_reference_answers_the_references_calls_with_its_results_and_others_with_the_students(tmp_path):
-    solution = notebook(HELPER_AND_TASK.format(one=1))
-    run = reference.new_probe_run(tmp_path, USING_REFERENCE)
-    probes.run(run, solution)
-    calls = run / replay.RECORDED
-    assert json.loads(calls.read_text()).keys() == {"output_size"}
+def student_probe(tmp_path, student, answer, code=USING_REFERENCE, names=("output_size",), seed=3):
+    """Run `code` as a student's probe with `seed`, its stand-in calls answered by `answer` through the probe's
+    folder, as the worker does; (records, error)."""
+    with Folder.open(tmp_path) as home, reference.new_probe_run(home, code) as run:
+        server = CallServer(run, "test_strided", names, answer).start()
+        try:
+            probes.run(run.path, student, seed)
+        finally:
+            server.stop()
+        return read_records(run.path)
 
+
+def solution_answers(tmp_path, solution):
+    """The reference side's answers to the stand-ins of test_strided, from the `solution` notebook's globals."""
+    reference_side.snapshot("test_strided", solution)
+    asked = []
+
+    def answer(grade_id, call):
+        asked.append(json.loads(call))
+        (tmp_path / "call.json").write_bytes(call)
+        reference_side.answer(grade_id, tmp_path / "call.json", tmp_path / "answer.json")
+        return (tmp_path / "answer.json").read_bytes()
+
+    return answer, asked
+
+
+def test_the_probes_inputs_come_from_the_seed_it_is_given(tmp_path):
+    solution = notebook(HELPER_AND_TASK.format(one=1))
+    answer, _ = solution_answers(tmp_path, solution)
+    drawn = [student_probe(tmp_path, solution, answer, seed=seed)[0]["drawn, k 3, stride 2"] for seed in (3, 3, 4)]
+    n = int(np.random.default_rng(3).integers(7, 20))
+    assert drawn[0] == drawn[1] == Record("json", [(n - 3) // 2 + 1] * 2)
+    probe, _ = self_check(seed=3)
+    assert int(probe.rng.integers(7, 20)) == n
+
+
+def test_a_stand_in_asks_the_grader_which_answers_with_the_solutions_function(tmp_path):
+    solution = notebook(HELPER_AND_TASK.format(one=1))
+    answer, asked = solution_answers(tmp_path, solution)
     student = notebook(HELPER_AND_TASK.format(one=2))  # a bug in output_size, a right `strided`
     own = student["output_size"]
-    run = reference.new_probe_run(
-        tmp_path, USING_REFERENCE + 'probe.record("unseen", strided(np.ones((9, 9)), 3).shape)', calls=calls
-    )
-    probes.run(run, student)
-    assert not (run / replay.REPLAYED).exists(), "the kernel deletes the reference's calls once read"
-    records, error = read_records(run)
+    records, error = student_probe(tmp_path, student, answer)
     assert error is None
-    assert records["7, k 3, stride 2"] == Record("json", [3, 3])  # the reference's output_size(7, 3, 2, 0)
+    n = int(np.random.default_rng(3).integers(7, 20))
+    assert records["drawn, k 3, stride 2"] == Record("json", [(n - 3) // 2 + 1] * 2)  # the solution's output_size
     assert records["defaults named"] == Record("json", True)
+    assert records["a wrong call"] == Record("json", "TypeError")
     assert records["after the block"] == Record("json", 6)  # the student's own again
-    assert records["unseen"] == Record("json", [8, 8])  # a call the reference never made: the student's own
     assert student["output_size"] is own
+    assert [call["args"][:2] for call in asked] == [[n, 3], [7, 3], [7.0, 3], ["7", 3]]  # only the student's calls
+    assert not list(tmp_path.glob(".cnnlab-probe-*/call-*")) and not list(tmp_path.glob(".cnnlab-probe-*/answer-*"))
 
 
-def test_a_replayed_result_keeps_its_types():
+def test_the_grader_answers_for_the_tests_own_stand_ins_only(tmp_path):
+    solution = notebook(HELPER_AND_TASK.format(one=1))
+    answer, asked = solution_answers(tmp_path, solution)
+    code = (
+        "import json, pathlib, time\n"
+        "folder = pathlib.Path(probe.stand_ins.directory)\n"
+        "def ask(call):\n"
+        "    (folder / 'call-9.json').write_text(call)\n"
+        "    while not (folder / 'answer-9.json').exists():\n"
+        "        time.sleep(0.001)\n"
+        "    reply = json.loads((folder / 'answer-9.json').read_text())\n"
+        "    (folder / 'answer-9.json').unlink()\n"
+        "    return reply\n"
+        "probe.record('another function', ask(json.dumps({'function': 'strided', 'args': [], 'kwargs': {}})))\n"
+        "probe.record('not JSON', ask('{'))\n"
+        "probe.record('a pickled array', ask(json.dumps({'function': 'output_size', 'kwargs': {},\n"
+        "    'args': [{'array': [1], 'dtype': '|O', 'shape': [1]}, 3]})))\n"
+        'huge = \'{"function": "output_size", "kwargs": {}, "args": [1\' + \'0\' * 5000 + \', 3]}\'\n'
+        "probe.record('a huge integer', ask(huge))\n"
+    )
+    records, error = student_probe(tmp_path, solution, answer, code)
+    assert error is None and not asked
+    for name, message in [
+        ("another function", "the grader answers for output_size in this test only"),
+        ("not JSON", "the grader does not pass these arguments on"),
+        ("a pickled array", "an array of dtype '|O'"),
+        ("a huge integer", "the grader does not pass these arguments on"),
+    ]:
+        assert message in records[name].value["message"], records[name]
+
+
+def test_packed_values_keep_their_types_and_odd_ones_are_refused():
     results = [
         (1, 2.5, (3, "a")),
         [np.arange(6, dtype="float32").reshape(2, 3)],
@@ -232,12 +298,32 @@ def test_a_replayed_result_keeps_its_types():
         float("inf"),
     ]
     for result in results:
-        back = replay.decode(json.loads(json.dumps(replay.encode(result))))
-        assert repr(back) == repr(result.item() if isinstance(result, np.generic) else result)
-    assert replay.key(np.ones((2, 2), "uint8")) == replay.key(np.ones((2, 2)))
-    assert replay.key((1, 2)) == replay.key([1.0, np.int32(2)])
-    with pytest.raises(replay.Unkeyable):
-        replay.key(object())
+        packed = json.loads(json.dumps(wire.pack(result)))
+        wire.check_packed(packed)
+        assert repr(wire.unpack(packed)) == repr(result.item() if isinstance(result, np.generic) else result)
+    with pytest.raises(wire.NotPlain):
+        wire.pack(object())
+    for odd in [
+        {"array": [[1, 2], [3]], "dtype": "<f8", "shape": [2, 2]},
+        {"array": [1, 2], "dtype": "<f8", "shape": [2], "extra": 1},
+        {"array": [{"a": 1}], "dtype": "<f8", "shape": [1]},
+        {"array": [1], "dtype": "O", "shape": [1]},
+        {"array": [], "dtype": "<f8", "shape": [10**9, 0, -1]},
+        {"float": "1e999"},
+        {"tuple": 5},
+        json.loads("[" * 40 + "1" + "]" * 40),
+        "x" * 20_000,
+    ]:
+        with pytest.raises(ValueError):
+            wire.check_packed(odd)
+
+
+def test_the_stand_ins_a_probe_names_are_read_from_its_code():
+    assert reference.stand_in_names(USING_REFERENCE) == ["output_size"]
+    code = 'with probe.using_reference("b", "a", dense_unit=f):\n    pass\nwith probe.using_reference("a"):\n    pass'
+    assert reference.stand_in_names(code) == ["a", "b"]
+    with pytest.raises(ValueError, match=r"as str literals .* Received: \*names"):
+        reference.stand_in_names("with probe.using_reference(*names):\n    pass", "test_x")
 
 
 @pytest.mark.parametrize(
@@ -309,3 +395,56 @@ def test_every_lab_probes_every_test_the_kernel_would_otherwise_judge(lab):
 def test_every_lab_test_cell_is_probed_or_plain_asserts(path):
     """reference.split accepts every test cell (a malformed PROBE/EXPECT block would stop the batch)."""
     reference.probed_tests(nbformat.read(path, as_version=4))
+
+
+@pytest.mark.parametrize(
+    "records, message",
+    [
+        ('{"values": {"y": {"kind": "json", "value": 1' + "0" * 5000 + "}}}", "records.json is not JSON"),
+        ('{"values": {"y": {"kind": ["array"]}}}', "unknown kind"),
+        ('{"values": {"y": {"kind": "array", "file": ["0.npy"]}}}', "not one a probe writes"),
+        ('{"values": [["y", 1]]}', "does not hold a values object"),
+    ],
+)
+def test_records_a_probe_does_not_write_are_unreadable_never_a_grader_failure(tmp_path, records, message):
+    (tmp_path / probes.RECORDS).write_text(records)
+    with pytest.raises(JailedDataError, match=message):
+        read_records(tmp_path)
+
+
+def test_odd_values_fail_their_rule_with_a_message():
+    """A NaN where a shape was expected, a dict for a list, huge integers, an array judge cannot compare: each fails
+    its own rule and names it; none raises out of the judge."""
+    expected = {
+        "shape": Record("json", [None, 10]),
+        "maps": Record("array", np.ones((2, 2))),
+        "counts": Record("json", [1, 2]),
+        "probabilities": Record("array", np.ones(3) / 3),
+    }
+    student = {
+        "shape": Record("json", float("nan")),
+        "maps": Record("json", {"a": [1, 2]}),
+        "counts": Record("json", [10**400, 2]),
+        "probabilities": Record("array", np.array([b"x", b"y", b"z"])),
+    }
+    code = (
+        "expect.equal('shape')\nexpect.allclose('maps')\nexpect.allclose('counts')\nexpect.allclose('probabilities')\n"
+        "expect.check('shape', lambda s: s[1] == 10, 'ten classes')"
+    )
+    verdict = rules(code, student, expected)
+    assert verdict.failures == [
+        "'shape' is not the expected value",
+        "'maps' is not a number or a numeric array",
+        "'counts' is not a number or a numeric array",
+        "'probabilities' could not be compared with the expected value (UFuncTypeError)",
+        "'shape' fails a check (TypeError while checking it): ten classes",
+    ]
+
+
+def test_an_expect_rule_may_read_an_input_the_reference_drew():
+    expected = {"input": Record("array", np.arange(3.0)), "y": Record("array", np.arange(3.0) * 2)}
+    code = "x = expect.reference_value('input')\nexpect.check('y', lambda y: np.allclose(y, 2 * x), 'twice x')"
+    assert rules(code, {"y": Record("array", np.arange(3.0) * 2)}, expected).passed
+    assert not rules(code, {"y": Record("array", np.arange(3.0))}, expected).passed
+    with pytest.raises(ValueError, match="did not record it"):
+        rules("expect.reference_value('z')", {}, expected)
