@@ -194,7 +194,8 @@ def test_accuracy_on_padded_mnist_reads_the_grader_data(tmp_path, shared_dir):
 
     from cnnlab.data import load_split, pad
 
-    check = {"check": "accuracy", "dataset": "mnist", "pad_to": 32, "limit": 300, "min": 0.5, "points": 1}
+    check = {"check": "accuracy", "dataset": "mnist", "pad_to": 32, "limit": 300, "shift": 0, "noise": 0}
+    check.update(min=0.5, points=1)  # (unchanged images: the planted labels stay where the reader looks)
     x, y = checks.evaluation_set(check, shared_dir)
     x_test, y_test = load_split("mnist", "test", shared_dir)
     assert x.shape == (300, 32, 32, 1) and x.dtype == np.uint8
