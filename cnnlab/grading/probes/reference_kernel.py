@@ -55,7 +55,7 @@ class ReferenceKernel:
         self.work = queue.PriorityQueue()
         self.order = itertools.count()
         self.thread = None
-        self.seconds = 0.0  # time the kernel spent on this object's requests, for the workers' timings
+        self.seconds = 0.0  # time the kernel spent on the submissions' requests, for the workers' timings
         self.lock = threading.Lock()
 
     # -- any thread --
@@ -70,8 +70,12 @@ class ReferenceKernel:
 
     def warm(self):
         """Start the kernel and run the solution now, in the kernel's thread; returns at once (a failure is the next
-        request's to meet: it starts the kernel again)."""
-        self._submit(2, lambda: None)
+        request's to meet: it starts the kernel again). Its seconds are no submission's: `seconds` leaves them out."""
+        self._submit(2, self._started)
+
+    @staticmethod
+    def _started():
+        """The warm-up's request: starting the kernel (before any request) is all it asks."""
 
     def close(self):
         """Stop the kernel and its thread, remove its folders."""
@@ -110,7 +114,8 @@ class ReferenceKernel:
             except BaseException as error:  # noqa: B036 (the waiting thread gets it)
                 future.set_exception(error)
             finally:
-                self.seconds += time.monotonic() - began
+                if function is not self._started:
+                    self.seconds += time.monotonic() - began
 
     def _start(self):
         from jupyter_client.manager import KernelManager
