@@ -30,9 +30,12 @@ demo: $(VENV)/installed
 # Tests run on every core (pytest-xdist); the tests that share a lab's solution run or a corpus batch stay on one
 # worker (tests/conftest.py), so that each is done once.
 PARALLEL ?= -n auto --dist loadgroup
+# The JAX pass compiles far more than it runs (each network's weight initializers, one small step): XLA's CPU
+# code generation without its optimization passes builds a network in about half the time.
 test: $(VENV)/installed lint
 	PATH=$(CURDIR)/$(VENV)/bin:$$PATH KERAS_BACKEND=tensorflow $(PY) -m pytest $(PARALLEL) --durations=20
-	KERAS_BACKEND=jax $(PY) -m pytest $(PARALLEL) -m backends tests/test_models.py tests/test_blocks.py tests/test_backends.py
+	KERAS_BACKEND=jax XLA_FLAGS=--xla_backend_optimization_level=0 $(PY) -m pytest $(PARALLEL) -m backends \
+		tests/test_models.py tests/test_blocks.py tests/test_backends.py
 	KERAS_BACKEND=torch $(PY) -m pytest -m backends tests/test_blocks.py tests/test_backends.py
 
 # The linter and the formatter's check (pyproject.toml [tool.ruff]); `ruff format .` formats.

@@ -51,6 +51,16 @@ def pytest_collection_modifyitems(config, items):
 
 
 @pytest.fixture(scope="session")
+def bundle(tmp_path_factory):
+    """The student bundle as `make release` writes it, built once per session: its labs/ is nbgrader's release of
+    solutions/ (test_labs compares it with labs/), then docs, README, wheel and sdist (test_release)."""
+    from cnnlab import release
+
+    root = Path(__file__).resolve().parent.parent
+    return release.build_bundle(root, tmp_path_factory.mktemp("release") / "release")
+
+
+@pytest.fixture(scope="session")
 def built():
     """`built(name)`: the network `name` as `cnnlab.models.build(name)` makes it by default, built once per session.
     The lecture's tables, the FLOPs row, the depths, the CLI's `--all --check` and the parameter comparisons read the

@@ -13,12 +13,6 @@ from cnnlab import lab, release
 from cnnlab.grading.cli import main as grade
 
 
-@pytest.fixture(scope="module")
-def bundle(tmp_path_factory):
-    """The student bundle, built once (labs, docs, README, wheel and sdist; about 30 s)."""
-    return release.build_bundle(ROOT, tmp_path_factory.mktemp("release") / "release")
-
-
 def test_bundle_holds_the_labs_docs_readme_wheel_and_sdist(bundle):
     version = release.course(ROOT)["version"]
     files = {str(p.relative_to(bundle)) for p in bundle.rglob("*") if p.is_file()}
