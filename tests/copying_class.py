@@ -184,7 +184,7 @@ def reword(text, rng):
 
 
 def copying_class(seed=0):
-    """({student: {grade_id: answer}} as `worker.answers` keeps them, {frozenset of two students whose answers
+    """({student: {grade_id: answer}} as `answers` keeps them, {frozenset of two students whose answers
     come from one another's, directly or through another copier})."""
     rng = random.Random(seed)
     answers = pool()

@@ -35,9 +35,8 @@ from cnnlab.grading.batch import run as batch
 from cnnlab.grading.batch.options import Options
 from cnnlab.grading.cells import manually_graded
 from cnnlab.grading.cli import main
-from cnnlab.grading.course import labconfig
+from cnnlab.grading.course import labconfig, rubric
 from cnnlab.grading.errors import GradingError
-from cnnlab.grading.handgrading import rubric
 from cnnlab.grading.intake import archive as archives
 from cnnlab.grading.intake import discover as submissions
 from cnnlab.grading.modelcheck import checks

@@ -18,9 +18,10 @@ from cnnlab.grading.intake import discover as submissions
 from cnnlab.grading.intake import ids
 from cnnlab.grading.results import gradebook as gradebooks
 from cnnlab.grading.results import report
+from cnnlab.grading.results.feedback_page import CSP, summary_markdown, to_html
 from cnnlab.grading.results.result import GradingResult
 from cnnlab.grading.results.status import STATUSES, Status
-from cnnlab.grading.worker.feedback import CSP, feedback_notebook, mark_hidden_part, summary_markdown, to_html
+from cnnlab.grading.worker.feedback import feedback_notebook, mark_hidden_part
 from cnnlab.grading.worker.restore import check_structure
 
 NAME = f"{LAB}.ipynb"

@@ -32,12 +32,11 @@ from cnnlab.grading import secret
 from cnnlab.grading.batch.jobs import make_job, make_warm_up
 from cnnlab.grading.batch.options import log
 from cnnlab.grading.batch.pool import Interrupted, run_pool
-from cnnlab.grading.course import labconfig, releases
+from cnnlab.grading.course import labconfig, releases, rubric
 from cnnlab.grading.course import late as lateness
 from cnnlab.grading.course import nbgrader as course
 from cnnlab.grading.course import term as course_term
 from cnnlab.grading.errors import GradingError
-from cnnlab.grading.handgrading import rubric
 from cnnlab.grading.intake import archive
 from cnnlab.grading.intake import discover as subs
 from cnnlab.grading.intake import roster as rosters
@@ -46,9 +45,9 @@ from cnnlab.grading.jail.files import remove_tree
 from cnnlab.grading.probes import reference
 from cnnlab.grading.results import gradebook, store
 from cnnlab.grading.results.context import LabContext
+from cnnlab.grading.results.feedback_page import write_missing_feedback
 from cnnlab.grading.results.result import GradingResult
 from cnnlab.grading.results.status import Status
-from cnnlab.grading.worker.feedback import write_missing_feedback
 
 
 def grade(options):

@@ -18,7 +18,7 @@ checks run in the grader's own process (`cnnlab.grading.modelcheck.checks`) on t
 replace the score of the notebook's test cell `grade_id`: they must add up to that cell's points. A lab
 without a file, or with `"models": []`, is graded by its test cells alone.
 
-"manual" holds the rubric of each question a TA grades (`cnnlab.grading.handgrading.rubric`); it is not part of what
+"manual" holds the rubric of each question a TA grades (`cnnlab.grading.course.rubric`); it is not part of what
 a job is given, so editing a rubric grades nothing again.
 
 Checks and their keys (`points` > 0 for all):
@@ -78,7 +78,7 @@ class LabConfig:
     lab: str
     notebook: str
     models: list = field(default_factory=list)
-    manual: dict = field(default_factory=dict)  # grade_id: its `handgrading.rubric.Rubric` (a TA's, not a job's)
+    manual: dict = field(default_factory=dict)  # grade_id: its `course.rubric.Rubric` (a TA's, not a job's)
 
     def to_json(self):
         return {
@@ -135,7 +135,7 @@ def parse(lab, data, path="<config>"):
                     f"{where}: check {kind!r}: split must be one of {', '.join(SPLITS)}. Received: {check['split']!r}",
                 )
         models.append(ModelSpec(entry["name"], entry["grade_id"], entry["checks"]))
-    from cnnlab.grading.handgrading import rubric
+    from cnnlab.grading.course import rubric
 
     return LabConfig(lab, data.get("notebook", f"{lab}.ipynb"), models, rubric.parse(data.get("manual", []), path))
 

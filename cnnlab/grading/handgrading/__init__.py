@@ -1,2 +1,3 @@
-"""Questions a person grades: the TA's grades (`grades`), a result's standing with them (`standing`), the rubric
-(`rubric`), the TA's page (`server`, `pages`) and the feedback they change (`refresh`)."""
+"""The TA's page for the questions a person grades (`server`, `pages`). The TA's grades are kept by
+`results.manual`, counted by `results.standing` and shown by `results.refresh`; each question's rubric is the lab's
+(`course.rubric`)."""

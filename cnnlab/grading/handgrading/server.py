@@ -1,6 +1,6 @@
 """The TA's page: `python -m autograder handgrade --out DIR --lab LAB`, a small web server on this machine only
 (127.0.0.1) that shows a lab's questions a TA grades, question by question for the whole class, and saves each
-grade as the TA enters it (`grades.save`), then brings the student's gradebook entry, feedback and grades.csv in line
+grade as the TA enters it (`results.manual.save`), then brings the student's gradebook entry, feedback and grades.csv in line
 (`publish`).
 
 Why our own page and not nbgrader's formgrader: the grader keeps no nbgrader `autograded/` folder (it grades in
@@ -27,14 +27,15 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 import nbformat
 
+from cnnlab.grading import answers as kept_answers
 from cnnlab.grading.cells import answer_digest, manually_graded, nbg
-from cnnlab.grading.course import labconfig
+from cnnlab.grading.course import labconfig, rubric
 from cnnlab.grading.errors import GradingError
-from cnnlab.grading.handgrading import grades, pages, rubric
+from cnnlab.grading.handgrading import pages
 from cnnlab.grading.paths import ROOT
+from cnnlab.grading.results import manual as grades
 from cnnlab.grading.results import store
 from cnnlab.grading.results.status import Status
-from cnnlab.grading.worker import answers as kept_answers
 
 CSP = "default-src 'none'; style-src 'self'; img-src data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 HEADERS = {
@@ -63,9 +64,9 @@ class Question:
 class StudentAnswer:
     student: str
     slug: str
-    answer: dict | None  # as `worker.answers` keeps it
+    answer: dict | None  # as `answers` keeps it
     answer_sha256: str
-    grade: object  # `grades.ManualGrade` or None
+    grade: object  # `results.manual.ManualGrade` or None
     blank: bool
 
     @property
@@ -181,7 +182,7 @@ class Grading:
 
 
 def _change(question, student, form):
-    """The `grades.Change` a TA's form asks for; GradingError when it is not one."""
+    """The `results.manual.Change` a TA's form asks for; GradingError when it is not one."""
     items = question.rubric.items if question.rubric else []
     ticked = set()
     for value in form.get("rubric", []):

@@ -13,8 +13,8 @@ override sets one; its gradebook cells stay empty.
 from dataclasses import asdict, dataclass, field
 
 from cnnlab.grading.errors import GradingError
-from cnnlab.grading.handgrading.standing import standing
 from cnnlab.grading.results.overrides import TOTAL
+from cnnlab.grading.results.standing import standing
 from cnnlab.grading.results.status import Status
 
 
@@ -57,7 +57,7 @@ def _check(value, low, high, override, what):
 def final_grade(result, late, overrides, manual=None):
     """The `FinalGrade` of `result` (a `GradingResult`) under `late` (`Late.to_json()` or {}), `overrides` (this
     student's and lab's, in file order) and `manual`, the TA's grades of this student ({grade_id: ManualGrade},
-    `cnnlab.grading.handgrading.grades`). Raises GradingError for an override that cannot apply."""
+    `cnnlab.grading.results.manual`). Raises GradingError for an override that cannot apply."""
     status = Status(result.status)
     has_score = status.in_gradebook
     grade = FinalGrade(

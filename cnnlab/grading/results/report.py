@@ -13,14 +13,14 @@
 - the term's sections (final grades with missing students counted, lateness, overrides, what intake could not
   place), made by `cnnlab.grading.results.store`.
 
-Scores are totals with the TA's grades (`cnnlab.grading.handgrading.standing`).
+Scores are totals with the TA's grades (`cnnlab.grading.results.standing`).
 """
 
 import re
 from collections import Counter
 from pathlib import Path
 
-from cnnlab.grading.handgrading.standing import standing
+from cnnlab.grading.results.standing import standing
 from cnnlab.grading.results.status import Status
 
 NOT_GRADED = (Status.MISSING, Status.REJECTED, Status.GRADER_ERROR)  # out of the histogram and the pass rates

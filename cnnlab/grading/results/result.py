@@ -74,7 +74,7 @@ class GradingResult:
     def summary(self):
         """One sentence for grades.csv: notes first, then what failed, each model's failed checks with numbers after
         its own test. With questions a TA grades, the points are the autograded ones (grades.csv adds the TA's:
-        `cnnlab.grading.handgrading.standing`)."""
+        `cnnlab.grading.results.standing`)."""
         checks = {}
         for check in self.models:
             if (

@@ -7,7 +7,7 @@ copying report), the fingerprints of the model files' weights (`weights/<lab>/<s
 (`feedback/<slug>/<lab>.ipynb`, written again when a TA's grades change it).
 
 The outputs are made from the kept results, the TA's grades (`manual/<lab>.json`,
-`cnnlab.grading.handgrading.grades`: nothing here writes them), the labs' contexts (`context`: layout, roster,
+`cnnlab.grading.results.manual`: nothing here writes them), the labs' contexts (`context`: layout, roster,
 rules) and the overrides file, read anew each time: a rerun, `export` or `merge` never reverts an override or a
 TA's grade.
 """
@@ -19,9 +19,8 @@ import tempfile
 from pathlib import Path
 
 from cnnlab.grading.errors import GradingError
-from cnnlab.grading.handgrading import grades as manual_store
-from cnnlab.grading.handgrading import refresh, standing
-from cnnlab.grading.results import feedback_page, gradebook, overrides, tests_table
+from cnnlab.grading.results import feedback_page, gradebook, overrides, refresh, standing, tests_table
+from cnnlab.grading.results import manual as manual_store
 from cnnlab.grading.results.context import LabContext
 from cnnlab.grading.results.final import final_grade, shown
 from cnnlab.grading.results.lms import canvas, moodle

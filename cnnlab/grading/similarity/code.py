@@ -213,7 +213,7 @@ def _text_units(source):
 
 
 def units(answer):
-    """The units of one answer ({"cell_type", "source", ...}, as `worker.answers` keeps it)."""
+    """The units of one answer ({"cell_type", "source", ...}, as `answers` keeps it)."""
     source = answer.get("source", "")
     if not isinstance(source, str) or not source.strip():
         return []

@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from statistics import median
 
+from cnnlab.grading import answers as kept_answers
 from cnnlab.grading.similarity import code, weights
-from cnnlab.grading.worker import answers as kept_answers
 
 CODE_FLAG = 0.5  # a pair's weighted Jaccard index of answer units from which it is listed
 MODEL_FLAG = 0.5  # a pair of models this much closer than the class's median pair is listed

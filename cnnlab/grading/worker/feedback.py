@@ -14,30 +14,26 @@ filter could not stop an encoded copy of what a kernel was given anyway (the thr
 for plain nbgrader, whose hidden asserts run in the kernel, gives away).
 
 An answer a TA grades (`cells.manually_graded`) is shown as the student wrote it, followed by a note: that it waits
-for a TA, or the TA's points and comment once given (`cnnlab.grading.handgrading.refresh` writes the page again then).
+for a TA, or the TA's points and comment once given (`cnnlab.grading.results.refresh` writes the page again then).
 
 The graded kernel has no datasets, by design (saved models are checked on the grader's own copy of the test
 sets): a cell that loads one shows a plain note in place of its traceback, so do the later cells that stopped on a
 name it would have defined, and a test cell scored by the model checks says so instead of its own error.
 """
 
-import html
 import re
 from pathlib import Path
 
 import nbformat
 
 from cnnlab.grading.cells import manually_graded, nbg
+from cnnlab.grading.results.feedback_page import manual_note, summary_markdown, to_html
 
 MAX_TEXT = 20_000
 MAX_DATA = 2_000_000
 SAFE_DATA = ("text/plain", "image/png", "image/jpeg")
 BASE64 = re.compile(r"[A-Za-z0-9+/=\s]*")
 HIDDEN_BEGIN = "### BEGIN HIDDEN TESTS"
-CSP = (
-    '<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; img-src data:; '
-    "style-src 'unsafe-inline'; font-src data:\">"
-)
 NO_DATASET = (
     "[grader] This cell loads a dataset. The grader's kernel has no datasets, by design (your saved models are "
     "checked on the grader's own copy of the test set), so the cell stops here: nothing for you to fix.\n"
@@ -143,66 +139,6 @@ def _as_text(cell, released_markdown):
     return nbformat.v4.new_markdown_cell(f"{fence}text\n{cell.source}\n{fence}")
 
 
-MANUAL_STATES = {"manual": "waits for a TA", "graded by a TA": "graded by a TA"}
-
-
-def manual_note(entry):
-    """The Markdown shown under an answer a TA grades: the points and the TA's comment, or that it waits."""
-    if entry.get("state") != "graded by a TA":
-        return f"**[TA]** {entry.get('points', 0):g} points: this answer waits for a TA."
-    text = f"**[TA] {entry['score']:g} / {entry['points']:g}**"
-    if entry.get("stale"):
-        text += " (given to an earlier version of this answer)"
-    comment = "\n".join(f"> {html.escape(line)}" for line in entry.get("comment", "").splitlines())
-    return text + (f"\n\n{comment}" if comment else "")
-
-
-def summary_markdown(result):
-    pending = sum(c["points"] for c in result["cells"] if c.get("path") == "manual" and c["state"] == "manual")
-    waiting = f"; {pending:g} points wait for a TA" if pending else ""
-    lines = [
-        f"# Feedback: {result['lab']}, {result['student']}",
-        "",
-        f"**Score: {result['score']:g} / {result['max_score']:g}** (status: {result['status']}{waiting}; your grade, "
-        f"with any late penalty or change by your instructors, is at the top of the page)",
-        "",
-        html.escape(result["reason"]),
-        "",
-        "| test | points | score | result |",
-        "|---|---|---|---|",
-    ]
-    for cell in result["cells"]:
-        if cell.get("path") == "manual":
-            score = "-" if cell["state"] == "manual" else f"{cell['score']:g}"
-            state = MANUAL_STATES.get(cell["state"], cell["state"]) + (
-                " (an earlier answer)" if cell.get("stale") else ""
-            )
-            lines.append(f"| {cell['grade_id']} | {cell['points']:g} | {score} | {state} |")
-            continue
-        state = (
-            "its visible part failed"
-            if cell.get("visible_failed")
-            else "a hidden test failed"
-            if cell.get("hidden_failed")
-            else cell["state"]
-        )
-        lines.append(f"| {cell['grade_id']} | {cell['points']:g} | {cell['score']:g} | {state} |")
-    if result["models"]:
-        lines += [
-            "",
-            "Checks of your saved models, run by the grader on the files you submitted:",
-            "",
-            "| model | check | points | result |",
-            "|---|---|---|---|",
-        ]
-        for check in result["models"]:
-            verdict = ("passed: " if check["passed"] else "failed: ") + html.escape(check["message"])
-            lines.append(
-                f"| {check['model']} | {check['check']} | {check['score']:g} / {check['points']:g} | {verdict} |"
-            )
-    return "\n".join(lines)
-
-
 def feedback_notebook(nb, released, result, marker=None):
     """A copy of the graded notebook fit for the student's eyes; `marker` what `mark_hidden_part` printed."""
     visible = {nbg(c)["grade_id"]: c.source for c in released.cells if nbg(c).get("grade") and not manually_graded(c)}
@@ -300,19 +236,8 @@ def _without_dataset_errors(outputs, after_dataset):
     return kept, stopped
 
 
-def to_html(notebook):
-    """The page: nbconvert's classic template, with a policy that lets no script run.
-
-    (nbconvert's own `sanitize_html` is not used: with bleach 6 it shows Markdown cells as HTML source.)"""
-    from nbconvert import HTMLExporter
-
-    body, _ = HTMLExporter(template_name="classic").from_notebook_node(notebook)
-    head = body.index("<head>") + len("<head>")
-    return body[:head] + "\n" + CSP + body[head:]
-
-
 def write_feedback(nb, released, result, html_path, notebook_path, marker=None):
-    from cnnlab.grading.handgrading.standing import stamp
+    from cnnlab.grading.results.standing import stamp
 
     feedback = feedback_notebook(nb, released, result, marker)
     feedback.metadata["cnnlab"] = {"manual_stamp": stamp(result, {})}  # written before any TA's grade
@@ -320,10 +245,3 @@ def write_feedback(nb, released, result, html_path, notebook_path, marker=None):
     nbformat.write(feedback, notebook_path)
     Path(html_path).parent.mkdir(parents=True, exist_ok=True)
     Path(html_path).write_text(to_html(feedback), encoding="utf-8")
-
-
-def write_missing_feedback(result, html_path):
-    """A short page when nothing could be run (missing or unreadable notebook)."""
-    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell(summary_markdown(result))])
-    Path(html_path).parent.mkdir(parents=True, exist_ok=True)
-    Path(html_path).write_text(to_html(notebook), encoding="utf-8")

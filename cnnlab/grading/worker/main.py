@@ -15,7 +15,7 @@ nbgrader's preprocessors where nbgrader has one, each in its own module:
 4-5. score its test cells: probes judged here, kernel asserts behind canaries, the model checks (each model
    file in its own fresh child of the worker's jailed model server, beside the kernel; `cnnlab.grading.worker.score`);
 6. write the feedback notebook and HTML with the released test cells (hidden tests never shown;
-   `cnnlab.grading.worker.feedback`); keep the answer cells (`cnnlab.grading.worker.answers`) and the fingerprints of
+   `cnnlab.grading.worker.feedback`); keep the answer cells (`cnnlab.grading.answers`) and the fingerprints of
    the model files' weights (`cnnlab.grading.similarity.weights`) for a TA and the copying report.
 """
 
@@ -30,15 +30,16 @@ from pathlib import Path
 
 import nbformat
 
-from cnnlab.grading import secret
+from cnnlab.grading import answers, secret
 from cnnlab.grading.cells import manually_graded, nbg
 from cnnlab.grading.modelcheck import session as models
 from cnnlab.grading.probes import reference, reference_kernel
+from cnnlab.grading.results.feedback_page import write_missing_feedback
 from cnnlab.grading.results.result import GradingResult
 from cnnlab.grading.results.status import Status
 from cnnlab.grading.similarity.weights import write_sketches
-from cnnlab.grading.worker import answers, diagnose, execute, read, restore, score
-from cnnlab.grading.worker.feedback import mark_hidden_part, write_feedback, write_missing_feedback
+from cnnlab.grading.worker import diagnose, execute, read, restore, score
+from cnnlab.grading.worker.feedback import mark_hidden_part, write_feedback
 from cnnlab.grading.worker.job import Job
 from cnnlab.grading.worker.plan import plan_cells
 

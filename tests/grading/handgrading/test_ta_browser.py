@@ -15,7 +15,7 @@ import pytest
 from grading_helpers import HOSTILE_ANSWER, ROOT, WRITTEN, written_lab, written_release, written_submission
 
 from cnnlab.grading.cli import main
-from cnnlab.grading.handgrading import grades
+from cnnlab.grading.results import manual as grades
 
 pytestmark = pytest.mark.handgrading
 CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"

@@ -20,8 +20,9 @@ import pytest
 from grading_helpers import HOSTILE_ANSWER, WRITTEN, written_lab, written_release
 
 from cnnlab.grading.cells import answer_digest
-from cnnlab.grading.handgrading import grades, server
+from cnnlab.grading.handgrading import server
 from cnnlab.grading.results import gradebook, store
+from cnnlab.grading.results import manual as grades
 from cnnlab.grading.results.result import GradingResult
 
 ANSWERS = {

@@ -1,8 +1,8 @@
 """The class report's view of a lab: each test's share passed, what its failures have in common (grouped messages,
 numbers generalized, the probe's case names kept), tests that never ran apart, and the questions a TA grades."""
 
-from cnnlab.grading.handgrading.grades import ManualGrade
 from cnnlab.grading.results import report
+from cnnlab.grading.results.manual import ManualGrade
 
 LAB = "lab9_demo"
 

@@ -5,7 +5,8 @@ showing a DatasetNotFound traceback that asks the student to set CNNLAB_DATA_DIR
 import nbformat
 from grading_helpers import answered, index_of, released
 
-from cnnlab.grading.worker.feedback import NO_DATASET, feedback_notebook, summary_markdown
+from cnnlab.grading.results.feedback_page import summary_markdown
+from cnnlab.grading.worker.feedback import NO_DATASET, feedback_notebook
 
 LAB = "lab2_first_convnet"
 

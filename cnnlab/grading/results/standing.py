@@ -3,7 +3,7 @@ and the grades given to an earlier answer (a resubmission changed it: the grade 
 manual score, and a TA should look again).
 
 `standing(result, grades)` takes a result (`GradingResult` or its JSON) and the student's grades
-({grade_id: ManualGrade}, one student's part of `grades.manual_grades(out, lab)`); its `total` is what grades.csv,
+({grade_id: ManualGrade}, one student's part of `manual.manual_grades(out, lab)`); its `total` is what grades.csv,
 the gradebook and the LMS exports count. A question a TA has not graded yet counts 0 and is named, so a total is
 never mistaken for a final one.
 """

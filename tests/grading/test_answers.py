@@ -3,7 +3,7 @@
 import nbformat
 from grading_helpers import _cell, _markdown
 
-from cnnlab.grading.worker import answers
+from cnnlab.grading import answers
 
 
 def test_answer_cells_are_kept_with_what_a_ta_reads_of_their_outputs():

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from cnnlab.grading.errors import GradingError
-from cnnlab.grading.handgrading import grades, standing
-from cnnlab.grading.results import gradebook
+from cnnlab.grading.results import gradebook, standing
+from cnnlab.grading.results import manual as grades
 from cnnlab.grading.results.result import GradingResult
 
 LAB = "lab0_written"

@@ -1,5 +1,5 @@
 """A submission's answer cells as plain data (after the kernel ran): what a TA reads of a hand-graded question
-(`cnnlab.grading.handgrading`) and what the copying report compares (`cnnlab.grading.similarity`).
+(`cnnlab.grading.handgrading.server`) and what the copying report compares (`cnnlab.grading.similarity`).
 
 `answers(nb)` returns {grade_id: {"cell_type", "source", "manual", "outputs"}} for every answer cell (nbgrader's
 `solution` cells); `outputs` (code cells a person grades only) keeps what a reader needs: printed text, plain-text

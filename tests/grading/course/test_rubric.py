@@ -4,9 +4,8 @@ import nbformat
 import pytest
 from grading_helpers import _cell, _markdown
 
-from cnnlab.grading.course import labconfig
+from cnnlab.grading.course import labconfig, rubric
 from cnnlab.grading.errors import GradingError
-from cnnlab.grading.handgrading import rubric
 
 
 def release(*extra):

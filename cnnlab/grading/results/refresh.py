@@ -13,8 +13,8 @@ from pathlib import Path
 
 import nbformat
 
-from cnnlab.grading.handgrading.standing import apply, stamp
-from cnnlab.grading.worker.feedback import manual_note, summary_markdown, to_html
+from cnnlab.grading.results.feedback_page import manual_note, summary_markdown, to_html
+from cnnlab.grading.results.standing import apply, stamp
 
 
 def _replace(path, text):
