@@ -1,4 +1,4 @@
-"""Answers written as students write them, for the grader's tests (tests/test_grader.py).
+"""Answers written as students write them, for the grader's tests (tests/grading/test_lab_batches.py).
 
 `VARIANTS[lab][student]` is an `Answer`: the solution cells it rewrites (grade_id: source; every other cell is the
 solution's), the tasks it gets wrong, and the saved models it hands in wrong (see `MODEL_MISTAKES`). A right answer written differently (other layer styles, nested models,
@@ -18,7 +18,7 @@ class Answer:
     )  # a saved model's name: its mistake (MODEL_MISTAKES); its test loses points
 
 
-# What goes wrong with a saved model (the solution's, changed so by tests/test_grader.py before hand-in). Measured with
+# What goes wrong with a saved model (the solution's, changed so by tests/grading/test_lab_batches.py before hand-in). Measured with
 # the grader's checks on the quick-mode models of labs 2, 3, 6 and 8: each fails the accuracy check (accuracy 0.07 to
 # 0.10 for the classifiers; the U-Net loses its pixel accuracy or its membrane Dice), and passes the counts.
 MODEL_MISTAKES = {
