@@ -1,7 +1,7 @@
 """The TA's page: `python -m autograder handgrade --out DIR --lab LAB`, a small web server on this machine only
 (127.0.0.1) that shows a lab's questions a TA grades, question by question for the whole class, and saves each
-grade as the TA enters it (`results.manual.save`), then brings the student's gradebook entry, feedback and grades.csv in line
-(`publish`).
+grade as the TA enters it (`results.manual.save`), then brings the student's gradebook entry, feedback and grades.csv
+in line (`publish`).
 
 Why our own page and not nbgrader's formgrader: the grader keeps no nbgrader `autograded/` folder (it grades in
 jails from the release and the gradebook, and keeps the student's answers as data), formgrader shows whole notebooks
