@@ -47,7 +47,7 @@ lint: $(VENV)/installed
 # bubblewrap jails, a zip rerun, SIGTERM; kernels that move their folders or leave trees of any depth.
 test-grader: $(VENV)/installed
 	PATH=$(CURDIR)/$(VENV)/bin:$$PATH KERAS_BACKEND=tensorflow $(PY) -m pytest $(PARALLEL) -m grader_corpus \
-		tests/test_grader_corpus.py tests/grading/worker/test_corpus_paths.py
+		tests/grading/test_corpus.py tests/grading/worker/test_corpus_paths.py
 
 # A class of lab 1 graded as a Slurm job array (autograder/slurm/) on a one-node Slurm started here, merged, and
 # compared with the one-machine run (root: munged, slurmctld and slurmd; Debian's packages installed when missing).

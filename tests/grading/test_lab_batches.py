@@ -2,7 +2,7 @@
 its blank release 0, answers written differently (tests/answer_variants.py) keep their points and wrong ones lose
 their task's only; the outputs, a rerun, a merge of shards; the command's errors.
 
-The hostile corpus is tests/test_grader_corpus.py, behind the `grader_corpus` marker."""
+The hostile corpus is tests/grading/test_corpus.py, behind the `grader_corpus` marker."""
 
 import csv
 import json

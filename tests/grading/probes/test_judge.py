@@ -1,7 +1,7 @@
 """Probed tests without a kernel: the test-cell format, the records a probe writes, the grader's reader and rules.
 
 The kernel runs (the student's and the reference's) are in tests/grading/test_lab_batches.py (one small batch per
-lab) and the attacks on them in tests/test_grader_corpus.py.
+lab) and the attacks on them in tests/grading/test_corpus.py.
 """
 
 import json
