@@ -36,7 +36,7 @@ class Record:
 @dataclass
 class Verdict:
     passed: bool
-    failures: list  # one message per failed rule
+    failures: list[str]  # one message per failed rule
     rules: int
 
 

@@ -47,13 +47,13 @@ class GradingResult:
     status: Status = Status.GRADED
     reason: str = ""
     score: float = 0.0
-    cells: list = field(default_factory=list)  # one dict per graded cell: grade_id, points, score, state, path, ...
-    models: list = field(default_factory=list)  # one dict per model check (`checks.CheckResult.to_json()`)
-    notes: list = field(default_factory=list)
-    timings: dict = field(default_factory=dict)
-    model_runs: list | None = None  # one dict per model file (`checks.ModelRun.to_json()`), when the lab has models
+    cells: list[dict] = field(default_factory=list)  # per graded cell: grade_id, points, score, state, path, ...
+    models: list[dict] = field(default_factory=list)  # one dict per model check (`checks.CheckResult.to_json()`)
+    notes: list[str] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+    model_runs: list[dict] | None = None  # per model file (`checks.ModelRun.to_json()`), when the lab has models
     traceback: str | None = None  # where the grader failed (status grader_error)
-    files_sha256: dict | None = None  # the files graded, by name (the report's identical files)
+    files_sha256: dict[str, str] | None = None  # the files graded, by name (the report's identical files)
     unsafe_no_sandbox: bool | None = None  # True when graded without a jail
     input_hash: str | None = None  # the files and settings graded: a re-run keeps the result while they are the same
     submission: dict | None = None  # who handed it in and when (`intake.discover.Submission.identity()`)

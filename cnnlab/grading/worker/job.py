@@ -15,8 +15,8 @@ class Job:
     notebook_name: str
     missing_reason: str
     missing_status: str
-    intake_notes: list
-    files: dict  # the submission's other files, by name in the kernel's folder
+    intake_notes: list[str]
+    files: dict[str, str]  # the submission's other files, by name in the kernel's folder
     submission_dir: str  # the grader's copy of the models
     released: str
     gradebook: str  # the gradebook snapshot the sanitizing preprocessors read
@@ -37,7 +37,7 @@ class Job:
     reference: str | None  # the batch's index of the probed tests (`cnnlab.grading.probes.reference`)
     probe_seed: str  # this submission's seed of its probes' inputs (`cnnlab.grading.secret`; "" in the warm-up)
     images_seed: int  # this batch's seed of the model checks' changed test images
-    releases: list = field(default_factory=list)  # the lab's kept releases (`course.releases.for_job`)
+    releases: list[dict] = field(default_factory=list)  # the lab's kept releases (`course.releases.for_job`)
 
     def to_json(self):
         return asdict(self)
