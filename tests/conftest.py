@@ -1,7 +1,9 @@
 import os
 from pathlib import Path
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+from cnnlab.startup import quiet_tensorflow
+
+quiet_tensorflow()  # (each pytest process imports TensorFlow here, without its C++ start-up log)
 
 import keras  # noqa: E402
 import pytest  # noqa: E402
