@@ -47,9 +47,10 @@ class ReferenceFault(RuntimeError):
 class ReferenceKernel:
     """The solution's trusted kernel, warm (see the module's docstring)."""
 
-    def __init__(self, solution, tests, folder, quick, timeout=600, call_timeout=30):
+    def __init__(self, solution, tests, folder, quick, timeout=600, call_timeout=30, sockets_in=None):
         self.solution, self.tests, self.quick = Path(solution), tests, quick
         self.folder = Path(folder)
+        self.sockets_in = sockets_in  # where its sockets' folder goes (None: TMPDIR); a short path
         self.timeout, self.call_timeout = timeout, call_timeout
         self.manager = self.client = self.sockets = None
         self.work = queue.PriorityQueue()
@@ -123,7 +124,8 @@ class ReferenceKernel:
         self.folder.mkdir(parents=True, exist_ok=True)
         for name in ("cwd", "tmp", "runs"):
             (self.folder / name).mkdir(exist_ok=True)
-        self.sockets = Path(tempfile.mkdtemp(prefix="cnnlab-reference-"))  # short: a socket path has 107 bytes
+        # short: a socket path has 107 bytes
+        self.sockets = Path(tempfile.mkdtemp(prefix="cnnlab-reference-", dir=self.sockets_in))
         env = policy.environment(
             self.folder / "cwd",
             self.folder / "tmp",
@@ -260,6 +262,7 @@ def for_job(job, tests):
             job.quick,
             timeout=max(job.cell_timeout, 60),
             call_timeout=min(job.cell_timeout, 30),
+            sockets_in=job.private_root,  # (the batch removes it, also when a killed worker could not)
         )
     return _KERNELS[job.reference]
 
