@@ -39,29 +39,35 @@ class WorkerProcess:
     def warm(self, warm_up):
         """Start the worker and have it start its servers from the settings in `warm_up` (a job without a
         submission), before its first job."""
+        self._send(f"warm {warm_up}")
+
+    def check(self, warm_up, out, timeout):
+        """Have the worker check the reference of the settings in `warm_up` in its reference kernel, writing
+        `out`; ("done" | "timeout" | "died" | "stopped", exit code), as `run`."""
+        self._send(f"check {warm_up} {out}")
+        return self._wait(out, timeout)
+
+    def run(self, job, result, timeout):
+        """("done" | "timeout" | "died" | "stopped", exit code): waits for `result` to appear, at most `timeout` s."""
+        self._send(str(job))
+        return self._wait(result, timeout)
+
+    def _send(self, line):
         if self.process is None or self.process.poll() is not None:
             self.start()
         try:
-            self.process.stdin.write(f"warm {warm_up}\n".encode())
+            self.process.stdin.write(f"{line}\n".encode())
             self.process.stdin.flush()
         except BrokenPipeError:
             pass
 
-    def run(self, job, result, timeout):
-        """("done" | "timeout" | "died" | "stopped", exit code): waits for `result` to appear, at most `timeout` s."""
-        if self.process is None or self.process.poll() is not None:
-            self.start()
+    def _wait(self, path, timeout):
         deadline = time.monotonic() + timeout
-        try:
-            self.process.stdin.write(f"{job}\n".encode())
-            self.process.stdin.flush()
-        except BrokenPipeError:
-            pass
         while True:
             if self.stop.is_set():
                 self.kill()
                 return "stopped", None
-            if Path(result).exists():
+            if Path(path).exists():
                 return "done", 0
             code = self.process.poll()
             if code is not None:
@@ -120,8 +126,8 @@ def run_pool(todo, grade_one, done_one, workers, log_dir, cwd, failed, warm_up=N
     finishes. One item never stops the others: an exception of `grade_one` (but `Interrupted`) becomes the
     result `failed(item, error)`, and an item whose `done_one` raised is returned in the list of those lost,
     [(item, error)], after every other item was done. `warm_up`: the workers are started at once and start their
-    servers from it (`WorkerProcess.warm`) while this thread runs `before()` (the batch's own set-up), then they
-    grade. SIGTERM and SIGINT raise `Interrupted`; on it, on an error of `before`, or on a failure of the pool
+    servers from it (`WorkerProcess.warm`) while this thread runs `before(first worker)` (the batch's own set-up),
+    then they grade. SIGTERM and SIGINT raise `Interrupted`; on it, on an error of `before`, or on a failure of the pool
     itself, every worker and its kernels are killed; at the end the workers are closed."""
     stop = threading.Event()
     processes = [WorkerProcess(Path(log_dir) / f"worker-{k}.log", cwd, stop) for k in range(workers)]
@@ -147,7 +153,7 @@ def run_pool(todo, grade_one, done_one, workers, log_dir, cwd, failed, warm_up=N
             for process in processes[: len(todo)]:
                 process.warm(warm_up)
         if before is not None and todo:
-            before()
+            before(processes[0])
         pool = ThreadPoolExecutor(max_workers=workers)
         try:
             futures = {pool.submit(on_a_free_worker, item): item for item in todo}

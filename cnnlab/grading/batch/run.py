@@ -196,6 +196,7 @@ def grade(options):
 
     started = time.monotonic()
     lost = []
+    warm_up = make_warm_up(options, setup)
     try:
         lost = run_pool(
             todo,
@@ -205,8 +206,8 @@ def grade(options):
             options.out / ".work",
             private_root,
             failed=lambda item, error: grader_failure(item[0], options, setup, error),
-            warm_up=make_warm_up(options, setup),
-            before=lambda: check_reference(options, setup),
+            warm_up=warm_up,
+            before=lambda worker: check_reference(options, setup, worker, warm_up),
         )
     finally:
         # every kernel's folders, and the model checks' (test images, the folders of servers whose worker was
@@ -300,16 +301,25 @@ def export(options):
     return store.write_outputs(options.out, results, overrides_file(options, term))
 
 
-def check_reference(options, setup):
-    """The solution passes its own rules for the probed tests (a trusted kernel, once per solution version):
-    checked while the workers start their servers and their reference kernels, before the first submission."""
-    if not setup["reference"]:
+def check_reference(options, setup, worker, warm_up):
+    """The solution passes its own rules for the probed tests (once per solution version): checked in the reference
+    kernel `worker` (the first) starts at its warm-up from `warm_up`, before the first submission."""
+    if not setup["reference"] or reference.checked(setup["reference"]):
         return
     started = time.monotonic()
-    try:
-        reference.check(setup["reference"])
-    except RuntimeError as error:
-        raise GradingError(f"{options.lab}: the reference for the probed tests could not be made: {error}") from None
+    out = options.out / ".work" / options.lab / "reference-check.json"
+    out.unlink(missing_ok=True)
+    outcome, code = worker.check(warm_up, out, options.timeout)
+    if outcome == "stopped":
+        raise Interrupted("stopped while the reference was checked")
+    if outcome == "done":
+        error = json.loads(out.read_text())["error"]
+    elif outcome == "timeout":
+        error = f"the solution took longer than {options.timeout:g} s (--timeout)"
+    else:
+        error = f"the worker stopped (exit {code}); see {worker.log_path}"
+    if error:
+        raise GradingError(f"{options.lab}: the reference for the probed tests could not be made: {error}")
     log(options, f"{options.lab}: the probed tests' reference checked ({time.monotonic() - started:.1f} s)")
 
 

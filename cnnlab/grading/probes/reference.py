@@ -18,9 +18,9 @@ the grader), both inside `### BEGIN HIDDEN TESTS` so that nbgrader strips them f
 
 `write_index` writes the index the workers read (`work_dir/reference-<digest>/reference.json`: each test's probe,
 its EXPECT rules and the functions its stand-ins answer for), before the workers start; `check` then checks, once
-per solution version and while the workers start, that the solution passes its own rules for a drawn seed (in a
-`reference_kernel.ReferenceKernel`). The expected values themselves are drawn per submission, in each worker's own
-reference kernel.
+per solution version, that the solution passes its own rules for a drawn seed, in the first worker's warm
+`reference_kernel.ReferenceKernel` (the one that then serves that worker's submissions). The expected values
+themselves are drawn per submission, in each worker's own reference kernel.
 """
 
 import ast
@@ -28,7 +28,6 @@ import hashlib
 import json
 import re
 import secrets
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,7 +35,6 @@ import nbformat
 
 from cnnlab.grading.cells import nbg
 from cnnlab.grading.probes import _kernel, _stand_ins, judge, reference_side, wire
-from cnnlab.grading.probes.reference_kernel import ReferenceKernel
 
 HIDDEN = ("### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS")
 BLOCKS = {"probe": ("### BEGIN PROBE", "### END PROBE"), "expect": ("### BEGIN EXPECT", "### END EXPECT")}
@@ -180,19 +178,19 @@ def write_index(solution_path, work_dir, quick=False):
     return index_path
 
 
-def check(index_path, timeout=600):
-    """Run the solution of the index at `index_path` in a reference kernel: it must pass its own rules for a drawn
-    seed; RuntimeError when it does not (its message says which test and what to fix). Once per solution version
-    (a `checked` file beside the index)."""
-    target = Path(index_path).parent
-    if (target / "checked").exists():
+def checked(index_path):
+    """True when the solution of the index at `index_path` was checked (`check`) for this solution version."""
+    return (Path(index_path).parent / "checked").exists()
+
+
+def check(index_path, kernel):
+    """Check that the solution of the index at `index_path` passes its own rules for a drawn seed, in `kernel` (the
+    `reference_kernel.ReferenceKernel` of a worker, which then serves its submissions); RuntimeError when it does
+    not (its message says which test and what to fix). Once per solution version (a `checked` file beside the
+    index)."""
+    if checked(index_path):
         return
     index = json.loads(Path(index_path).read_text())
-    shutil.rmtree(target / "check", ignore_errors=True)
-    kernel = ReferenceKernel(index["solution"], index["tests"], target / "check", index["quick"], timeout=timeout)
-    try:
-        for grade_id, test in index["tests"].items():
-            judge.check_solution(grade_id, test, *kernel.records(grade_id, secrets.randbits(128)).result())
-    finally:
-        kernel.close()
-    (target / "checked").write_text("")
+    for grade_id, test in index["tests"].items():
+        judge.check_solution(grade_id, test, *kernel.records(grade_id, secrets.randbits(128)).result())
+    (Path(index_path).parent / "checked").write_text("")

@@ -164,15 +164,32 @@ def warm_up(path):
         print(f"warm-up: {type(error).__name__}: {error}", flush=True)
 
 
+def check_reference(path, out):
+    """Check the solution's rules (`reference.check`) in this worker's reference kernel of the settings in `path`
+    (a warm-up's), the kernel that then serves its submissions; writes `out`: {"error": null, or what to fix}."""
+    job = Job.from_json(json.loads(Path(path).read_text()))
+    try:
+        reference.check(job.reference, reference_kernel.for_job(job, reference.load(job.reference)))
+        error = None
+    except Exception as failure:  # the solution's rules or its cells: the batch stops and says which
+        error = str(failure) if isinstance(failure, RuntimeError) else f"{type(failure).__name__}: {failure}"
+    part = Path(out).with_suffix(".tmp")
+    part.write_text(json.dumps({"error": error}))
+    part.replace(out)
+
+
 def serve():
     """Grade the jobs whose paths arrive on stdin, one a line, until stdin closes: imports are paid once. A line
-    `warm PATH` starts the servers of the settings in PATH (`warm_up`).
+    `warm PATH` starts the servers of the settings in PATH (`warm_up`); `check PATH OUT` checks the reference
+    (`check_reference`).
 
     The batch waits for each job's result.json and kills this process (and with it the kernel) at the limit.
     """
     for line in sys.stdin:
         if line.startswith("warm "):
             warm_up(line[5:].strip())
+        elif line.startswith("check "):
+            check_reference(*line[6:].split())
         elif line.strip():
             run_job(line.strip())
             print(f"done {line.strip()}", flush=True)
