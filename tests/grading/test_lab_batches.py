@@ -166,6 +166,22 @@ def test_solution_scores_full_marks_and_blank_scores_zero(lab_batch):
     assert graded["blank"]["reason"].startswith(f"0 of {auto:g} {'autograded ' if written else ''}points")
 
 
+def test_the_answered_release_runs_in_the_grader_without_an_error(lab_batch):
+    """ "good" is the students' version with the solution cells filled in and the solution's quick-mode models beside
+    it, as a student's second run has them: every cell of the graded notebook runs without an error and no test's
+    visible part fails (its hidden part and model checks: full marks, above)."""
+    lab, _, out, _ = lab_batch
+    graded = nbformat.read(out / "feedback" / "good" / f"{lab}.ipynb", as_version=4)
+    failed = {
+        index: [f"{o.ename}: {o.evalue}" for o in cell.get("outputs", []) if o.output_type == "error"]
+        for index, cell in enumerate(graded.cells)
+        if cell.cell_type == "code"
+    }
+    assert not {index: errors for index, errors in failed.items() if errors}
+    cells = json.loads((out / "results" / lab / "good.json").read_text())["cells"]
+    assert not [c["grade_id"] for c in cells if c["visible_failed"] or c["hidden_failed"]]
+
+
 def hidden_lines(lab):
     """Lines of the hidden tests of a lab's solution, long enough not to occur elsewhere by chance, that the release
     does not show too (a probe may repeat a visible line: the feedback may name that one)."""
