@@ -2,6 +2,7 @@
 length, then that many bytes of JSON."""
 
 import json
+import select
 import struct
 
 
@@ -14,13 +15,34 @@ def send(stream, message):
 
 def receive(stream, limit=2**20):
     """The next frame's message, or None at the end of the stream."""
-    header = stream.read(8)
+    header = _read(stream, 8)
     if len(header) < 8:
         return None
     size = struct.unpack(">Q", header)[0]
     if size > limit:
         raise ValueError(f"a frame of {size:,} bytes (at most {limit:,})")
-    data = stream.read(size)
+    data = _read(stream, size)
     if len(data) < size:
         return None
     return json.loads(data)
+
+
+def receive_within(stream, timeout):
+    """The next frame's message from a server's stdout pipe, or None at its end; TimeoutError when none begins
+    within `timeout` seconds. Read without a buffer: a frame that follows stays in the pipe, where `select` sees
+    it (a buffered read takes two frames written back to back, and `select` would then wait for the second)."""
+    raw = getattr(stream, "raw", stream)
+    if not select.select([raw], [], [], timeout)[0]:
+        raise TimeoutError
+    return receive(raw)
+
+
+def _read(stream, size):
+    """`size` bytes, fewer only at the end of the stream (an unbuffered read may return part of them)."""
+    data = b""
+    while len(data) < size:
+        chunk = stream.read(size - len(data))
+        if not chunk:
+            break
+        data += chunk
+    return data

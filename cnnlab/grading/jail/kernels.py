@@ -28,7 +28,6 @@ import ast
 import json
 import os
 import secrets
-import select
 import signal
 import stat
 import subprocess
@@ -41,7 +40,7 @@ import nbformat
 
 from cnnlab.grading.jail import policy
 from cnnlab.grading.jail.files import Folder, remove_tree
-from cnnlab.grading.jail.frames import receive, send
+from cnnlab.grading.jail.frames import receive_within, send
 
 START_TIMEOUT = 300  # seconds for a server's imports (TensorFlow's took 31.5 s on a busy 2-core machine)
 KERNEL_TIMEOUT = 60  # seconds for a forked kernel to bind its sockets
@@ -204,10 +203,12 @@ class KernelServer:
 
     def _reply(self, timeout):
         """The server's next message; KernelServerError if it ended or said nothing in `timeout` seconds."""
-        if self.process is None or not select.select([self.process.stdout], [], [], timeout)[0]:
-            raise KernelServerError(f"the kernel server did not answer in {timeout:g} s")
+        if self.process is None:
+            raise KernelServerError("the kernel server ended")
         try:
-            message = receive(self.process.stdout)
+            message = receive_within(self.process.stdout, timeout)
+        except TimeoutError:
+            raise KernelServerError(f"the kernel server did not answer in {timeout:g} s") from None
         except (ValueError, OSError):
             message = None
         if not isinstance(message, dict):

@@ -12,7 +12,6 @@ the student's.
 import json
 import os
 import re
-import select
 import shutil
 import signal
 import subprocess
@@ -23,7 +22,7 @@ from pathlib import Path
 
 from cnnlab.grading.jail import policy
 from cnnlab.grading.jail.files import JailedDataError, read_jailed
-from cnnlab.grading.modelcheck.wire import receive, send
+from cnnlab.grading.modelcheck.wire import receive_within, send
 
 START_TIMEOUT = 300  # seconds for a server to import Keras (`import keras` took 31.5 s on a busy 2-core machine)
 MAX_PROBE_JSON = 2**20
@@ -122,10 +121,8 @@ class ModelServer:
 
     def _reply(self, timeout):
         """The server's next message, or None if it ended; TimeoutError after `timeout` seconds."""
-        if not select.select([self.process.stdout], [], [], timeout)[0]:
-            raise TimeoutError
         try:
-            return receive(self.process.stdout)
+            return receive_within(self.process.stdout, timeout)
         except (ValueError, OSError):
             return None
 
