@@ -123,6 +123,8 @@ class ModelServer:
         """The server's next message, or None if it ended; TimeoutError after `timeout` seconds."""
         try:
             return receive_within(self.process.stdout, timeout)
+        except TimeoutError:  # (an OSError: said, not taken for an end)
+            raise
         except (ValueError, OSError):
             return None
 

@@ -106,7 +106,7 @@ def test_a_dead_server_is_replaced_and_a_slow_check_is_stopped(sandbox, tiny_dir
     sandbox.timeout_s = 0.001
     spec = labconfig.parse(TINY, tiny_config()).models[0]
     run = checks.run_model(spec, tiny_dir, tiny_dir, sandbox=sandbox)
-    assert run.outcome == "timeout" and "longer than 0.001 s" in run.reason
+    assert run.outcome == "timeout" and "longer than 0.001 s" in run.reason, run.reason
     assert sandbox.server.process is None  # that server and its jail are gone
     sandbox.timeout_s = 120
     assert passes(sandbox, tiny_dir) == ("measured", [True] * 4)
