@@ -42,9 +42,9 @@ class WorkerProcess:
         self._send(f"warm {warm_up}")
 
     def check(self, warm_up, out, timeout):
-        """Have the worker check the reference of the settings in `warm_up` in its reference kernel, writing
+        """Have the worker check the reference of the settings in `warm_up` in its reference kernel, which writes
         `out`; ("done" | "timeout" | "died" | "stopped", exit code), as `run`."""
-        self._send(f"check {warm_up} {out}")
+        self._send(f"check {warm_up}")
         return self._wait(out, timeout)
 
     def run(self, job, result, timeout):

@@ -48,6 +48,7 @@ from cnnlab.grading.results.context import LabContext
 from cnnlab.grading.results.feedback_page import write_missing_feedback
 from cnnlab.grading.results.result import GradingResult
 from cnnlab.grading.results.status import Status
+from cnnlab.grading.worker.job import reference_check_path
 
 
 def grade(options):
@@ -307,7 +308,7 @@ def check_reference(options, setup, worker, warm_up):
     if not setup["reference"] or reference.checked(setup["reference"]):
         return
     started = time.monotonic()
-    out = options.out / ".work" / options.lab / "reference-check.json"
+    out = reference_check_path(warm_up)
     out.unlink(missing_ok=True)
     outcome, code = worker.check(warm_up, out, options.timeout)
     if outcome == "stopped":

@@ -2,6 +2,7 @@
 as plain data. `cnnlab.grading.batch.jobs.make_job` writes it; `cnnlab.grading.worker.main` reads it."""
 
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 
 
 @dataclass
@@ -45,3 +46,9 @@ class Job:
     @classmethod
     def from_json(cls, data):
         return cls(**data)
+
+
+def reference_check_path(warm_up):
+    """Where a worker's check of the reference (`worker.main.check_reference`) of the warm-up `warm_up` writes its
+    outcome: beside it."""
+    return Path(warm_up).parent / "reference-check.json"

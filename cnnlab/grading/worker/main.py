@@ -40,7 +40,7 @@ from cnnlab.grading.results.status import Status
 from cnnlab.grading.similarity.weights import write_sketches
 from cnnlab.grading.worker import diagnose, execute, read, restore, score
 from cnnlab.grading.worker.feedback import mark_hidden_part, write_feedback
-from cnnlab.grading.worker.job import Job
+from cnnlab.grading.worker.job import Job, reference_check_path
 from cnnlab.grading.worker.plan import plan_cells
 
 
@@ -164,23 +164,25 @@ def warm_up(path):
         print(f"warm-up: {type(error).__name__}: {error}", flush=True)
 
 
-def check_reference(path, out):
+def check_reference(path):
     """Check the solution's rules (`reference.check`) in this worker's reference kernel of the settings in `path`
-    (a warm-up's), the kernel that then serves its submissions; writes `out`: {"error": null, or what to fix}."""
+    (a warm-up's), the kernel that then serves its submissions; writes `reference_check_path(path)`: {"error":
+    null, or what to fix}."""
     job = Job.from_json(json.loads(Path(path).read_text()))
     try:
         reference.check(job.reference, reference_kernel.for_job(job, reference.load(job.reference)))
         error = None
     except Exception as failure:  # the solution's rules or its cells: the batch stops and says which
         error = str(failure) if isinstance(failure, RuntimeError) else f"{type(failure).__name__}: {failure}"
-    part = Path(out).with_suffix(".tmp")
+    out = reference_check_path(path)
+    part = out.with_suffix(".tmp")
     part.write_text(json.dumps({"error": error}))
     part.replace(out)
 
 
 def serve():
     """Grade the jobs whose paths arrive on stdin, one a line, until stdin closes: imports are paid once. A line
-    `warm PATH` starts the servers of the settings in PATH (`warm_up`); `check PATH OUT` checks the reference
+    `warm PATH` starts the servers of the settings in PATH (`warm_up`); `check PATH` checks the reference
     (`check_reference`).
 
     The batch waits for each job's result.json and kills this process (and with it the kernel) at the limit.
@@ -189,7 +191,7 @@ def serve():
         if line.startswith("warm "):
             warm_up(line[5:].strip())
         elif line.startswith("check "):
-            check_reference(*line[6:].split())
+            check_reference(line[6:].strip())
         elif line.strip():
             run_job(line.strip())
             print(f"done {line.strip()}", flush=True)
