@@ -25,7 +25,7 @@ def note_kernel_trouble(result, plan, execution, graded, canary_failed, job):
         i
         for i in executed
         if id(nb.cells[i]) not in inserted
-        and any(o.get("ename") == "MemoryError" for o in nb.cells[i].get("outputs", []))
+        and any(str(o.get("ename")).endswith("MemoryError") for o in nb.cells[i].get("outputs", []))  # NumPy's too
     ]
     if memory:
         result.note(
