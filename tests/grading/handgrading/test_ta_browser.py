@@ -73,9 +73,24 @@ def grade(subs, out, source, config):
     assert main(command + ["--config-dir", str(config), "--workers", "2", "--timeout", "180"]) == 0
 
 
+def gone(element):
+    """True once `element`'s page is gone. Chromium says so with a stale reference or, caught while the next page
+    loads, with "Node with given id does not belong to the document"."""
+    from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
+
+    try:
+        element.is_enabled()
+    except StaleElementReferenceException:
+        return True
+    except WebDriverException as error:
+        if "does not belong to the document" in str(error):
+            return True
+        raise
+    return False
+
+
 def save(driver, student, points=None, rubric=(), comment=""):
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support import expected_conditions
     from selenium.webdriver.support.ui import WebDriverWait
 
     card = driver.find_element(By.ID, f"s-{student}")
@@ -88,7 +103,7 @@ def save(driver, student, points=None, rubric=(), comment=""):
     if comment:
         card.find_element(By.NAME, "comment").send_keys(comment)
     card.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
-    WebDriverWait(driver, 120).until(expected_conditions.staleness_of(card))  # the form's page is gone
+    WebDriverWait(driver, 120).until(lambda _: gone(card))  # the form's page is gone
     saved = WebDriverWait(driver, 120).until(lambda d: d.find_element(By.ID, f"s-{student}"))  # the page after it
     assert "saved" in saved.get_attribute("class"), saved.text
 
