@@ -146,8 +146,9 @@ def conv_layer(x, w, b):
     except Exception as error:
         ASKED.append(type(error).__name__)
     folder = next(p for p in os.listdir(".") if p.startswith(".cnnlab-probe-"))
-    with open(f"{folder}/call-900000.json", "w") as file:
+    with open(f"{folder}/call-900000.part", "w") as file:  # then renamed whole, as the stand-ins write a call
         json.dump({"function": "conv1x1", "args": [[[1.0]], [[1.0]], [0.0]], "kwargs": {}}, file)
+    os.rename(f"{folder}/call-900000.part", f"{folder}/call-900000.json")
     while not os.path.exists(f"{folder}/answer-900000.json"):
         time.sleep(0.01)
     ASKED.append(json.load(open(f"{folder}/answer-900000.json")).get("message", ""))
