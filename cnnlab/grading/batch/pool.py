@@ -126,24 +126,18 @@ def run_pool(todo, grade_one, done_one, workers, log_dir, cwd, failed, warm_up=N
     finishes. One item never stops the others: an exception of `grade_one` (but `Interrupted`) becomes the
     result `failed(item, error)`, and an item whose `done_one` raised is returned in the list of those lost,
     [(item, error)], after every other item was done. `warm_up`: the workers are started at once and start their
-    servers from it (`WorkerProcess.warm`). `before(first worker)` (the batch's own check, in the first worker) runs
-    beside the other workers' grading: their results are held, and `done_one` sees none of them until `before` has
-    returned; the first worker grades after it. SIGTERM and SIGINT raise `Interrupted`; on it, on an error of `before`
-    (the held results are dropped: nothing was kept), or on a failure of the pool itself, every worker and its kernels
-    are killed; at the end the workers are closed."""
+    servers from it (`WorkerProcess.warm`) while this thread runs `before(first worker)` (the batch's own set-up),
+    then they grade. SIGTERM and SIGINT raise `Interrupted`; on it, on an error of `before`, or on a failure of the pool
+    itself, every worker and its kernels are killed; at the end the workers are closed."""
     stop = threading.Event()
     processes = [WorkerProcess(Path(log_dir) / f"worker-{k}.log", cwd, stop) for k in range(workers)]
-    checking = before is not None and bool(todo)
-    warmed = len(todo) if warm_up is not None else workers  # the workers started ahead
     free = queue.Queue()
-    for process in processes[1:warmed] if checking else processes:
+    for process in processes:
         free.put(process)
 
     def on_a_free_worker(item):
         process = free.get()
         try:
-            if stop.is_set():
-                raise Interrupted("the batch stopped")
             return grade_one(item, process)
         except Interrupted:
             raise
@@ -153,46 +147,27 @@ def run_pool(todo, grade_one, done_one, workers, log_dir, cwd, failed, warm_up=N
             free.put(process)
 
     lost = []
-    count = 0
-
-    def done(item, result):
-        nonlocal count
-        count += 1
-        try:
-            done_one(item, result, count)
-        except Interrupted:
-            raise
-        except Exception as error:
-            lost.append((item, error))
-
     previous_handlers = _stop_on_signals()
     try:
         if warm_up is not None and todo:
             for process in processes[: len(todo)]:
                 process.warm(warm_up)
-        pool = ThreadPoolExecutor(max_workers=workers + (1 if checking else 0))
+        if before is not None and todo:
+            before(processes[0])
+        pool = ThreadPoolExecutor(max_workers=workers)
         try:
-            check = pool.submit(before, processes[0]) if checking else None
             futures = {pool.submit(on_a_free_worker, item): item for item in todo}
-            passed = not checking
-            held = []  # graded while the check runs: done once it has passed
-            for future in as_completed([*futures, *([check] if checking else [])]):
-                if future is check:
-                    check.result()  # its error stops the batch: the held results are never kept
-                    passed = True
-                    for process in [processes[0], *processes[warmed:]]:
-                        free.put(process)
-                    for item, result in held:
-                        done(item, result)
-                    continue
-                if passed:
-                    done(futures[future], future.result())
-                else:
-                    held.append((futures[future], future.result()))
+            for count, future in enumerate(as_completed(futures), 1):
+                item = futures[future]
+                result = future.result()
+                try:
+                    done_one(item, result, count)
+                except Interrupted:
+                    raise
+                except Exception as error:
+                    lost.append((item, error))
         except BaseException:
             stop.set()  # the threads' workers kill themselves and their kernels
-            for process in processes:
-                free.put(process)  # a thread waiting for a free worker sees the stop
             pool.shutdown(wait=True, cancel_futures=True)
             raise
         pool.shutdown(wait=True)

@@ -304,8 +304,7 @@ def export(options):
 
 def check_reference(options, setup, worker, warm_up):
     """The solution passes its own rules for the probed tests (once per solution version): checked in the reference
-    kernel `worker` (the first) starts at its warm-up from `warm_up`; the other workers grade meanwhile, and no result
-    is kept before it has passed (`pool.run_pool`)."""
+    kernel `worker` (the first) starts at its warm-up from `warm_up`, before the first submission."""
     if not setup["reference"] or reference.checked(setup["reference"]):
         return
     started = time.monotonic()

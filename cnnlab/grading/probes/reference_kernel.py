@@ -15,7 +15,7 @@ namespace), and then serves, one at a time in its own thread, in this order of p
 A call that runs longer than `call_timeout` is interrupted and answered with a TimeoutError; a kernel that dies
 (a student's arguments that exhaust its memory) is started again. A worker keeps one per lab (`for_job`), started
 at its warm-up (`warm`), so the solution runs once per worker; the first worker's also checks the solution's rules
-while the others grade, before any result is kept (`reference.check`).
+before grading (`reference.check`).
 """
 
 import itertools
