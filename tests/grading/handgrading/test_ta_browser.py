@@ -89,11 +89,21 @@ def gone(element):
     return False
 
 
+def follow(driver, by, value):
+    """Click the link or button found by `by` and `value` once its page has it, and return once that page is gone
+    (the next page's cards are then the ones found, never this page's)."""
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    element = WebDriverWait(driver, 120).until(lambda d: d.find_element(by, value))
+    element.click()
+    WebDriverWait(driver, 120).until(lambda _: gone(element))
+
+
 def save(driver, student, points=None, rubric=(), comment=""):
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 
-    card = driver.find_element(By.ID, f"s-{student}")
+    card = WebDriverWait(driver, 120).until(lambda d: d.find_element(By.ID, f"s-{student}"))  # once the page is there
     for item in rubric:
         card.find_element(By.CSS_SELECTOR, f'input[name="rubric"][value="{item}"]').click()
     if points is not None:
@@ -111,6 +121,7 @@ def save(driver, student, points=None, rubric=(), comment=""):
 def test_a_ta_grades_a_class_in_a_browser_and_a_rerun_keeps_the_grades(tmp_path, browser, ta_page, capsys, monkeypatch):
     from nbgrader.api import Gradebook
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
 
     source, config = written_lab(tmp_path / "course")
     out, subs = tmp_path / "out", tmp_path / "subs"
@@ -129,17 +140,17 @@ def test_a_ta_grades_a_class_in_a_browser_and_a_rerun_keeps_the_grades(tmp_path,
 
     browser.get(ta_page(out, source, config))
     assert "why_square" in browser.find_element(By.TAG_NAME, "table").text
-    browser.find_element(By.LINK_TEXT, "why_square").click()
+    follow(browser, By.LINK_TEXT, "why_square")
     save(browser, "ann", 2, comment="Both cases.")
     save(browser, "ben", rubric=[0], comment="<i>only the signs</i>")  # 1 point: the ticked item
-    browser.find_element(By.XPATH, "//button[starts-with(text(), 'Give 0 to the 1 blank')]").click()
+    follow(browser, By.XPATH, "//button[starts-with(text(), 'Give 0 to the 1 blank')]")
     save(browser, "dee", 1.5)
     assert browser.title == "lab0_written: why_square"  # ben's answer never ran: its script would rename the page
     refused = [
         entry["message"] for entry in browser.get_log("browser") if "Content Security Policy" in entry["message"]
     ]
     assert refused == []  # nothing on the page even tried to run
-    browser.find_element(By.LINK_TEXT, "next question").click()
+    follow(browser, By.LINK_TEXT, "next question")
     for student, points in (("ann", 1), ("ben", 1), ("cy", 0), ("dee", 0.5)):
         save(browser, student, points, comment="" if points else "It raises.")
     assert "Every answer to this question is graded." in browser.find_element(By.TAG_NAME, "body").text
@@ -174,9 +185,9 @@ def test_a_ta_grades_a_class_in_a_browser_and_a_rerun_keeps_the_grades(tmp_path,
     with Gradebook(f"sqlite:///{out / 'gradebook.db'}") as gb:
         assert gb.find_grade("why_square", WRITTEN, WRITTEN, "ann").needs_manual_grade
         assert gb.find_submission(WRITTEN, "ann").score == 4
-    browser.find_element(By.LINK_TEXT, "all questions").click()
-    browser.find_element(By.LINK_TEXT, "why_square").click()
-    card = browser.find_element(By.ID, "s-ann")
+    follow(browser, By.LINK_TEXT, "all questions")
+    follow(browser, By.LINK_TEXT, "why_square")
+    card = WebDriverWait(browser, 120).until(lambda d: d.find_element(By.ID, "s-ann"))
     assert "on an earlier answer: the answer changed since, look again" in card.text
     assert "Because squares are areas." in card.text
     save(browser, "ann", 0.5, comment="Not a reason.")
