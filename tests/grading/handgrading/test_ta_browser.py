@@ -73,6 +73,9 @@ def grade(subs, out, source, config):
     assert main(command + ["--config-dir", str(config), "--workers", "2", "--timeout", "180"]) == 0
 
 
+PAGE_WAIT = 120  # seconds for a page to load or go, under the load of `make test`
+
+
 def gone(element):
     """True once `element`'s page is gone. Chromium says so with a stale reference or, caught while the next page
     loads, with "Node with given id does not belong to the document"."""
@@ -89,21 +92,31 @@ def gone(element):
     return False
 
 
-def follow(driver, by, value):
-    """Click the link or button found by `by` and `value` once its page has it, and return once that page is gone
-    (the next page's cards are then the ones found, never this page's)."""
+def found(driver, by, value):
+    """The element found by `by` and `value`, once the page has it (a page may still be loading)."""
     from selenium.webdriver.support.ui import WebDriverWait
 
-    element = WebDriverWait(driver, 120).until(lambda d: d.find_element(by, value))
+    return WebDriverWait(driver, PAGE_WAIT).until(lambda d: d.find_element(by, value))
+
+
+def click_away(driver, element):
+    """Click a link or button that loads another page, and return once `element`'s page is gone (the next page's
+    cards are then the ones found, never this page's)."""
+    from selenium.webdriver.support.ui import WebDriverWait
+
     element.click()
-    WebDriverWait(driver, 120).until(lambda _: gone(element))
+    WebDriverWait(driver, PAGE_WAIT).until(lambda _: gone(element))
+
+
+def follow(driver, by, value):
+    """Click the link or button found by `by` and `value` (`click_away`)."""
+    click_away(driver, found(driver, by, value))
 
 
 def save(driver, student, points=None, rubric=(), comment=""):
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support.ui import WebDriverWait
 
-    card = WebDriverWait(driver, 120).until(lambda d: d.find_element(By.ID, f"s-{student}"))  # once the page is there
+    card = found(driver, By.ID, f"s-{student}")
     for item in rubric:
         card.find_element(By.CSS_SELECTOR, f'input[name="rubric"][value="{item}"]').click()
     if points is not None:
@@ -112,16 +125,14 @@ def save(driver, student, points=None, rubric=(), comment=""):
         field.send_keys(str(points))
     if comment:
         card.find_element(By.NAME, "comment").send_keys(comment)
-    card.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
-    WebDriverWait(driver, 120).until(lambda _: gone(card))  # the form's page is gone
-    saved = WebDriverWait(driver, 120).until(lambda d: d.find_element(By.ID, f"s-{student}"))  # the page after it
+    click_away(driver, card.find_element(By.CSS_SELECTOR, "button[type=submit]"))
+    saved = found(driver, By.ID, f"s-{student}")  # the page after it
     assert "saved" in saved.get_attribute("class"), saved.text
 
 
 def test_a_ta_grades_a_class_in_a_browser_and_a_rerun_keeps_the_grades(tmp_path, browser, ta_page, capsys, monkeypatch):
     from nbgrader.api import Gradebook
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support.ui import WebDriverWait
 
     source, config = written_lab(tmp_path / "course")
     out, subs = tmp_path / "out", tmp_path / "subs"
@@ -187,7 +198,7 @@ def test_a_ta_grades_a_class_in_a_browser_and_a_rerun_keeps_the_grades(tmp_path,
         assert gb.find_submission(WRITTEN, "ann").score == 4
     follow(browser, By.LINK_TEXT, "all questions")
     follow(browser, By.LINK_TEXT, "why_square")
-    card = WebDriverWait(browser, 120).until(lambda d: d.find_element(By.ID, "s-ann"))
+    card = found(browser, By.ID, "s-ann")
     assert "on an earlier answer: the answer changed since, look again" in card.text
     assert "Because squares are areas." in card.text
     save(browser, "ann", 0.5, comment="Not a reason.")
