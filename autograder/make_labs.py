@@ -103,7 +103,7 @@ def generate(assignment, out_dir):
         command = [
             sys.executable,
             "-m",
-            "nbgrader",
+            "cnnlab.grading.course.nbgrader_app",  # `nbgrader`, started faster
             "generate_assignment",
             assignment,
             "--no-db",

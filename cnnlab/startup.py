@@ -1,8 +1,10 @@
 """How cnnlab's commands, its lab notebooks and the grader's jailed processes start Keras.
 
-- `skip_unused_imports`: two imports that TensorFlow and Keras make but cnnlab's commands never use, skipped: JAX
-  (TensorFlow Lite imports it along with TensorFlow) and matplotlib (Keras' plotting imports it along with Keras).
-  Both are optional imports there.
+- `skip_unused_imports`: optional imports that other libraries make but cnnlab's processes never use, skipped: JAX
+  (TensorFlow Lite imports it along with TensorFlow), matplotlib (Keras' plotting imports it along with Keras) and
+  rfc3987_syntax (jsonschema, which nbformat imports, imports it where it is installed, as jupyter-events asks; it
+  compiles 38 Lark grammars as it is imported, a second of every process that reads a notebook, to check IRIs,
+  which a notebook's schema never asks for).
 - `quiet_tensorflow`: TensorFlow imported without its C++ start-up log (absl's "All log messages before
   absl::InitializeLog()", oneDNN, "Could not find cuda drivers", cuInit errors on a machine without a GPU), which
   reads like a failure to a newcomer and would open every student's feedback. A user who sets
@@ -31,9 +33,10 @@ def keras_backend():
 
 
 def skip_unused_imports(plotting=False):
-    """Make `import jax` (unless Keras' backend is JAX) and, unless `plotting`, `import matplotlib` raise
-    ImportError in this process. Call it before Keras is imported; a module already imported stays."""
-    unused = [] if plotting else ["matplotlib"]
+    """Make `import jax` (unless Keras' backend is JAX), `import rfc3987_syntax` and, unless `plotting`,
+    `import matplotlib` raise ImportError in this process. Call it before Keras and nbformat are imported; a module
+    already imported stays."""
+    unused = ["rfc3987_syntax"] if plotting else ["rfc3987_syntax", "matplotlib"]
     if keras_backend() != "jax":
         unused.append("jax")
     sys.modules.update({name: None for name in unused if name not in sys.modules})

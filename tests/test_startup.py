@@ -58,6 +58,22 @@ def test_grade_keeps_matplotlib_and_a_jax_backend_keeps_jax():
     assert _run(code, KERAS_BACKEND="jax").strip() == "jax imported"
 
 
+def test_nbformat_reads_and_validates_without_rfc3987_syntax():
+    code = (
+        "from cnnlab import startup\n"
+        "startup.skip_unused_imports()\n"
+        "import sys, nbformat\n"
+        "nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell('1 + 1')])\n"
+        "nbformat.validate(nbformat.reads(nbformat.writes(nb), as_version=4))\n"
+        "nb.cells[0].execution_count = 'one'\n"
+        "try:\n"
+        "    nbformat.validate(nb)\n"
+        "except nbformat.ValidationError:\n"
+        "    print('invalid', sys.modules['rfc3987_syntax'])"
+    )
+    assert _run(code).strip() == "invalid None"
+
+
 def _environment(**env):
     """This process's environment without TF_CPP_MIN_LOG_LEVEL (the quiet start is for users who did not set it)."""
     base = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}

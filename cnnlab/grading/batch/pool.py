@@ -19,7 +19,7 @@ class Interrupted(Exception):
 
 
 class WorkerProcess:
-    """One `python -m cnnlab.grading.worker.main --serve` process: it grades the jobs it is given, one at a time."""
+    """One `python -m cnnlab.grading.worker --serve` process: it grades the jobs it is given, one at a time."""
 
     def __init__(self, log_path, cwd, stop):
         self.log_path, self.cwd, self.process, self.stop = Path(log_path), cwd, None, stop
@@ -27,7 +27,7 @@ class WorkerProcess:
     def start(self):
         env = dict(os.environ, PYTHONPATH=python_path())
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "cnnlab.grading.worker.main", "--serve"],
+            [sys.executable, "-m", "cnnlab.grading.worker", "--serve"],
             stdin=subprocess.PIPE,
             stdout=open(self.log_path, "ab"),
             stderr=subprocess.STDOUT,

@@ -35,7 +35,7 @@ def prepare(options):
         command = [
             sys.executable,
             "-m",
-            "nbgrader",
+            "cnnlab.grading.course.nbgrader_app",  # `nbgrader`, started faster
             "generate_assignment",
             options.lab,
             "--force",

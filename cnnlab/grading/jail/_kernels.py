@@ -37,6 +37,7 @@ import sys
 import time
 from pathlib import Path
 
+from cnnlab import startup
 from cnnlab.grading.jail.frames import receive, send
 
 PR_SET_PDEATHSIG, PR_SET_DUMPABLE, PR_SET_CHILD_SUBREAPER = 1, 4, 36
@@ -220,6 +221,7 @@ def _kernel(connection_file, bound):
 
 def serve(modules):
     started = time.monotonic()
+    startup.skip_unused_imports(plotting=True)  # (the kernels plot)
     failed = import_modules(modules)
     gc.collect()
     gc.freeze()  # the kernels share the imported objects' pages instead of copying them at their first collection

@@ -36,6 +36,7 @@ from cnnlab.grading.jail import policy
 from cnnlab.grading.probes import judge
 
 SIDE = "__import__('cnnlab.grading.probes.reference_side', fromlist=['answer'])"
+STARTUP = "__import__('cnnlab.startup', fromlist=['startup']).skip_unused_imports(plotting=True)"  # (plots)
 STOP_WAIT = 10  # seconds for an interrupted cell to end before the kernel is started again
 
 
@@ -149,6 +150,7 @@ class ReferenceKernel:
     def _run_solution(self):
         nb = nbformat.read(self.solution, as_version=4)
         last = max(i for i, c in enumerate(nb.cells) if nbg(c).get("grade_id") in self.tests)
+        self._execute(STARTUP, self.timeout)
         for cell in nb.cells[: last + 1]:
             if cell.cell_type != "code":
                 continue

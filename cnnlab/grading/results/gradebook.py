@@ -17,6 +17,8 @@ made by hand in gradebook.db is undone by the next run: overrides belong in the 
 
 import datetime
 
+from cnnlab.grading.course.nbgrader_app import read_alembic_head_here
+
 
 def _gradebook(db):
     import warnings
@@ -25,6 +27,7 @@ def _gradebook(db):
     from sqlalchemy.exc import SAWarning
 
     warnings.filterwarnings("ignore", category=SAWarning)  # nbgrader's own autoflush warnings on a new submission
+    read_alembic_head_here()
     return Gradebook(f"sqlite:///{db}")
 
 

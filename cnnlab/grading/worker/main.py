@@ -1,4 +1,4 @@
-"""Grade one submission, outside the batch's process: `python -m cnnlab.grading.worker.main JOB.json`, or `--serve`.
+"""Grade one submission, outside the batch's process: `python -m cnnlab.grading.worker JOB.json`, or `--serve`.
 
 The batch (`cnnlab.grading.batch.run`) keeps one worker process per `--workers` slot (`--serve`: job paths on
 stdin), kills it at the wall-clock limit (a fresh one takes its place), and reads back `result.json`. Steps, with
@@ -218,7 +218,3 @@ def main(argv=None):
         execute.close_kernel_servers()
         models.close_model_sandboxes()
         reference_kernel.close_all()
-
-
-if __name__ == "__main__":
-    main()
