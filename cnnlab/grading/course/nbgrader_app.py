@@ -6,8 +6,8 @@
   gradebooks take it from there;
 - rfc3987_syntax's grammars (`cnnlab.startup.skip_unused_imports`).
 
-`python -m cnnlab.grading.course.nbgrader_app ARGS` runs `nbgrader ARGS` so: the batch's `generate_assignment`
-(`cnnlab.grading.course.nbgrader.prepare`) and `make labs`'.
+`python -m cnnlab.grading.course.nbgrader_app ARGS` is `nbgrader ARGS` started so; the batch's
+`generate_assignment` (`cnnlab.grading.course.nbgrader.prepare`) and `make labs` run it.
 """
 
 import functools
