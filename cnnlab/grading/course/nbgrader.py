@@ -6,7 +6,6 @@ import os
 import shutil
 import subprocess
 import sys
-from pathlib import Path
 
 from cnnlab.grading.errors import GradingError
 from cnnlab.grading.paths import ROOT
@@ -31,11 +30,10 @@ def prepare(options):
     digest = hashlib.sha256(b"".join(p.read_bytes() for p in sorted(source_nb.glob("*.ipynb")))).hexdigest()
     stamp = course_dir / f"{options.lab}.source-sha256"
     if not (stamp.exists() and stamp.read_text() == digest and released.is_dir()):
-        env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}")
         command = [
             sys.executable,
             "-m",
-            "cnnlab.grading.course.nbgrader_app",  # `nbgrader`, started faster
+            "cnnlab.grading.course.nbgrader_app",  # `nbgrader`, started faster (no `alembic` on PATH needed)
             "generate_assignment",
             options.lab,
             "--force",
@@ -44,7 +42,7 @@ def prepare(options):
             f"--CourseDirectory.db_url=sqlite:///{db}",
             "--log-level=WARN",
         ]
-        result = subprocess.run(command, cwd=course_dir, capture_output=True, text=True, env=env)
+        result = subprocess.run(command, cwd=course_dir, capture_output=True, text=True)
         if result.returncode != 0:
             log_path = course_dir / f"{options.lab}.generate_assignment.log"
             log_path.write_text(result.stdout + result.stderr)

@@ -8,15 +8,14 @@ import sys
 from pathlib import Path
 
 import nbformat
+from grading_helpers import ROOT
 
 from cnnlab.grading.course import nbgrader_app
 from cnnlab.grading.results import gradebook
 
-ROOT = Path(__file__).resolve().parents[3]
-
 
 def _environment():
-    """This venv's programs on PATH: nbgrader runs `alembic` and the grader runs nbgrader by name."""
+    """This venv's programs on PATH: nbgrader's own way runs `alembic` by name."""
     return dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}")
 
 
